@@ -1,0 +1,39 @@
+#!/usr/bin/env node
+import { ENVIRONMENTS } from './envs/index.js';
+import { runCli } from './runtime/index.js';
+import { VERSION } from './version.js';
+
+const outcome = await runCli(process.argv.slice(2), {
+  registry: ENVIRONMENTS,
+  version: VERSION,
+  env: process.env,
+  stdout: process.stdout,
+  stderr: process.stderr,
+}).catch((error: unknown) => {
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`envbox: cannot start: ${message}\n`);
+  return { exitCode: 1 };
+});
+
+if ('exitCode' in outcome) {
+  process.exitCode = outcome.exitCode;
+} else {
+  const { server } = outcome;
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      process.stderr.write(`envbox: ${signal} again; exiting now\n`);
+      process.exit(1);
+    }
+    stopping = true;
+    server.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        process.stderr.write(`envbox: error while stopping: ${String(error)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}

@@ -1,0 +1,19 @@
+import { z } from 'zod';
+import { Action, Observation, State } from '../../runtime/index.js';
+
+/** The action of echo_env: a message to echo back. */
+export const EchoAction = Action.extend({
+  message: z.string(),
+});
+export type EchoAction = z.infer<typeof EchoAction>;
+
+/** The observation of echo_env: the message echoed and its length in UTF-16 code units. */
+export const EchoObservation = Observation.extend({
+  echoed_message: z.string(),
+  message_length: z.number().int().nonnegative(),
+});
+export type EchoObservation = z.infer<typeof EchoObservation>;
+
+/** The state of echo_env: only the base fields. */
+export const EchoState = State;
+export type EchoState = z.infer<typeof EchoState>;

@@ -1,0 +1,157 @@
+import Router from '@koa/router';
+import Koa from 'koa';
+import { AppConfig, type AppConfigInput } from './config.js';
+import type { AnyEnvDefinition } from './environment.js';
+import {
+  CapacityExceededError,
+  EnvboxError,
+  MethodNotAllowedError,
+  NotFoundError,
+  SessionNotFoundError,
+  toEnvboxError,
+} from './errors.js';
+import { readJsonBody } from './json-body.js';
+import { createLogger, type Logger } from './logger.js';
+import type { HealthResponse } from './models.js';
+import { EnvProtocol } from './protocol.js';
+import type { Session } from './session.js';
+import { SessionManager } from './session-manager.js';
+
+/** Header naming the session a plain HTTP request acts on. */
+export const SESSION_HEADER = 'x-session-id';
+
+/** Options of {@link createApp} that are not wire configuration. */
+export interface CreateAppOptions {
+  /** Where the server logs; by default JSON lines on stderr at `config.logLevel`. */
+  logger?: Logger;
+}
+
+/**
+ * The Koa app serving one environment over the OpenEnv protocol, with the session manager and
+ * protocol it shares with the WebSocket endpoint. Close it with {@link EnvboxApp.close}.
+ */
+export class EnvboxApp extends Koa {
+  readonly definition: AnyEnvDefinition;
+  readonly config: AppConfig;
+  readonly logger: Logger;
+  readonly sessions: SessionManager;
+  readonly protocol: EnvProtocol;
+
+  constructor(definition: AnyEnvDefinition, config: AppConfig, logger: Logger) {
+    super({ proxy: false });
+    this.definition = definition;
+    this.config = config;
+    this.logger = logger;
+    this.sessions = new SessionManager(definition, { ...config, logger });
+    this.protocol = new EnvProtocol(definition, config);
+    // Koa logs every error it sees by default; errors are logged once, by our error middleware.
+    this.silent = true;
+  }
+
+  /** Close every session (and so every environment instance). Idempotent. */
+  async close(): Promise<void> {
+    await this.sessions.closeAll();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+/**
+ * Build the Koa app that serves `definition`: `POST /reset`, `POST /step`, `GET /state`,
+ * `GET /health`, `GET /metadata`, `GET /schema`, `POST /sessions`, `DELETE /sessions/:id`.
+ * The WebSocket endpoint `/ws` is attached to the HTTP server by `startServer`.
+ * @throws {z.ZodError} when `config` is invalid
+ */
+export function createApp(definition: AnyEnvDefinition, config: AppConfigInput = {}, options: CreateAppOptions = {}): EnvboxApp {
+  const parsed = AppConfig.parse(config);
+  const app = new EnvboxApp(definition, parsed, options.logger ?? createLogger(parsed.logLevel));
+  const { sessions, protocol } = app;
+  const router = new Router();
+
+  const sessionOf = async (ctx: Koa.Context): Promise<Session> => {
+    const id = ctx.get(SESSION_HEADER);
+    if (ctx.headers[SESSION_HEADER] === undefined) return sessions.defaultSession();
+    if (id === '') {
+      throw new SessionNotFoundError('Header X-Session-Id is empty; send the id POST /sessions returned, or omit the header.');
+    }
+    return sessions.get(id);
+  };
+  const body = (ctx: Koa.Context): Promise<unknown> => readJsonBody(ctx.req, parsed.maxBodyBytes);
+
+  router.post('/reset', async (ctx) => {
+    const payload = await body(ctx);
+    ctx.body = await protocol.reset(await sessionOf(ctx), payload);
+  });
+  router.post('/step', async (ctx) => {
+    const payload = await body(ctx);
+    ctx.body = await protocol.step(await sessionOf(ctx), payload);
+  });
+  router.get('/state', async (ctx) => {
+    ctx.body = await protocol.state(await sessionOf(ctx));
+  });
+  router.get('/health', (ctx) => {
+    const health: HealthResponse = {
+      status: 'healthy',
+      env: definition.name,
+      version: definition.version,
+      active_sessions: sessions.size,
+      max_sessions: sessions.maxSessions,
+    };
+    ctx.body = health;
+  });
+  router.get('/metadata', (ctx) => {
+    ctx.body = protocol.metadata;
+  });
+  router.get('/schema', (ctx) => {
+    ctx.body = protocol.schemas;
+  });
+  router.post('/sessions', async (ctx) => {
+    const session = await sessions.create('http');
+    ctx.status = 201;
+    ctx.body = { session_id: session.id };
+  });
+  router.delete('/sessions/:id', async (ctx) => {
+    const session = sessions.get(ctx.params.id ?? '');
+    await sessions.close(session.id, 'client');
+    ctx.body = { session_id: session.id, closed: true };
+  });
+  router.get('/ws', () => {
+    throw new EnvboxError('UPGRADE_REQUIRED', 426, 'GET /ws is a WebSocket endpoint; connect with a WebSocket client.');
+  });
+
+  app.use(errorMiddleware(app.logger));
+  app.use(
+    router.allowedMethods({
+      throw: true,
+      methodNotAllowed: () => new MethodNotAllowedError('Method not allowed on this route; see the Allow header.'),
+      notImplemented: () => new MethodNotAllowedError('Method not implemented.'),
+    }),
+  );
+  app.use(router.routes());
+  return app;
+}
+
+/** Turn anything thrown below into the error envelope, log 5xx with their cause, and 404 unknown routes. */
+function errorMiddleware(logger: Logger): Koa.Middleware {
+  return async (ctx, next) => {
+    ctx.set('Cache-Control', 'no-store');
+    ctx.set('X-Content-Type-Options', 'nosniff');
+    try {
+      await next();
+      if (ctx.status === 404 && ctx.body == null) {
+        throw new NotFoundError(`No route ${ctx.method} ${ctx.path.slice(0, 200)}; see GET /schema and the README for the routes.`);
+      }
+    } catch (thrown) {
+      const error = toEnvboxError(thrown);
+      if (error.status >= 500 && error.status !== 503) {
+        logger.error('request failed', { method: ctx.method, path: ctx.path, error: thrown });
+      }
+      if (error instanceof CapacityExceededError) ctx.set('Retry-After', String(error.retryAfterS));
+      if (error.status === 413) ctx.set('Connection', 'close');
+      ctx.status = error.status;
+      ctx.body = { error: error.toWire() };
+    }
+  };
+}

@@ -1,0 +1,93 @@
+import { parseArgs } from 'node:util';
+import { ConfigError, parseServeConfig, SERVE_OPTIONS, type ServeConfig } from './config.js';
+import type { AnyEnvDefinition } from './environment.js';
+import { startServer, type EnvboxServer } from './server.js';
+
+/** Exit code of a usage error (bad option, unknown command). */
+export const EXIT_USAGE = 2;
+
+/** Where the CLI writes and what it serves; injectable for tests. */
+export interface CliContext {
+  /** Environments `--env` can name. */
+  registry: Readonly<Record<string, AnyEnvDefinition>>;
+  /** The package version, for `--version`. */
+  version: string;
+  env: NodeJS.ProcessEnv;
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+}
+
+/** What the CLI started: a server to keep running, or an exit code to leave with. */
+export type CliOutcome = { server: EnvboxServer; config: ServeConfig } | { exitCode: number };
+
+function usage(context: CliContext): string {
+  const options = SERVE_OPTIONS.map((o) => `  --${o.flag.padEnd(20)} ${o.variable.padEnd(26)} ${o.help}`).join('\n');
+  return `envbox ${context.version}: sandboxed code-execution environments over the OpenEnv protocol
+
+Usage:
+  envbox serve --env <name> [options]
+  envbox --help | --version
+
+Options of serve (flag, or environment variable; the flag wins):
+${options}
+
+Environments: ${Object.keys(context.registry).join(', ')}
+`;
+}
+
+/**
+ * Run the `envbox` command line: parse `argv` (without `node` and the script) once, with zod,
+ * and start the server. A bad option is reported on stderr, naming it, with exit code 2.
+ */
+export async function runCli(argv: readonly string[], context: CliContext): Promise<CliOutcome> {
+  const fail = (message: string): CliOutcome => {
+    context.stderr.write(`envbox: ${message}\nRun 'envbox --help' for the options.\n`);
+    return { exitCode: EXIT_USAGE };
+  };
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      strict: true,
+      options: {
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'v' },
+        ...Object.fromEntries(SERVE_OPTIONS.map((o) => [o.flag, { type: 'string' as const }])),
+      },
+    });
+  } catch (error) {
+    return fail(error instanceof Error ? error.message : String(error));
+  }
+  const { values, positionals } = parsed;
+  if (values.help === true) {
+    context.stdout.write(usage(context));
+    return { exitCode: 0 };
+  }
+  if (values.version === true) {
+    context.stdout.write(`${context.version}\n`);
+    return { exitCode: 0 };
+  }
+  const [command, ...rest] = positionals;
+  if (command !== 'serve' || rest.length > 0) {
+    return fail(command === undefined ? 'missing command; expected serve' : `unknown command ${JSON.stringify(positionals.join(' '))}; expected serve`);
+  }
+  let config: ServeConfig;
+  try {
+    config = parseServeConfig(values as Record<string, string | undefined>, context.env);
+  } catch (error) {
+    if (error instanceof ConfigError) return fail(error.message);
+    throw error;
+  }
+  const definition = context.registry[config.env];
+  if (definition === undefined || !Object.hasOwn(context.registry, config.env)) {
+    const names = Object.keys(context.registry).join(', ');
+    return fail(`invalid --env: expected one of ${names}, received ${JSON.stringify(config.env)}`);
+  }
+  const { env: _env, ...options } = config;
+  const server = await startServer(definition, options);
+  context.stdout.write(
+    `envbox ${context.version}: serving ${definition.name} on ${server.url} (max ${config.maxSessions} sessions); Ctrl+C to stop\n`,
+  );
+  return { server, config };
+}

@@ -1,0 +1,122 @@
+import { z } from 'zod';
+
+/** @default 8000 */
+export const DEFAULT_PORT = 8000;
+/** @default '127.0.0.1' (loopback only: expose deliberately) */
+export const DEFAULT_HOST = '127.0.0.1';
+/** @default 64 */
+export const DEFAULT_MAX_SESSIONS = 64;
+/** @default 600 s */
+export const DEFAULT_SESSION_IDLE_MS = 600_000;
+/** Maximum (and default) time budget of one step. @default 30 s */
+export const DEFAULT_STEP_TIMEOUT_MS = 30_000;
+/** @default 1 MiB */
+export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+/** How often WebSocket peers are pinged; a peer that missed the previous pong is dropped. @default 30 s */
+export const DEFAULT_WS_PING_INTERVAL_MS = 30_000;
+
+const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
+/** Verbosity of the server log (JSON lines on stderr). */
+export const LogLevel = z.enum(LOG_LEVELS);
+export type LogLevel = z.infer<typeof LogLevel>;
+
+/** Configuration of the Koa app and its session manager (everything but where to listen). */
+export const AppConfig = z.strictObject({
+  /** Sessions open at once (default session, `/sessions` and WebSocket ones together). */
+  maxSessions: z.number().int().min(1).max(100_000).default(DEFAULT_MAX_SESSIONS),
+  /** A session without calls for this long is closed. */
+  sessionIdleMs: z.number().positive().default(DEFAULT_SESSION_IDLE_MS),
+  /** Cap (and default) of a step's `timeout_s`. */
+  stepTimeoutMs: z.number().positive().default(DEFAULT_STEP_TIMEOUT_MS),
+  /** Bodies and WebSocket messages larger than this are refused (413). */
+  maxBodyBytes: z.number().int().min(1).default(DEFAULT_MAX_BODY_BYTES),
+  /** WebSocket keep-alive ping interval. */
+  wsPingIntervalMs: z.number().positive().default(DEFAULT_WS_PING_INTERVAL_MS),
+  logLevel: LogLevel.default('info'),
+});
+/** Input form of {@link AppConfig}: every field optional. */
+export type AppConfigInput = z.input<typeof AppConfig>;
+export type AppConfig = z.output<typeof AppConfig>;
+
+/** Configuration of `envbox serve`: what to serve, where, and the app's settings. */
+export const ServeConfig = AppConfig.extend({
+  env: z.string().min(1),
+  port: z.number().int().min(0).max(65_535).default(DEFAULT_PORT),
+  host: z.string().min(1).default(DEFAULT_HOST),
+});
+export type ServeConfigInput = z.input<typeof ServeConfig>;
+export type ServeConfig = z.output<typeof ServeConfig>;
+
+/** One command-line option of `envbox serve`: its flag, its variable and how to read it. */
+interface OptionSpec {
+  flag: string;
+  variable: string;
+  key: keyof ServeConfig;
+  kind: 'string' | 'int' | 'seconds' | 'level';
+  /** What a valid value looks like, for error messages. */
+  expected: string;
+  help: string;
+}
+
+/** The options of `envbox serve`, each readable from a flag or an `ENVBOX_*` variable (the flag wins). */
+export const SERVE_OPTIONS: readonly OptionSpec[] = [
+  { flag: 'env', variable: 'ENVBOX_ENV', key: 'env', kind: 'string', expected: 'an environment name such as echo_env', help: 'environment to serve (required)' },
+  { flag: 'port', variable: 'ENVBOX_PORT', key: 'port', kind: 'int', expected: 'an integer from 0 to 65535', help: `port, 0 for any (default ${DEFAULT_PORT})` },
+  { flag: 'host', variable: 'ENVBOX_HOST', key: 'host', kind: 'string', expected: 'a host name or address', help: `address to bind (default ${DEFAULT_HOST})` },
+  { flag: 'max-sessions', variable: 'ENVBOX_MAX_SESSIONS', key: 'maxSessions', kind: 'int', expected: 'an integer from 1 to 100000', help: `sessions open at once (default ${DEFAULT_MAX_SESSIONS})` },
+  { flag: 'session-idle-s', variable: 'ENVBOX_SESSION_IDLE_S', key: 'sessionIdleMs', kind: 'seconds', expected: 'a number of seconds greater than 0', help: `close sessions idle this long (default ${DEFAULT_SESSION_IDLE_MS / 1000})` },
+  { flag: 'step-timeout-s', variable: 'ENVBOX_STEP_TIMEOUT_S', key: 'stepTimeoutMs', kind: 'seconds', expected: 'a number of seconds greater than 0', help: `maximum and default step time (default ${DEFAULT_STEP_TIMEOUT_MS / 1000})` },
+  { flag: 'max-body-bytes', variable: 'ENVBOX_MAX_BODY_BYTES', key: 'maxBodyBytes', kind: 'int', expected: 'an integer number of bytes of at least 1', help: `largest request body or WS message (default ${DEFAULT_MAX_BODY_BYTES})` },
+  { flag: 'ws-ping-interval-s', variable: 'ENVBOX_WS_PING_INTERVAL_S', key: 'wsPingIntervalMs', kind: 'seconds', expected: 'a number of seconds greater than 0', help: `WebSocket ping interval (default ${DEFAULT_WS_PING_INTERVAL_MS / 1000})` },
+  { flag: 'log-level', variable: 'ENVBOX_LOG_LEVEL', key: 'logLevel', kind: 'level', expected: `one of ${LOG_LEVELS.join(', ')}`, help: `${LOG_LEVELS.join('|')} (default info)` },
+];
+
+/** A bad option value; `message` names the option, what was expected and what came. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Parse `envbox serve` options from flag values and the environment, once, with zod.
+ * @param flags raw flag values by flag name (without `--`), as `util.parseArgs` gives them
+ * @param env the process environment to read `ENVBOX_*` variables from
+ * @throws {ConfigError} naming the first bad option, the expected and the received value
+ */
+export function parseServeConfig(flags: Readonly<Record<string, string | undefined>>, env: NodeJS.ProcessEnv): ServeConfig {
+  const raw: Record<string, unknown> = {};
+  const sources = new Map<string, string>();
+  for (const option of SERVE_OPTIONS) {
+    const fromFlag = flags[option.flag];
+    const value = fromFlag ?? env[option.variable];
+    if (value === undefined || value === '') continue;
+    sources.set(option.key, fromFlag === undefined ? `${option.variable}` : `--${option.flag}`);
+    raw[option.key] = convert(option, value);
+  }
+  const parsed = ServeConfig.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  const key = String(issue.path[0]);
+  const option = SERVE_OPTIONS.find((o) => o.key === key);
+  const name = sources.get(key) ?? (option === undefined ? key : `--${option.flag}`);
+  const received = option === undefined ? undefined : (flags[option.flag] ?? env[option.variable]);
+  const shown = received === undefined ? 'nothing' : JSON.stringify(received);
+  const expected = option === undefined ? issue.message : `expected ${option.expected}`;
+  throw new ConfigError(`invalid ${name}: ${expected}, received ${shown}`);
+}
+
+function convert(option: OptionSpec, value: string): unknown {
+  switch (option.kind) {
+    case 'string':
+    case 'level':
+      return value;
+    case 'int':
+      return /^\s*-?\d+\s*$/.test(value) ? Number(value) : value;
+    case 'seconds': {
+      const seconds = /^\s*\d+(\.\d+)?\s*$/.test(value) ? Number(value) : Number.NaN;
+      return Number.isNaN(seconds) ? value : seconds * 1000;
+    }
+  }
+}

@@ -1,0 +1,63 @@
+export { createApp, EnvboxApp, SESSION_HEADER } from './app.js';
+export type { CreateAppOptions } from './app.js';
+export { runCli, EXIT_USAGE } from './cli.js';
+export type { CliContext, CliOutcome } from './cli.js';
+export {
+  AppConfig,
+  ConfigError,
+  DEFAULT_HOST,
+  DEFAULT_MAX_BODY_BYTES,
+  DEFAULT_MAX_SESSIONS,
+  DEFAULT_PORT,
+  DEFAULT_SESSION_IDLE_MS,
+  DEFAULT_STEP_TIMEOUT_MS,
+  DEFAULT_WS_PING_INTERVAL_MS,
+  LogLevel,
+  parseServeConfig,
+  ServeConfig,
+} from './config.js';
+export type { AppConfigInput, ServeConfigInput } from './config.js';
+export type { AnyEnvDefinition, EnvDefinition, Environment, ResetOptions, StepOptions } from './environment.js';
+export {
+  CapacityExceededError,
+  EnvboxError,
+  errorFromWire,
+  InternalError,
+  InvalidJsonError,
+  InvalidRequestError,
+  MethodNotAllowedError,
+  NotFoundError,
+  PayloadTooLargeError,
+  ProtocolError,
+  SessionClosedError,
+  SessionNotFoundError,
+  toEnvboxError,
+  TransportError,
+} from './errors.js';
+export type { EnvboxErrorOptions, WireError } from './errors.js';
+export { createLogger } from './logger.js';
+export type { Logger } from './logger.js';
+export {
+  Action,
+  CreateSessionResponse,
+  ErrorResponse,
+  HealthResponse,
+  Metadata,
+  MetadataResponse,
+  Observation,
+  ResetRequest,
+  State,
+  StepRequest,
+  StepResponse,
+  WsClientMessage,
+  WsServerMessage,
+} from './models.js';
+export { EnvProtocol, serializeObservation, validate } from './protocol.js';
+export type { EnvSchemas, WireIssue } from './protocol.js';
+export { Session } from './session.js';
+export type { CloseReason, SessionKind } from './session.js';
+export { CAPACITY_RETRY_AFTER_S, DEFAULT_SESSION_ID, SessionManager } from './session-manager.js';
+export type { SessionManagerEvents, SessionManagerOptions } from './session-manager.js';
+export { DEFAULT_CLOSE_GRACE_MS, EnvboxServer, startServer } from './server.js';
+export type { StartServerOptions } from './server.js';
+export { WS_CLOSE, WS_PATH, WsEndpoint } from './ws-endpoint.js';
