@@ -114,7 +114,8 @@ export function createApp(definition: AnyEnvDefinition, config: AppConfigInput =
   });
   router.delete('/sessions/:id', async (ctx) => {
     const session = sessions.get(ctx.params.id ?? '');
-    await sessions.close(session.id, 'client');
+    // Answer at once; a running step finishes (its signal aborted) and then the environment closes.
+    void sessions.close(session.id, 'client');
     ctx.body = { session_id: session.id, closed: true };
   });
   router.get('/ws', () => {
@@ -122,13 +123,8 @@ export function createApp(definition: AnyEnvDefinition, config: AppConfigInput =
   });
 
   app.use(errorMiddleware(app.logger));
-  app.use(
-    router.allowedMethods({
-      throw: true,
-      methodNotAllowed: () => new MethodNotAllowedError('Method not allowed on this route; see the Allow header.'),
-      notImplemented: () => new MethodNotAllowedError('Method not implemented.'),
-    }),
-  );
+  // Sets 405/501 and the Allow header; the error middleware turns them into the envelope.
+  app.use(router.allowedMethods());
   app.use(router.routes());
   return app;
 }
@@ -140,8 +136,11 @@ function errorMiddleware(logger: Logger): Koa.Middleware {
     ctx.set('X-Content-Type-Options', 'nosniff');
     try {
       await next();
-      if (ctx.status === 404 && ctx.body == null) {
-        throw new NotFoundError(`No route ${ctx.method} ${ctx.path.slice(0, 200)}; see GET /schema and the README for the routes.`);
+      if (ctx.body == null && ctx.status === 404) {
+        throw new NotFoundError(`No route ${ctx.method} ${ctx.path.slice(0, 200)}; see the README for the routes.`);
+      }
+      if (ctx.body == null && (ctx.status === 405 || ctx.status === 501)) {
+        throw new MethodNotAllowedError(`${ctx.method} is not allowed on ${ctx.path}; allowed: ${ctx.response.get('Allow')}.`);
       }
     } catch (thrown) {
       const error = toEnvboxError(thrown);

@@ -108,11 +108,15 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
     return this.#defaultSession;
   }
 
-  /** Close the session with this id; unknown ids are ignored. */
-  async close(id: string, reason: CloseReason): Promise<void> {
+  /**
+   * Close the session with this id (unknown ids are ignored): it leaves the manager at once and
+   * its environment closes once the running call has settled (that call's signal is aborted).
+   * @returns a promise of the environment's close; callers need not wait for it
+   */
+  close(id: string, reason: CloseReason): Promise<void> {
     const session = this.#sessions.get(id);
-    if (session === undefined) return;
-    await this.#close(session, reason);
+    if (session === undefined) return Promise.resolve();
+    return this.#close(session, reason);
   }
 
   /** Close every session idle longer than `sessionIdleMs`; returns how many were closed. */
