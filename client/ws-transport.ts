@@ -21,6 +21,8 @@ export interface WsTransportOptions {
 
 /** @default 10 s */
 export const DEFAULT_WS_CONNECT_TIMEOUT_MS = 10_000;
+/** How long `close()` waits for the server to close the socket before closing it itself. @default 2 s */
+export const WS_CLOSE_WAIT_MS = 2_000;
 
 interface Pending {
   resolve(message: WsServerMessage): void;
@@ -65,19 +67,21 @@ export class WsTransport implements Transport {
     const socket = await opening?.catch(() => undefined);
     if (socket === undefined || socket.readyState === WebSocket.CLOSED) return;
     const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
-    if (socket.readyState === WebSocket.OPEN) {
-      socket.send(JSON.stringify({ type: 'close' }));
-      socket.close(1000);
-    }
-    const timer = setTimeout(() => socket.terminate(), 2_000);
+    // The server answers `close` by closing the session and the socket; closing our side at once
+    // would make it drop the message and record a disconnect instead.
+    if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type: 'close' }));
+    const closing = setTimeout(() => socket.close(1000), WS_CLOSE_WAIT_MS);
+    const terminating = setTimeout(() => socket.terminate(), 2 * WS_CLOSE_WAIT_MS);
     await closed;
-    clearTimeout(timer);
+    clearTimeout(closing);
+    clearTimeout(terminating);
   }
 
   async #call(message: object, options: CallOptions): Promise<WsServerMessage> {
     const socket = await this.#connect();
     if (this.#broken !== undefined) throw this.#broken;
     const signal = callSignal(options);
+    if (signal.aborted) throw new TransportError('The WebSocket call was aborted before it was sent.', { cause: signal.reason });
     return new Promise<WsServerMessage>((resolve, reject) => {
       const onAbort = (): void => {
         const reason = signal.reason instanceof DOMException && signal.reason.name === 'TimeoutError' ? 'timed out' : 'was aborted';

@@ -1,5 +1,5 @@
 import { request as httpRequest } from 'node:http';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import type { EnvboxServer } from '../../runtime/index.js';
 import { request, startTestServer } from '../fixtures/test-server.js';
 
@@ -19,7 +19,7 @@ function raw(server: EnvboxServer, path: string, chunks: Buffer[], headers: Reco
 }
 
 /** After each bad request, the server is up and an unrelated session still has its episode. */
-async function assertUnharmed(t: Tap.Test, server: EnvboxServer, sessionId: string, steps: number) {
+async function assertUnharmed(t: Test, server: EnvboxServer, sessionId: string, steps: number) {
   const state = await request(server, 'GET', '/state', undefined, { 'X-Session-Id': sessionId });
   t.equal(state.status, 200, 'the other session still answers');
   t.equal(state.body.step_count, steps, 'the other session kept its step count');

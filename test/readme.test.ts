@@ -1,0 +1,51 @@
+import { execFile } from 'node:child_process';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { promisify } from 'node:util';
+import t from 'tap';
+import ts from 'typescript';
+import { ROOT, startCliServer } from './fixtures/cli-process.js';
+
+const run = promisify(execFile);
+const README = readFileSync(`${ROOT}README.md`, 'utf8');
+const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;
+
+/** The first fenced block of `language` after `marker`. */
+function blockAfter(marker: string, language: string, from = 0): { text: string; end: number } {
+  const start = README.indexOf(marker, from);
+  if (start < 0) throw new Error(`README has no ${marker}`);
+  const open = README.indexOf(`\`\`\`${language}\n`, start);
+  const close = README.indexOf('\n```', open + 4 + language.length);
+  return { text: README.slice(open + 4 + language.length, close + 1), end: close + 4 };
+}
+
+const normalise = (text: string): string => text.replace(UUID, '<uuid>').trimEnd();
+
+t.test('the README curl quick start prints what the README says, against the real binary', async (t) => {
+  const { url } = await startCliServer(t);
+  const { text } = blockAfter('<!-- quickstart:curl', 'console');
+  const steps: { command: string; expected: string[] }[] = [];
+  for (const line of text.split('\n')) {
+    if (line.startsWith('$ ')) steps.push({ command: line.slice(2), expected: [] });
+    else if (line !== '') steps.at(-1)!.expected.push(line);
+  }
+  t.ok(steps.length >= 4, 'the quick start has its commands');
+  for (const { command, expected } of steps) {
+    const { stdout } = await run('bash', ['-c', command.replaceAll('localhost:8000', url.replace('http://', ''))]);
+    t.equal(normalise(stdout), normalise(expected.join('\n')), command);
+  }
+});
+
+t.test('the README TypeScript quick start runs and prints what the README says', async (t) => {
+  const { url } = await startCliServer(t);
+  const code = blockAfter('<!-- quickstart:ts', 'ts');
+  const printed = blockAfter('prints', 'text', code.end);
+  const js = ts.transpileModule(code.text.replaceAll('http://127.0.0.1:8000', url), {
+    compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext },
+  }).outputText;
+  // Inside the package root, `import ... from 'envbox'` resolves to this package (self-reference).
+  const file = `${ROOT}.readme-quickstart-${process.pid}.mjs`;
+  writeFileSync(file, js);
+  t.teardown(() => rmSync(file, { force: true }));
+  const { stdout } = await run(process.execPath, [file], { cwd: ROOT });
+  t.equal(normalise(stdout), normalise(printed.text));
+});
