@@ -36,4 +36,6 @@ if ('exitCode' in outcome) {
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+  // A forgotten promise in one session must not take every other session down with the process.
+  process.on('unhandledRejection', (reason) => server.app.logger.error('unhandled rejection', { error: reason }));
 }

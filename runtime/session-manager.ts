@@ -158,6 +158,11 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
     } finally {
       this.#reserved -= 1;
     }
+    if (this.#shutdown) {
+      // closeAll() ran while the environment was being created: it must not outlive the server.
+      await session.close('shutdown');
+      throw new CapacityExceededError('The server is shutting down and opens no new sessions.');
+    }
     this.#sessions.set(id, session);
     this.#closedIds.delete(id);
     this.#options.logger.debug('session opened', { session_id: id, kind, active: this.#sessions.size });
