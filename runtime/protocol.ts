@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { AppConfig } from './config.js';
 import type { AnyEnvDefinition } from './environment.js';
 import { InvalidRequestError } from './errors.js';
-import { MetadataResponse, Observation, ResetRequest, State, StepRequest, type StepResponse } from './models.js';
+import { ResetRequest, StepRequest, type MetadataResponse, type Observation, type StepResponse } from './models.js';
 import type { Session } from './session.js';
 
 /** One schema failure, as sent in `details.issues` of a 422. */
@@ -64,8 +64,8 @@ export class EnvProtocol {
     this.#stepTimeoutMs = config.stepTimeoutMs;
     this.schemas = {
       action: toJsonSchema(definition.action, 'input'),
-      observation: toJsonSchema(definition.observation ?? Observation, 'output'),
-      state: toJsonSchema(definition.state ?? State, 'output'),
+      observation: toJsonSchema(definition.observation, 'output'),
+      state: toJsonSchema(definition.state, 'output'),
       reset: toJsonSchema(this.resetRequest, 'input'),
     };
     const readme = definition.readme ?? null;

@@ -1,0 +1,155 @@
+import type { BenchTargets, BenchTransport } from './bench-envs.js';
+import type { MachineFacts } from './machine-facts.js';
+import { errorCount, type LatencyResult, type ThroughputResult } from './measure.js';
+
+/** What was measured over one transport. */
+export interface TransportResults {
+  transport: BenchTransport;
+  /** The untimed warm-up steps and resets (only their errors matter). */
+  warmup: { calls: number; errors: Record<string, number> };
+  /** Single-client `reset()` latency. */
+  reset: LatencyResult;
+  /** Single-client `step()` latency. */
+  step: LatencyResult;
+  /** Throughput by concurrency, in increasing order of sessions. */
+  throughput: ThroughputResult[];
+}
+
+/** One target compared with what was measured. */
+export interface TargetCheck {
+  transport: BenchTransport;
+  /** e.g. `step p50` or `throughput x16`. */
+  metric: string;
+  /** The target in words, e.g. `< 0.3 ms`. */
+  target: string;
+  /** Measured / target (latency: below 1 is good; throughput: 1 or more is good); null when nothing was measured. */
+  ratio: number | null;
+  pass: boolean;
+}
+
+/** Counts and durations of one run. */
+export interface BenchSettings {
+  warmupSteps: number;
+  warmupResets: number;
+  resetCalls: number;
+  stepCalls: number;
+  throughputSessions: readonly number[];
+  throughputWarmupMs: number;
+  throughputDurationMs: number;
+  throughputRepeats: number;
+  serverMaxSessions: number;
+}
+
+/** Everything one run of `run.js` measured, as written to `bench/results/<env>.json`. */
+export interface BenchResults {
+  env: string;
+  sampleAction: unknown;
+  serverUrl: string;
+  machine: MachineFacts;
+  settings: BenchSettings;
+  transports: TransportResults[];
+  targets: TargetCheck[];
+  /** Wall time of the whole run, server start to stop. */
+  elapsedMs: number;
+}
+
+/** Compare the results of every transport with the environment's targets. */
+export function checkTargets(targets: BenchTargets, transports: readonly TransportResults[]): TargetCheck[] {
+  const checks: TargetCheck[] = [];
+  for (const results of transports) {
+    const { transport } = results;
+    if (targets.stepP50MaxMs !== undefined) {
+      const p50Ms = results.step.latency?.p50Ms;
+      checks.push({
+        transport,
+        metric: 'step p50',
+        target: `< ${targets.stepP50MaxMs} ms`,
+        ratio: p50Ms === undefined ? null : p50Ms / targets.stepP50MaxMs,
+        pass: p50Ms !== undefined && p50Ms < targets.stepP50MaxMs,
+      });
+    }
+    if (targets.throughputMinStepsPerS !== undefined && targets.throughputSessions !== undefined) {
+      const sessions = targets.throughputSessions;
+      const measured = results.throughput.find((result) => result.sessions === sessions);
+      checks.push({
+        transport,
+        metric: `throughput x${sessions}`,
+        target: `>= ${targets.throughputMinStepsPerS} steps/s, ${sessions}/${sessions} admitted`,
+        ratio: measured === undefined ? null : measured.medianStepsPerS / targets.throughputMinStepsPerS,
+        pass:
+          measured !== undefined &&
+          measured.medianStepsPerS >= targets.throughputMinStepsPerS &&
+          measured.minAdmitted === sessions &&
+          measured.minSucceeded === sessions,
+      });
+    }
+  }
+  return checks;
+}
+
+/** The results as a plain-text table: one row per transport and metric, targets beside their metric. */
+export function formatReport(results: BenchResults): string {
+  const { machine, settings } = results;
+  const commit = machine.gitCommit === null ? 'no git' : `commit ${machine.gitCommit}${machine.gitDirty === true ? ' (dirty)' : ''}`;
+  const header = [
+    `envbox bench: ${results.env} (${results.serverUrl}), ${machine.quick ? 'QUICK smoke run (not a measurement)' : 'full run'}`,
+    `node ${machine.node}, ${machine.platform} ${machine.arch}, ${machine.cpuCount} x ${machine.cpuModel}, ${commit}, ${machine.date}`,
+    `single client: ${settings.warmupSteps} warm-up steps + ${settings.warmupResets} resets, then ${settings.resetCalls} resets, ${settings.stepCalls} steps; ` +
+      `throughput: ${settings.throughputWarmupMs} ms warm-up + ${settings.throughputDurationMs} ms window, median of ${settings.throughputRepeats}`,
+  ];
+  const rows: string[][] = [['transport', 'metric', 'result', 'detail', 'target', 'vs target', 'verdict']];
+  for (const transportResults of results.transports) {
+    const { transport } = transportResults;
+    const check = (metric: string): string[] => {
+      const found = results.targets.find((target) => target.transport === transport && target.metric === metric);
+      if (found === undefined) return ['', '', ''];
+      return [found.target, found.ratio === null ? '-' : `${found.ratio.toFixed(2)}x`, found.pass ? 'PASS' : 'MISS'];
+    };
+    rows.push([transport, 'reset latency', latencyCell(transportResults.reset), latencyDetail(transportResults.reset), '', '', '']);
+    rows.push([transport, 'step latency', latencyCell(transportResults.step), latencyDetail(transportResults.step), ...check('step p50')]);
+    for (const throughput of transportResults.throughput) {
+      const runs = throughput.runs.map((run) => Math.round(run.stepsPerS)).join('/');
+      const detail = `admitted ${throughput.minAdmitted}/${throughput.sessions}, ok ${throughput.minSucceeded}/${throughput.sessions}, ${errorsCell(throughput.errors)}; runs ${runs}`;
+      rows.push([
+        transport,
+        `throughput x${throughput.sessions}`,
+        `${Math.round(throughput.medianStepsPerS)} steps/s`,
+        detail,
+        ...check(`throughput x${throughput.sessions}`),
+      ]);
+    }
+  }
+  return `${header.join('\n')}\n\n${formatTable(rows)}\n`;
+}
+
+function latencyCell(result: LatencyResult): string {
+  const latency = result.latency;
+  if (latency === undefined) return 'all calls failed';
+  return `p50 ${ms(latency.p50Ms)} p90 ${ms(latency.p90Ms)} p99 ${ms(latency.p99Ms)} ms`;
+}
+
+function latencyDetail(result: LatencyResult): string {
+  const max = result.latency === undefined ? '' : `, max ${ms(result.latency.maxMs)} ms`;
+  return `${result.calls} calls, ${errorsCell(result.errors)}${max}`;
+}
+
+function errorsCell(errors: Readonly<Record<string, number>>): string {
+  const total = errorCount(errors);
+  if (total === 0) return '0 errors';
+  const codes = Object.entries(errors).map(([code, count]) => `${code} ${count}`);
+  return `${total} errors (${codes.join(', ')})`;
+}
+
+function ms(value: number): string {
+  return value < 10 ? value.toFixed(3) : value.toFixed(1);
+}
+
+/** Left-aligned columns separated by two spaces, with a rule under the first row. */
+function formatTable(rows: readonly string[][]): string {
+  const widths: number[] = [];
+  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
+  const line = (row: readonly string[]): string => row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd();
+  const [head, ...body] = rows;
+  const rule = widths.map((width) => '-'.repeat(width)).join('  ');
+  return [line(head!), rule, ...body.map(line)].join('\n');
+}
