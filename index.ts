@@ -4,5 +4,6 @@
  */
 export * from './runtime/index.js';
 export * from './client/index.js';
+export * from './sandbox/index.js';
 export * from './envs/index.js';
 export { VERSION } from './version.js';

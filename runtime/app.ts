@@ -48,10 +48,16 @@ export class EnvboxApp extends Koa {
     this.silent = true;
   }
 
-  /** Close every session (and so every environment instance). Idempotent. */
+  /** Close every session (and so every environment instance), then the definition's shared resources. Idempotent. */
   async close(): Promise<void> {
-    await this.sessions.closeAll();
+    this.#closing ??= (async () => {
+      await this.sessions.closeAll();
+      await this.definition.close?.();
+    })();
+    await this.#closing;
   }
+
+  #closing: Promise<void> | undefined;
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
@@ -98,6 +104,7 @@ export function createApp(definition: AnyEnvDefinition, config: AppConfigInput =
       version: definition.version,
       active_sessions: sessions.size,
       max_sessions: sessions.maxSessions,
+      ...definition.health?.(),
     };
     ctx.body = health;
   });

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, parseServeConfig, SERVE_OPTIONS, type ServeConfig } from './config.js';
-import type { AnyEnvDefinition } from './environment.js';
+import type { EnvFactory } from './environment.js';
 import { startServer, type EnvboxServer } from './server.js';
 
 /** Exit code of a usage error (bad option, unknown command). */
@@ -8,8 +8,8 @@ export const EXIT_USAGE = 2;
 
 /** Where the CLI writes and what it serves; injectable for tests. */
 export interface CliContext {
-  /** Environments `--env` can name. */
-  registry: Readonly<Record<string, AnyEnvDefinition>>;
+  /** Environments `--env` can name, each built from the configuration at start. */
+  registry: Readonly<Record<string, EnvFactory>>;
   /** The package version, for `--version`. */
   version: string;
   env: NodeJS.ProcessEnv;
@@ -53,7 +53,7 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
       options: {
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
-        ...Object.fromEntries(SERVE_OPTIONS.map((o) => [o.flag, { type: 'string' as const }])),
+        ...Object.fromEntries(SERVE_OPTIONS.map((o) => [o.flag, { type: o.kind === 'boolean' ? ('boolean' as const) : ('string' as const) }])),
       },
     });
   } catch (error) {
@@ -74,18 +74,19 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
   }
   let config: ServeConfig;
   try {
-    config = parseServeConfig(values as Record<string, string | undefined>, context.env);
+    config = parseServeConfig(values as Record<string, string | boolean | undefined>, context.env);
   } catch (error) {
     if (error instanceof ConfigError) return fail(error.message);
     throw error;
   }
-  const definition = context.registry[config.env];
-  if (definition === undefined || !Object.hasOwn(context.registry, config.env)) {
+  const factory = context.registry[config.env];
+  if (factory === undefined || !Object.hasOwn(context.registry, config.env)) {
     const names = Object.keys(context.registry).join(', ');
     return fail(`invalid --env: expected one of ${names}, received ${JSON.stringify(config.env)}`);
   }
-  const { env: _env, ...options } = config;
-  const server = await startServer(definition, options);
+  const definition = await factory(config);
+  const { env: _env, port, host, maxSessions, sessionIdleMs, stepTimeoutMs, maxBodyBytes, wsPingIntervalMs, logLevel } = config;
+  const server = await startServer(definition, { port, host, maxSessions, sessionIdleMs, stepTimeoutMs, maxBodyBytes, wsPingIntervalMs, logLevel });
   context.stdout.write(
     `envbox ${context.version}: serving ${definition.name} on ${server.url} (max ${config.maxSessions} sessions); Ctrl+C to stop\n`,
   );

@@ -38,11 +38,28 @@ export const AppConfig = z.strictObject({
 export type AppConfigInput = z.input<typeof AppConfig>;
 export type AppConfig = z.output<typeof AppConfig>;
 
-/** Configuration of `envbox serve`: what to serve, where, and the app's settings. */
+/** Warm sandboxes kept per server by code-running environments. @default 4 */
+export const DEFAULT_POOL_SIZE = 4;
+/** @default 1 MiB per stream and step */
+export const DEFAULT_MAX_OUTPUT_BYTES = 1024 * 1024;
+/** Python sandbox backends `--python-backend` accepts. */
+export const PYTHON_BACKEND_NAMES = ['process'] as const;
+
+/** Configuration of `envbox serve`: what to serve, where, the app's settings and the sandboxes'. */
 export const ServeConfig = AppConfig.extend({
   env: z.string().min(1),
   port: z.number().int().min(0).max(65_535).default(DEFAULT_PORT),
   host: z.string().min(1).default(DEFAULT_HOST),
+  /** Which sandbox runs Python episodes. */
+  pythonBackend: z.enum(PYTHON_BACKEND_NAMES).default('process'),
+  /** Let guest code start processes where namespaces contain them. */
+  allowSubprocess: z.boolean().default(false),
+  /** Refuse to start without per-episode namespaces. */
+  requireIsolation: z.boolean().default(false),
+  /** Sandboxes started ahead so reset never waits for a spawn. */
+  poolSize: z.number().int().min(0).max(1024).default(DEFAULT_POOL_SIZE),
+  /** Cap of each of stdout and stderr per step. */
+  maxOutputBytes: z.number().int().min(1024).default(DEFAULT_MAX_OUTPUT_BYTES),
 });
 export type ServeConfigInput = z.input<typeof ServeConfig>;
 export type ServeConfig = z.output<typeof ServeConfig>;
@@ -52,7 +69,7 @@ interface OptionSpec {
   flag: string;
   variable: string;
   key: keyof ServeConfig;
-  kind: 'string' | 'int' | 'seconds' | 'level';
+  kind: 'string' | 'int' | 'seconds' | 'level' | 'boolean';
   /** What a valid value looks like, for error messages. */
   expected: string;
   help: string;
@@ -68,6 +85,11 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { flag: 'step-timeout-s', variable: 'ENVBOX_STEP_TIMEOUT_S', key: 'stepTimeoutMs', kind: 'seconds', expected: 'a number of seconds greater than 0', help: `maximum and default step time (default ${DEFAULT_STEP_TIMEOUT_MS / 1000})` },
   { flag: 'max-body-bytes', variable: 'ENVBOX_MAX_BODY_BYTES', key: 'maxBodyBytes', kind: 'int', expected: 'an integer number of bytes of at least 1', help: `largest request body or WS message (default ${DEFAULT_MAX_BODY_BYTES})` },
   { flag: 'ws-ping-interval-s', variable: 'ENVBOX_WS_PING_INTERVAL_S', key: 'wsPingIntervalMs', kind: 'seconds', expected: 'a number of seconds greater than 0', help: `WebSocket ping interval (default ${DEFAULT_WS_PING_INTERVAL_MS / 1000})` },
+  { flag: 'python-backend', variable: 'ENVBOX_PYTHON_BACKEND', key: 'pythonBackend', kind: 'string', expected: `one of ${PYTHON_BACKEND_NAMES.join(', ')}`, help: 'sandbox of Python episodes (default process)' },
+  { flag: 'allow-subprocess', variable: 'ENVBOX_ALLOW_SUBPROCESS', key: 'allowSubprocess', kind: 'boolean', expected: 'true or false', help: 'let guest code start processes inside its namespaces' },
+  { flag: 'require-isolation', variable: 'ENVBOX_REQUIRE_ISOLATION', key: 'requireIsolation', kind: 'boolean', expected: 'true or false', help: 'refuse to start without per-episode namespaces' },
+  { flag: 'pool-size', variable: 'ENVBOX_POOL_SIZE', key: 'poolSize', kind: 'int', expected: 'an integer from 0 to 1024', help: `sandboxes started ahead (default ${DEFAULT_POOL_SIZE})` },
+  { flag: 'max-output-bytes', variable: 'ENVBOX_MAX_OUTPUT_BYTES', key: 'maxOutputBytes', kind: 'int', expected: 'an integer number of bytes of at least 1024', help: `cap of stdout and of stderr per step (default ${DEFAULT_MAX_OUTPUT_BYTES})` },
   { flag: 'log-level', variable: 'ENVBOX_LOG_LEVEL', key: 'logLevel', kind: 'level', expected: `one of ${LOG_LEVELS.join(', ')}`, help: `${LOG_LEVELS.join('|')} (default info)` },
 ];
 
@@ -85,7 +107,7 @@ export class ConfigError extends Error {
  * @param env the process environment to read `ENVBOX_*` variables from
  * @throws {ConfigError} naming the first bad option, the expected and the received value
  */
-export function parseServeConfig(flags: Readonly<Record<string, string | undefined>>, env: NodeJS.ProcessEnv): ServeConfig {
+export function parseServeConfig(flags: Readonly<Record<string, string | boolean | undefined>>, env: NodeJS.ProcessEnv): ServeConfig {
   const raw: Record<string, unknown> = {};
   const sources = new Map<string, string>();
   for (const option of SERVE_OPTIONS) {
@@ -101,14 +123,17 @@ export function parseServeConfig(flags: Readonly<Record<string, string | undefin
   const key = String(issue.path[0]);
   const option = SERVE_OPTIONS.find((o) => o.key === key);
   const name = sources.get(key) ?? (option === undefined ? key : `--${option.flag}`);
-  const received = option === undefined ? undefined : (flags[option.flag] ?? env[option.variable]);
+  const received = option === undefined ? undefined : String(flags[option.flag] ?? env[option.variable]);
   const shown = received === undefined ? 'nothing' : JSON.stringify(received);
   const expected = option === undefined ? issue.message : `expected ${option.expected}`;
   throw new ConfigError(`invalid ${name}: ${expected}, received ${shown}`);
 }
 
-function convert(option: OptionSpec, value: string): unknown {
+function convert(option: OptionSpec, value: string | boolean): unknown {
+  if (typeof value === 'boolean') return value;
   switch (option.kind) {
+    case 'boolean':
+      return /^(1|true|yes|on)$/i.test(value) ? true : /^(0|false|no|off)$/i.test(value) ? false : value;
     case 'string':
     case 'level':
       return value;

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { ServeConfig } from './config.js';
 import type { Observation, ResetRequest, State } from './models.js';
 
 /** Options of one `reset()` call: the validated reset request plus a cancellation signal. */
@@ -58,7 +59,17 @@ export interface EnvDefinition<
   resetRequest?: z.ZodType<R>;
   /** Create one environment instance, for one session. */
   create(): Promise<Environment<A, O, S, R>> | Environment<A, O, S, R>;
+  /** Extra facts for `GET /health` (e.g. the isolation in force). */
+  health?(): Record<string, unknown>;
+  /** Free what the definition shares between sessions (e.g. a warm sandbox pool); the app calls it on close. */
+  close?(): Promise<void> | void;
 }
+
+/**
+ * Builds an environment's definition from the server's configuration, once at start (where a
+ * code-running environment probes its sandboxes and fills its pool).
+ */
+export type EnvFactory = (config: ServeConfig) => Promise<AnyEnvDefinition> | AnyEnvDefinition;
 
 /** An {@link EnvDefinition} of any types, as registries and the server hold them. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- variance of the definition's type parameters

@@ -7,6 +7,9 @@ export {
   ConfigError,
   DEFAULT_HOST,
   DEFAULT_MAX_BODY_BYTES,
+  DEFAULT_MAX_OUTPUT_BYTES,
+  DEFAULT_POOL_SIZE,
+  PYTHON_BACKEND_NAMES,
   DEFAULT_MAX_SESSIONS,
   DEFAULT_PORT,
   DEFAULT_SESSION_IDLE_MS,
@@ -17,7 +20,7 @@ export {
   ServeConfig,
 } from './config.js';
 export type { AppConfigInput, ServeConfigInput } from './config.js';
-export type { AnyEnvDefinition, EnvDefinition, Environment, ResetOptions, StepOptions } from './environment.js';
+export type { AnyEnvDefinition, EnvDefinition, EnvFactory, Environment, ResetOptions, StepOptions } from './environment.js';
 export {
   CapacityExceededError,
   EnvboxError,

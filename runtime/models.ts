@@ -75,8 +75,8 @@ export const ErrorResponse = z.object({
 });
 export type ErrorResponse = z.infer<typeof ErrorResponse>;
 
-/** `GET /health`: liveness and session occupancy. */
-export const HealthResponse = z.object({
+/** `GET /health`: liveness and session occupancy, plus environment facts such as `isolation`. */
+export const HealthResponse = z.looseObject({
   status: z.literal('healthy'),
   env: z.string(),
   version: z.string(),

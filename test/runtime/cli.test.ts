@@ -25,6 +25,11 @@ t.test('parseServeConfig: defaults, flags, ENVBOX_* variables, flags win', async
     maxBodyBytes: 1_048_576,
     wsPingIntervalMs: 30_000,
     logLevel: 'info',
+    pythonBackend: 'process',
+    allowSubprocess: false,
+    requireIsolation: false,
+    poolSize: 4,
+    maxOutputBytes: 1_048_576,
   });
   const fromEnv = parseServeConfig(
     {},
@@ -66,7 +71,7 @@ t.test('parseServeConfig: a bad value names the option, the expected and the rec
 t.test('runCli: usage errors exit 2 with a message naming the problem', async (t) => {
   const cases: [string[], NodeJS.ProcessEnv, RegExp][] = [
     [['serve', '--env', 'echo_env', '--port', 'abc'], {}, /envbox: invalid --port/],
-    [['serve', '--env', 'nope'], {}, /invalid --env: expected one of echo_env, received "nope"/],
+    [['serve', '--env', 'nope'], {}, /invalid --env: expected one of coding_env, echo_env, received "nope"/],
     [['serve', '--env', '__proto__'], {}, /invalid --env: expected one of/],
     [['serve'], {}, /invalid --env/],
     [['serve', '--env', 'echo_env', '--colour'], {}, /Unknown option '--colour'/],

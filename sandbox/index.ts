@@ -1,0 +1,19 @@
+export { SandboxUnavailableError } from './errors.js';
+export { DEFAULT_LIMITS } from './limits.js';
+export type { SandboxLimits } from './limits.js';
+export { DEFAULT_POOL_CONCURRENCY, WarmPool } from './pool.js';
+export type { WarmPoolOptions } from './pool.js';
+export {
+  createProcessBackend,
+  DEFAULT_PYTHON_PATH,
+  IsolationUnavailableError,
+  RUNNER_PATH,
+} from './process/process-backend.js';
+export type { PythonBackend, PythonBackendOptions } from './process/process-backend.js';
+export { DEFAULT_INTERRUPT_GRACE_MS, ProcessSandbox } from './process/process-sandbox.js';
+export { probeIsolation } from './process/isolation-probe.js';
+export type { IsolationProbe } from './process/isolation-probe.js';
+export { createPythonBackend, PYTHON_BACKENDS } from './registry.js';
+export type { PythonBackendName } from './registry.js';
+export { EXIT_ERROR, EXIT_KILLED, EXIT_OK, EXIT_TIMEOUT } from './sandbox.js';
+export type { ExecResult, Isolation, RunOptions, Sandbox, SandboxFactory } from './sandbox.js';

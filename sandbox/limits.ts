@@ -1,0 +1,26 @@
+/** Per-sandbox resource limits; `null` leaves a limit unset. */
+export interface SandboxLimits {
+  /** RLIMIT_AS: a memory bomb gets MemoryError and the state is kept. @default 1 GiB */
+  addressSpaceBytes: number | null;
+  /** RLIMIT_FSIZE: writing past it raises OSError(EFBIG). @default 64 MiB */
+  fileSizeBytes: number | null;
+  /** RLIMIT_NOFILE. @default 256 */
+  openFiles: number | null;
+  /** RLIMIT_NPROC (each sandbox has a uid of its own when the server runs as root). @default 64 */
+  processes: number | null;
+  /** RLIMIT_CPU: CPU seconds over the whole episode; past it the sandbox is killed (137). @default 600 */
+  cpuSeconds: number | null;
+  /** Size of the private tmpfs `/tmp` under namespaces. @default 64 MiB */
+  tmpBytes: number;
+}
+
+
+/** The limits used when none are given. */
+export const DEFAULT_LIMITS: Readonly<SandboxLimits> = Object.freeze({
+  addressSpaceBytes: 1024 * 1024 * 1024,
+  fileSizeBytes: 64 * 1024 * 1024,
+  openFiles: 256,
+  processes: 64,
+  cpuSeconds: 600,
+  tmpBytes: 64 * 1024 * 1024,
+});

@@ -1,0 +1,115 @@
+import type { Sandbox, SandboxFactory } from './sandbox.js';
+
+/** Sandboxes started at once while refilling (spawning is CPU-bound). @default 2 */
+export const DEFAULT_POOL_CONCURRENCY = 2;
+
+/** Options of a {@link WarmPool}. */
+export interface WarmPoolOptions {
+  /** How many ready sandboxes to keep; 0 disables the pool (every acquire starts one). */
+  size: number;
+  /** How many sandboxes may be starting at once. */
+  concurrency?: number;
+  /** Told about a failed background start (the next acquire retries). */
+  onError?: (error: unknown) => void;
+}
+
+/**
+ * Keeps up to `size` sandboxes started ahead, so that reset never waits for a spawn. Refills in
+ * the background after each acquire; never holds more than `size` ready plus the starting ones.
+ */
+export class WarmPool {
+  readonly #factory: SandboxFactory;
+  readonly #size: number;
+  readonly #concurrency: number;
+  readonly #onError: (error: unknown) => void;
+  readonly #ready: Sandbox[] = [];
+  readonly #waiters: { resolve: (sandbox: Sandbox) => void; reject: (error: unknown) => void }[] = [];
+  readonly #controller = new AbortController();
+  #starting = 0;
+  #closed = false;
+
+  constructor(factory: SandboxFactory, options: WarmPoolOptions) {
+    this.#factory = factory;
+    this.#size = options.size;
+    this.#concurrency = Math.max(1, options.concurrency ?? DEFAULT_POOL_CONCURRENCY);
+    this.#onError = options.onError ?? (() => undefined);
+    this.#fill();
+  }
+
+  /** Sandboxes ready to hand out now. */
+  get readyCount(): number {
+    return this.#ready.length;
+  }
+
+  /** Sandboxes being started now. */
+  get startingCount(): number {
+    return this.#starting;
+  }
+
+  /** The most sandboxes kept ready. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /**
+   * A started sandbox: a ready one at once, else the next to finish starting.
+   * @throws whatever starting a sandbox threw, when the pool had none ready
+   */
+  acquire(): Promise<Sandbox> {
+    if (this.#closed) return Promise.reject(new Error('the sandbox pool is closed'));
+    while (this.#ready.length > 0) {
+      const sandbox = this.#ready.shift()!;
+      if (sandbox.alive) {
+        this.#fill();
+        return Promise.resolve(sandbox);
+      }
+      void sandbox.close();
+    }
+    const waiting = new Promise<Sandbox>((resolve, reject) => this.#waiters.push({ resolve, reject }));
+    this.#fill();
+    return waiting;
+  }
+
+  /** Resolve once every slot is ready (or a start failed); for tests and benchmarks. */
+  async whenFull(): Promise<void> {
+    while (!this.#closed && this.#ready.length < this.#size) {
+      const sandbox = await this.acquire();
+      this.#ready.push(sandbox);
+    }
+  }
+
+  /** Stop refilling and close every ready sandbox. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#controller.abort();
+    const error = new Error('the sandbox pool is closed');
+    for (const waiter of this.#waiters.splice(0)) waiter.reject(error);
+    await Promise.all(this.#ready.splice(0).map((sandbox) => sandbox.close()));
+  }
+
+  #fill(): void {
+    while (!this.#closed && this.#starting < this.#concurrency && this.#ready.length + this.#starting < this.#size + this.#waiters.length) {
+      this.#starting += 1;
+      this.#factory.create({ signal: this.#controller.signal }).then(
+        (sandbox) => {
+          this.#starting -= 1;
+          if (this.#closed) void sandbox.close();
+          else {
+            const waiter = this.#waiters.shift();
+            if (waiter === undefined) this.#ready.push(sandbox);
+            else waiter.resolve(sandbox);
+          }
+          this.#fill();
+        },
+        (error: unknown) => {
+          this.#starting -= 1;
+          // A broken start fails the waiting acquire (if any) rather than retrying forever.
+          const waiter = this.#waiters.shift();
+          if (waiter === undefined) this.#onError(error);
+          else waiter.reject(error);
+        },
+      );
+    }
+  }
+}

@@ -1,0 +1,63 @@
+import type { Readable, Writable } from 'node:stream';
+
+/** Largest frame accepted from a sandbox: twice the largest output cap plus slack. */
+export const MAX_FRAME_BYTES = 64 * 1024 * 1024;
+
+/**
+ * The host end of the runner's private channel: 4-byte big-endian length, then that many bytes of
+ * JSON, in each direction. A malformed frame is reported through `onError`; the sandbox is then
+ * treated as crashed (the guest may have scribbled on its own channel).
+ */
+export class FrameChannel {
+  readonly #output: Writable;
+  #buffer: Buffer = Buffer.alloc(0);
+  #waiting: ((frame: unknown) => void) | undefined;
+  readonly #frames: unknown[] = [];
+
+  constructor(input: Readable, output: Writable, onError: (error: Error) => void) {
+    this.#output = output;
+    input.on('data', (chunk: Buffer) => {
+      this.#buffer = this.#buffer.length === 0 ? chunk : Buffer.concat([this.#buffer, chunk]);
+      try {
+        this.#drain();
+      } catch (error) {
+        onError(error as Error);
+      }
+    });
+    // EPIPE and friends surface as the child's exit; the error itself carries nothing more.
+    output.on('error', () => undefined);
+    input.on('error', () => undefined);
+  }
+
+  /** Send one message. */
+  send(message: unknown): void {
+    const body = Buffer.from(JSON.stringify(message), 'utf8');
+    const header = Buffer.allocUnsafe(4);
+    header.writeUInt32BE(body.length, 0);
+    this.#output.write(Buffer.concat([header, body]));
+  }
+
+  /** The next message, in order. */
+  receive(): Promise<unknown> {
+    if (this.#frames.length > 0) return Promise.resolve(this.#frames.shift());
+    return new Promise((resolve) => {
+      this.#waiting = resolve;
+    });
+  }
+
+  #drain(): void {
+    while (this.#buffer.length >= 4) {
+      const size = this.#buffer.readUInt32BE(0);
+      if (size > MAX_FRAME_BYTES) throw new Error(`sandbox sent a frame of ${size} bytes, over ${MAX_FRAME_BYTES}`);
+      if (this.#buffer.length < 4 + size) return;
+      const frame: unknown = JSON.parse(this.#buffer.subarray(4, 4 + size).toString('utf8'));
+      this.#buffer = this.#buffer.subarray(4 + size);
+      const waiting = this.#waiting;
+      if (waiting === undefined) this.#frames.push(frame);
+      else {
+        this.#waiting = undefined;
+        waiting(frame);
+      }
+    }
+  }
+}

@@ -1,0 +1,46 @@
+import { execFile } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { promisify } from 'node:util';
+import type { Isolation } from '../sandbox.js';
+import { sandboxCommand } from './command.js';
+
+const run = promisify(execFile);
+
+/** What the host allows, found by trying it once at start. */
+export interface IsolationProbe {
+  isolation: Isolation;
+  /** Whether a fresh /proc can be mounted in the namespaces (not inside Docker). */
+  procMount: boolean;
+  /** Why namespaces are unavailable, when they are. */
+  reason: string | undefined;
+}
+
+/**
+ * Find out whether sandboxes can get their own namespaces: run `python -c pass` with exactly the
+ * sandboxes' command line (bubblewrap, under the same uid drop), with and then without a fresh /proc.
+ * @param uid the uid sandboxes run as, when the server runs as root
+ */
+export async function probeIsolation(pythonPath: string, runnerPath: string, uid: number | undefined): Promise<IsolationProbe> {
+  let reason = '';
+  for (const procMount of [true, false]) {
+    const [program, ...args] = sandboxCommand({
+      pythonPath,
+      runnerPath,
+      runnerConfig: '{}',
+      isolation: 'namespaces',
+      procMount,
+      scratchDir: tmpdir(),
+      tmpBytes: 1024 * 1024,
+      uid,
+      pythonArgs: ['-c', 'pass'],
+    }).filter((arg, index, all) => arg !== '--info-fd' && all[index - 1] !== '--info-fd');
+    try {
+      await run(program!, args, { env: {}, timeout: 10_000 });
+      return { isolation: 'namespaces', procMount, reason: undefined };
+    } catch (error) {
+      const failure = error as { stderr?: string; message: string };
+      reason = (failure.stderr ?? '').trim() || failure.message;
+    }
+  }
+  return { isolation: 'process', procMount: false, reason: `bubblewrap cannot create namespaces here: ${reason}` };
+}

@@ -1,0 +1,75 @@
+import { fileURLToPath } from 'node:url';
+import { DEFAULT_MAX_OUTPUT_BYTES } from '../../runtime/index.js';
+import { DEFAULT_LIMITS, type SandboxLimits } from '../limits.js';
+import type { Isolation, Sandbox, SandboxFactory } from '../sandbox.js';
+import { probeIsolation } from './isolation-probe.js';
+import { DEFAULT_INTERRUPT_GRACE_MS, ProcessSandbox, type ProcessSandboxOptions } from './process-sandbox.js';
+import { SANDBOX_UID_BASE, UidPool } from './uid-pool.js';
+
+/** The interpreter sandboxes run: the system's, by absolute path (no shims, no PATH lookups). */
+export const DEFAULT_PYTHON_PATH = '/usr/bin/python3';
+/** The shared Python step runner, beside the compiled modules. */
+export const RUNNER_PATH = fileURLToPath(new URL('../python/runner.py', import.meta.url));
+
+/** Options of the Python sandbox backends. */
+export interface PythonBackendOptions {
+  pythonPath?: string;
+  limits?: Partial<SandboxLimits>;
+  /** Per step and stream. @default 1 MiB */
+  maxOutputBytes?: number;
+  /** How long an interrupted step may take to stop before the sandbox is killed. @default 500 ms */
+  interruptGraceMs?: number;
+  /** Let guest code start processes; honoured only where namespaces contain them. @default false */
+  allowSubprocess?: boolean;
+  /** Refuse to start without namespaces. @default false */
+  requireIsolation?: boolean;
+}
+
+/** A {@link SandboxFactory} plus what the probe found, for `/health` and the logs. */
+export interface PythonBackend extends SandboxFactory {
+  /** Why namespaces are unavailable, when they are. */
+  readonly isolationReason: string | undefined;
+  /** Whether guest code may start processes (asked for, and contained by namespaces). */
+  readonly allowSubprocess: boolean;
+}
+
+/** Refused `requireIsolation`: the host cannot give sandboxes their own namespaces. */
+export class IsolationUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'IsolationUnavailableError';
+  }
+}
+
+/**
+ * The `process` backend: a CPython child per episode. Probes once which isolation the host allows.
+ * @throws {IsolationUnavailableError} when `requireIsolation` and there are no namespaces
+ */
+export async function createProcessBackend(options: PythonBackendOptions = {}): Promise<PythonBackend> {
+  const pythonPath = options.pythonPath ?? DEFAULT_PYTHON_PATH;
+  const root = process.getuid?.() === 0;
+  const probe = await probeIsolation(pythonPath, RUNNER_PATH, root ? SANDBOX_UID_BASE : undefined);
+  if (options.requireIsolation === true && probe.isolation !== 'namespaces') {
+    throw new IsolationUnavailableError(`--require-isolation: ${probe.reason ?? 'no namespaces'}; install bubblewrap and allow user namespaces.`);
+  }
+  const isolation: Isolation = probe.isolation;
+  const allowSubprocess = options.allowSubprocess === true && isolation === 'namespaces';
+  const sandboxOptions: ProcessSandboxOptions = {
+    pythonPath,
+    runnerPath: RUNNER_PATH,
+    isolation,
+    procMount: probe.procMount,
+    limits: { ...DEFAULT_LIMITS, ...options.limits },
+    maxOutputBytes: options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES,
+    interruptGraceMs: options.interruptGraceMs ?? DEFAULT_INTERRUPT_GRACE_MS,
+    allowSubprocess,
+    uids: root ? new UidPool() : undefined,
+  };
+  return {
+    backend: 'process',
+    isolation,
+    isolationReason: probe.reason,
+    allowSubprocess,
+    create: ({ signal } = {}): Promise<Sandbox> => ProcessSandbox.start(sandboxOptions, signal),
+  };
+}

@@ -1,0 +1,276 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chown, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import { SandboxUnavailableError } from '../errors.js';
+import type { SandboxLimits } from '../limits.js';
+import { EXIT_KILLED, EXIT_TIMEOUT, type ExecResult, type Isolation, type RunOptions, type Sandbox } from '../sandbox.js';
+import { INFO_FD, sandboxCommand } from './command.js';
+import { FrameChannel } from './frame-channel.js';
+import type { UidPool } from './uid-pool.js';
+
+/** How long a sandbox may take to start and report ready. @default 15 s */
+export const SANDBOX_START_TIMEOUT_MS = 15_000;
+/** How long an interrupted step may take to stop before the sandbox is killed. @default 500 ms */
+export const DEFAULT_INTERRUPT_GRACE_MS = 500;
+/** How much of the sandbox process's own stderr is kept for diagnostics. */
+const DIAGNOSTIC_TAIL_BYTES = 4096;
+
+/** Everything a {@link ProcessSandbox} is started with. */
+export interface ProcessSandboxOptions {
+  pythonPath: string;
+  runnerPath: string;
+  isolation: Isolation;
+  procMount: boolean;
+  limits: SandboxLimits;
+  maxOutputBytes: number;
+  interruptGraceMs: number;
+  allowSubprocess: boolean;
+  /** Distinct uids per sandbox when the server runs as root; undefined keeps the server's uid. */
+  uids: UidPool | undefined;
+}
+
+interface RunnerReply {
+  stdout: string;
+  stderr: string;
+  exit_code: number;
+  result: string | null;
+  truncated: boolean;
+  interrupted: boolean;
+}
+
+type Exit = { code: number | null; signal: NodeJS.Signals | null };
+
+/**
+ * A CPython child process holding one episode: its own uid, scratch directory, rlimits and (where
+ * the host allows) namespaces, driven over a private pipe channel by the shared step runner.
+ */
+export class ProcessSandbox implements Sandbox {
+  readonly #child: ChildProcess;
+  readonly #channel: FrameChannel;
+  readonly #options: ProcessSandboxOptions;
+  readonly #scratchDir: string;
+  readonly #uid: number | undefined;
+  readonly #exited: Promise<Exit>;
+  #pythonPid: number;
+  #alive = true;
+  #running = false;
+  #diagnostics = '';
+  #closed: Promise<void> | undefined;
+  /** Why the sandbox was destroyed, once it was. */
+  #death: string | undefined;
+
+  private constructor(child: ChildProcess, options: ProcessSandboxOptions, scratchDir: string, uid: number | undefined) {
+    this.#child = child;
+    this.#options = options;
+    this.#scratchDir = scratchDir;
+    this.#uid = uid;
+    this.#pythonPid = child.pid ?? -1;
+    this.#channel = new FrameChannel(child.stdio[4] as Readable, child.stdio[3] as Writable, (error) =>
+      this.#destroy(`the sandbox broke its channel (${error.message})`),
+    );
+    this.#exited = new Promise((resolve) => {
+      child.once('exit', (code, signal) => {
+        this.#alive = false;
+        this.#death ??= signal === null ? `the sandbox process exited with code ${code}` : `the sandbox process was killed by ${signal}`;
+        resolve({ code, signal });
+      });
+      // A failed spawn (e.g. bwrap missing) emits 'error' and no 'exit'.
+      child.once('error', (error) => {
+        this.#alive = false;
+        this.#death ??= `the sandbox process could not run (${error.message})`;
+        resolve({ code: null, signal: null });
+      });
+    });
+    // The runner points fd 1 at fd 2; raw writes there are drained, and the tail kept for diagnostics.
+    const keep = (chunk: Buffer): void => {
+      this.#diagnostics = (this.#diagnostics + chunk.toString('utf8')).slice(-DIAGNOSTIC_TAIL_BYTES);
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+  }
+
+  /**
+   * Start a sandbox and wait until its runner reports ready.
+   * @throws {SandboxUnavailableError} when it cannot start, with the process's last words
+   */
+  static async start(options: ProcessSandboxOptions, signal?: AbortSignal): Promise<ProcessSandbox> {
+    let uid = options.uids?.acquire();
+    let scratchDir: string | undefined;
+    try {
+      scratchDir = await mkdtemp(join(tmpdir(), 'envbox-'));
+      if (uid !== undefined) await chown(scratchDir, uid, uid);
+      const { limits } = options;
+      const runnerConfig = JSON.stringify({
+        limits: {
+          address_space_bytes: limits.addressSpaceBytes,
+          file_size_bytes: limits.fileSizeBytes,
+          open_files: limits.openFiles,
+          processes: limits.processes,
+          cpu_seconds: limits.cpuSeconds,
+        },
+        allow_subprocess: options.allowSubprocess,
+      });
+      const [program, ...args] = sandboxCommand({
+        pythonPath: options.pythonPath,
+        runnerPath: options.runnerPath,
+        runnerConfig,
+        isolation: options.isolation,
+        procMount: options.procMount,
+        scratchDir,
+        tmpBytes: limits.tmpBytes,
+        uid,
+      });
+      const child = spawn(program!, args, {
+        cwd: scratchDir,
+        // An empty environment: nothing of the server's reaches the guest.
+        env: options.isolation === 'process' ? { HOME: scratchDir, TMPDIR: scratchDir } : {},
+        stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe'],
+        // Its own process group: Ctrl+C of the server is not a KeyboardInterrupt of every episode,
+        // and close() kills whatever the guest started.
+        detached: true,
+      });
+      // From here on the sandbox owns the directory and the uid: its close() frees them.
+      const sandbox = new ProcessSandbox(child, options, scratchDir, uid);
+      scratchDir = undefined;
+      uid = undefined;
+      await sandbox.#ready(signal);
+      return sandbox;
+    } catch (error) {
+      if (scratchDir !== undefined) await rm(scratchDir, { recursive: true, force: true });
+      if (uid !== undefined) options.uids?.release(uid);
+      throw error;
+    }
+  }
+
+  get alive(): boolean {
+    return this.#alive;
+  }
+
+  async run(code: string, options: RunOptions): Promise<ExecResult> {
+    const started = performance.now();
+    if (!this.#alive) return this.#killed(started);
+    if (this.#running) throw new Error('ProcessSandbox.run called while a step is running; calls must be serialised');
+    this.#running = true;
+    const timeoutS = options.timeoutMs / 1000;
+    const controller = new AbortController();
+    let grace: NodeJS.Timeout | undefined;
+    const deadline = setTimeout(() => {
+      // SIGINT: a KeyboardInterrupt at the next bytecode (exit 124, state kept)...
+      this.#signal('SIGINT');
+      // ...and if the code does not yield (C loops, swallowed interrupts), the sandbox goes.
+      grace = setTimeout(
+        () => this.#destroy(`the step ran past its limit of ${timeoutS} s and ignored the interrupt for ${this.#options.interruptGraceMs} ms`),
+        this.#options.interruptGraceMs,
+      );
+    }, options.timeoutMs);
+    const onAbort = (): void => this.#destroy('the step was cancelled (its session closed)');
+    options.signal?.addEventListener('abort', onAbort, { once: true, signal: controller.signal });
+    if (options.signal?.aborted === true) onAbort();
+    try {
+      this.#channel.send({ code, timeout_s: timeoutS, max_output_bytes: this.#options.maxOutputBytes });
+      const reply = await Promise.race([this.#channel.receive() as Promise<RunnerReply>, this.#exited.then(() => undefined)]);
+      if (reply === undefined || !this.#alive) return this.#killed(started);
+      return {
+        stdout: reply.stdout,
+        stderr: reply.stderr,
+        exitCode: reply.interrupted ? EXIT_TIMEOUT : reply.exit_code,
+        result: reply.result,
+        durationMs: performance.now() - started,
+        truncated: reply.truncated,
+        stateLost: false,
+      };
+    } finally {
+      clearTimeout(deadline);
+      clearTimeout(grace);
+      controller.abort();
+      this.#running = false;
+    }
+  }
+
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
+      this.#destroy('the sandbox was closed');
+      await this.#exited;
+      await rm(this.#scratchDir, { recursive: true, force: true }).catch(() => undefined);
+      if (this.#uid !== undefined) this.#options.uids?.release(this.#uid);
+    })();
+    return this.#closed;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  async #ready(signal: AbortSignal | undefined): Promise<void> {
+    const timeout = AbortSignal.timeout(SANDBOX_START_TIMEOUT_MS);
+    const aborted = new Promise<never>((_, reject) => {
+      const fail = (): void => reject(new Error(timeout.aborted ? `not ready after ${SANDBOX_START_TIMEOUT_MS} ms` : 'start aborted'));
+      timeout.addEventListener('abort', fail, { once: true });
+      signal?.addEventListener('abort', fail, { once: true });
+    });
+    aborted.catch(() => undefined);
+    try {
+      if (this.#options.isolation === 'namespaces') this.#pythonPid = await Promise.race([this.#readInfoPid(), aborted]);
+      const ready = await Promise.race([this.#channel.receive(), this.#exited.then(() => undefined), aborted]);
+      if (ready === undefined) throw new Error(this.#death ?? 'the sandbox process exited');
+    } catch (error) {
+      await this.close();
+      const words = this.#diagnostics.trim();
+      throw new SandboxUnavailableError(
+        `Could not start a Python sandbox: ${(error as Error).message}.${words === '' ? '' : ` It said: ${words.slice(-800)}`}`,
+        { cause: error },
+      );
+    }
+  }
+
+  /** bubblewrap writes `{"child-pid": N, ...}` on its info fd: the host pid of the sandboxed Python. */
+  async #readInfoPid(): Promise<number> {
+    const info = (this.#child.stdio as unknown as Readable[])[INFO_FD]!;
+    let text = '';
+    for await (const chunk of info) {
+      text += String(chunk);
+      const match = /"child-pid":\s*(\d+)/.exec(text);
+      if (match !== null) {
+        info.resume();
+        return Number(match[1]);
+      }
+    }
+    throw new Error(`bubblewrap reported no child pid (${this.#diagnostics.trim().slice(-400) || 'no output'})`);
+  }
+
+  #signal(signal: NodeJS.Signals): void {
+    try {
+      process.kill(this.#pythonPid, signal);
+    } catch {
+      // Already gone: the exit handler reports it.
+    }
+  }
+
+  /** Kill the whole sandbox (its process group; the namespace dies with its pid 1). */
+  #destroy(reason: string): void {
+    if (!this.#alive) return;
+    this.#death ??= reason;
+    this.#alive = false;
+    for (const target of [-(this.#child.pid ?? 0), this.#pythonPid]) {
+      try {
+        if (target !== 0 && target !== -1) process.kill(target, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    }
+  }
+
+  #killed(started: number): ExecResult {
+    return {
+      stdout: '',
+      stderr: `envbox: ${this.#death ?? 'the sandbox is gone'}; its state is lost and the next step starts in a fresh sandbox.\n`,
+      exitCode: EXIT_KILLED,
+      result: null,
+      durationMs: performance.now() - started,
+      truncated: false,
+      stateLost: true,
+    };
+  }
+}

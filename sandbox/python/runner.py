@@ -1,0 +1,259 @@
+"""envbox's Python step runner: one per sandbox, shared by every Python backend.
+
+It speaks to the host over a private pair of pipe fds (moved away from 3 and 4 at start, so user
+code writing to fd 1 or closing stdin cannot touch the channel), one length-prefixed JSON frame per
+message: the host sends {"code", "timeout_s", "max_output_bytes"}, the runner answers
+{"stdout", "stderr", "exit_code", "result", "truncated", "interrupted"}. State (the globals of the
+episode) persists from step to step. Nothing here trusts the code it runs: this is a convenience
+layer, the walls are the process, the namespaces and the rlimits around it.
+"""
+
+import ast
+import builtins
+import io
+import json
+import linecache
+import os
+import signal
+import sys
+import traceback
+
+# Bound now: user code may monkeypatch the modules later; the channel keeps working for its owner.
+_loads = json.loads
+_dumps = json.dumps
+_read = os.read
+_write = os.write
+_TracebackException = traceback.TracebackException
+_StackSummary = traceback.StackSummary
+_RUNNER_FILE = __file__
+_TextIOWrapper = io.TextIOWrapper
+_RawIOBase = io.RawIOBase
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_TIMEOUT = 124
+STEP_PREFIX = "<step "
+
+
+class _Channel:
+    def __init__(self, read_fd, write_fd):
+        self.read_fd = read_fd
+        self.write_fd = write_fd
+
+    def _read_exact(self, size):
+        chunks = []
+        while size > 0:
+            chunk = _read(self.read_fd, min(size, 1 << 20))
+            if not chunk:
+                return None
+            chunks.append(chunk)
+            size -= len(chunk)
+        return b"".join(chunks)
+
+    def receive(self):
+        header = self._read_exact(4)
+        if header is None:
+            return None
+        body = self._read_exact(int.from_bytes(header, "big"))
+        return None if body is None else _loads(body)
+
+    def send(self, message):
+        body = _dumps(message).encode("ascii")
+        data = memoryview(len(body).to_bytes(4, "big") + body)
+        while data:
+            data = data[_write(self.write_fd, data):]
+
+
+class _Capture(_RawIOBase):
+    """A write-only byte sink keeping the first `limit` bytes of a stream."""
+
+    def __init__(self, limit):
+        super().__init__()
+        self.limit = limit
+        self.data = bytearray()
+        self.truncated = False
+
+    def writable(self):
+        return True
+
+    def write(self, chunk):
+        size = len(chunk)
+        room = self.limit - len(self.data)
+        if room > 0:
+            self.data += bytes(chunk[:room])
+        if size > room:
+            self.truncated = True
+        return size
+
+    def text(self):
+        # Raw bytes and lone surrogates become U+FFFD: output is never an error.
+        decoded = self.data.decode("utf-8", "replace")
+        if self.truncated:
+            decoded += "\n[envbox: output truncated at %d bytes]\n" % self.limit
+        return decoded
+
+
+def _stream(capture):
+    return _TextIOWrapper(capture, encoding="utf-8", errors="surrogatepass", write_through=True)
+
+
+class _Interrupt:
+    in_step = False
+    interrupted = False
+
+
+def _on_sigint(_signum, _frame):
+    # Only a running step is interrupted; a late SIGINT between steps is dropped.
+    if _Interrupt.in_step:
+        _Interrupt.interrupted = True
+        raise KeyboardInterrupt
+
+
+def _without_runner(summary, seen):
+    """Drop this runner's frames (the step driver, the audit hook, the interrupt handler) from a
+    TracebackException and the exceptions chained to it."""
+    if summary is None or id(summary) in seen:
+        return
+    seen.add(id(summary))
+    summary.stack = _StackSummary.from_list([frame for frame in summary.stack if frame.filename != _RUNNER_FILE])
+    _without_runner(summary.__cause__, seen)
+    _without_runner(summary.__context__, seen)
+
+
+def _user_traceback(error):
+    """The traceback of `error` as the user's code sees it: `File "<step 3>", line 2, in f`."""
+    summary = _TracebackException(type(error), error, error.__traceback__)
+    _without_runner(summary, set())
+    return "".join(summary.format())
+
+
+def _exit_code(error, stderr):
+    code = error.code
+    if code is None:
+        return EXIT_OK
+    if isinstance(code, bool):
+        return int(code)
+    if isinstance(code, int):
+        return code
+    print(code, file=stderr)
+    return EXIT_ERROR
+
+
+def run_step(number, code, namespace, max_output_bytes, timeout_s):
+    out = _Capture(max_output_bytes)
+    err = _Capture(max_output_bytes)
+    stdout, stderr = _stream(out), _stream(err)
+    filename = "%s%d>" % (STEP_PREFIX, number)
+    linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
+    exit_code = EXIT_OK
+    result = None
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = stdout, stderr
+    signal.signal(signal.SIGINT, _on_sigint)
+    _Interrupt.interrupted = False
+    _Interrupt.in_step = True
+    try:
+        try:
+            tree = ast.parse(code, filename, "exec")
+            last = None
+            if tree.body and isinstance(tree.body[-1], ast.Expr):
+                last = ast.Expression(tree.body.pop().value)
+            exec(compile(tree, filename, "exec"), namespace)
+            if last is not None:
+                value = eval(compile(last, filename, "eval"), namespace)
+                if value is not None:
+                    result = repr(value)
+                    if len(result) > max_output_bytes:
+                        result = result[:max_output_bytes] + "...[envbox: result truncated]"
+        except SystemExit as error:
+            _Interrupt.in_step = False
+            exit_code = _exit_code(error, stderr)
+        except BaseException as error:  # noqa: B036 - everything the code raises is an observation
+            _Interrupt.in_step = False
+            exit_code = EXIT_ERROR
+            stderr.write(_user_traceback(error))
+    except BaseException as error:  # an interrupt landed while the failure was being reported
+        _Interrupt.in_step = False
+        exit_code = EXIT_ERROR
+        err.write(("%s: %s\n" % (type(error).__name__, error)).encode("utf-8", "replace"))
+    finally:
+        _Interrupt.in_step = False
+        sys.stdout, sys.stderr = saved
+    for stream in (stdout, stderr):
+        try:
+            stream.flush()
+        except BaseException:  # noqa: B036 - a stream the code broke still gives what it holds
+            pass
+    if _Interrupt.interrupted:
+        exit_code = EXIT_TIMEOUT
+        err.data += (
+            "TimeoutError: the step ran past its limit of %g s and was interrupted; the state is kept.\n" % timeout_s
+        ).encode("utf-8")
+    return {
+        "stdout": out.text(),
+        "stderr": err.text(),
+        "exit_code": exit_code,
+        "result": result,
+        "truncated": out.truncated or err.truncated,
+        "interrupted": _Interrupt.interrupted,
+    }
+
+
+_DENIED_ALWAYS = ("socket.", "ctypes.")
+_DENIED_PROCESS = ("subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork", "os.forkpty", "pty.spawn")
+
+
+def _install_audit_hook(allow_subprocess):
+    denied = _DENIED_ALWAYS if allow_subprocess else _DENIED_ALWAYS + _DENIED_PROCESS
+
+    def hook(event, _args):
+        if event.startswith(denied):
+            raise PermissionError("envbox: %s is not allowed in this sandbox" % event)
+
+    sys.addaudithook(hook)
+
+
+def _apply_limits(limits):
+    import resource  # noqa: PLC0415 - only here, before user code
+
+    names = {
+        "address_space_bytes": resource.RLIMIT_AS,
+        "file_size_bytes": resource.RLIMIT_FSIZE,
+        "open_files": resource.RLIMIT_NOFILE,
+        "processes": resource.RLIMIT_NPROC,
+        "cpu_seconds": resource.RLIMIT_CPU,
+    }
+    for name, value in limits.items():
+        if value is not None:
+            resource.setrlimit(names[name], (value, value))
+    # Writing past RLIMIT_FSIZE raises OSError(EFBIG) instead of killing the episode.
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+
+
+def main():
+    config = _loads(sys.argv[1])
+    read_fd, write_fd = os.dup(3), os.dup(4)  # dup()ed fds are not inherited by children
+    os.close(3)
+    os.close(4)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    os.dup2(2, 1)
+    channel = _Channel(read_fd, write_fd)
+    _apply_limits(config["limits"])
+    signal.signal(signal.SIGINT, _on_sigint)
+    namespace = {"__name__": "__main__", "__builtins__": builtins}
+    del sys.argv[1:]
+    _install_audit_hook(config["allow_subprocess"])
+    channel.send({"ready": True, "python": "%d.%d.%d" % sys.version_info[:3]})
+    number = 0
+    while True:
+        request = channel.receive()
+        if request is None:
+            return
+        number += 1
+        channel.send(run_step(number, request["code"], namespace, request["max_output_bytes"], request["timeout_s"]))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,15 @@
+import type { PYTHON_BACKEND_NAMES } from '../runtime/index.js';
+import { createProcessBackend, type PythonBackend, type PythonBackendOptions } from './process/process-backend.js';
+
+/** A Python backend name, as `--python-backend` accepts it. */
+export type PythonBackendName = (typeof PYTHON_BACKEND_NAMES)[number];
+
+/** Python sandbox backends by name; every name the configuration accepts has one. */
+export const PYTHON_BACKENDS: Readonly<Record<PythonBackendName, (options: PythonBackendOptions) => Promise<PythonBackend>>> = {
+  process: createProcessBackend,
+};
+
+/** Start the Python backend called `name`. */
+export function createPythonBackend(name: PythonBackendName, options: PythonBackendOptions = {}): Promise<PythonBackend> {
+  return PYTHON_BACKENDS[name](options);
+}

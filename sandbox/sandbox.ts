@@ -1,0 +1,58 @@
+/** Exit code of a step that finished normally. */
+export const EXIT_OK = 0;
+/** Exit code of an uncaught exception or a syntax error. */
+export const EXIT_ERROR = 1;
+/** Exit code of a step interrupted at its deadline; the sandbox and its state are kept. */
+export const EXIT_TIMEOUT = 124;
+/** Exit code of a step whose sandbox had to be destroyed (hard timeout, crash, kill); state lost. */
+export const EXIT_KILLED = 137;
+
+/** What one step of code produced. Guest failures are results, never thrown errors. */
+export interface ExecResult {
+  /** What the code printed to stdout (capped; partial lines included). */
+  stdout: string;
+  /** What went to stderr: warnings, tracebacks, notes of the sandbox itself. */
+  stderr: string;
+  /** 0 ok, 1 error, n for `sys.exit(n)`, 124 timeout (state kept), 137 killed (state lost). */
+  exitCode: number;
+  /** `repr` of a trailing expression (REPL style), or null. */
+  result: string | null;
+  /** Wall time of the step in milliseconds, as the host saw it. */
+  durationMs: number;
+  /** Whether stdout or stderr was cut at the output cap. */
+  truncated: boolean;
+  /** Whether the sandbox was destroyed: its variables are gone and the next step needs a fresh one. */
+  stateLost: boolean;
+}
+
+/** Options of one {@link Sandbox.run}. */
+export interface RunOptions {
+  /** Interrupt the step after this many milliseconds (exit 124), kill it after a short grace (137). */
+  timeoutMs: number;
+  /** Aborting kills the sandbox (exit 137). */
+  signal?: AbortSignal;
+}
+
+/** An isolated interpreter holding one episode's state. */
+export interface Sandbox {
+  /** Run one step of code in the sandbox's persistent state. Never throws for guest failures. */
+  run(code: string, options: RunOptions): Promise<ExecResult>;
+  /** False once the sandbox died or was closed; a dead sandbox answers every run with 137. */
+  readonly alive: boolean;
+  /** Kill the sandbox and free what it holds. Idempotent. */
+  close(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** Starts sandboxes of one backend, all with the same limits. */
+export interface SandboxFactory {
+  /** Backend name, e.g. `process`. */
+  readonly backend: string;
+  /** Which isolation the sandboxes get: `namespaces` (bubblewrap) or `process` (rlimits and uid only). */
+  readonly isolation: Isolation;
+  /** Start one sandbox, ready to run code. */
+  create(options?: { signal?: AbortSignal }): Promise<Sandbox>;
+}
+
+/** The isolation a sandbox gets: its own namespaces (bubblewrap), or a plain process. */
+export type Isolation = 'namespaces' | 'process';
