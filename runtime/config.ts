@@ -123,8 +123,8 @@ export function parseServeConfig(flags: Readonly<Record<string, string | boolean
   const key = String(issue.path[0]);
   const option = SERVE_OPTIONS.find((o) => o.key === key);
   const name = sources.get(key) ?? (option === undefined ? key : `--${option.flag}`);
-  const raw = option === undefined ? undefined : (flags[option.flag] ?? env[option.variable]);
-  const received = raw === undefined ? undefined : String(raw);
+  const given = option === undefined ? undefined : (flags[option.flag] ?? env[option.variable]);
+  const received = given === undefined ? undefined : String(given);
   const shown = received === undefined ? 'nothing' : JSON.stringify(received);
   const expected = option === undefined ? issue.message : `expected ${option.expected}`;
   throw new ConfigError(`invalid ${name}: ${expected}, received ${shown}`);
