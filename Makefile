@@ -1,18 +1,30 @@
 # envbox: `make install` then `make run` (serve an environment) or `make test`.
-ENV ?= echo_env
+ENV ?= coding_env
 PORT ?= 8000
 HOST ?= 127.0.0.1
 NODE_MAJOR_MIN := 20
 
-.PHONY: install build test run bench clean check-node
+.PHONY: install build test run bench clean check-node system-packages
+
+# Debian packages the sandboxes use: the system CPython and bubblewrap (per-episode namespaces).
+SYSTEM_PACKAGES := python3 bubblewrap
 
 check-node:
 	@node -e 'const m = Number(process.versions.node.split(".")[0]); if (m < $(NODE_MAJOR_MIN)) { console.error("envbox needs Node >= $(NODE_MAJOR_MIN), found " + process.version); process.exit(1) }'
 
-## install: dependencies from the lockfile, then build
-install: check-node
+## install: system packages (as root, where missing), dependencies from the lockfile, then build
+install: check-node system-packages
 	npm ci --no-audit --no-fund
 	$(MAKE) build
+
+system-packages:
+	@if [ -x /usr/bin/python3 ] && command -v bwrap >/dev/null; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  apt-get install -y --no-install-recommends $(SYSTEM_PACKAGES) || \
+	  { apt-get update -qq && apt-get install -y --no-install-recommends $(SYSTEM_PACKAGES); }; \
+	else \
+	  echo "warning: install $(SYSTEM_PACKAGES) (e.g. sudo apt-get install $(SYSTEM_PACKAGES)); without bubblewrap sandboxes run without namespaces"; \
+	fi
 
 ## build: compile TypeScript to dist/
 build:
