@@ -29,8 +29,15 @@ export interface CommandSpec {
 export function sandboxCommand(spec: CommandSpec): string[] {
   const python = [spec.pythonPath, '-I', '-B'];
   const inner = (runner: string): string[] => [...python, ...(spec.pythonArgs ?? [runner, spec.runnerConfig])];
-  const dropUid =
-    spec.uid === undefined ? [] : ['setpriv', `--reuid=${spec.uid}`, `--regid=${spec.uid}`, '--clear-groups', '--no-new-privs', '--'];
+  // setpriv drops to the sandbox's uid, forbids regaining privileges, and kills the sandbox if the
+  // server dies (PR_SET_PDEATHSIG, set after the uid change so it is not cleared by it).
+  const dropUid = [
+    'setpriv',
+    ...(spec.uid === undefined ? [] : [`--reuid=${spec.uid}`, `--regid=${spec.uid}`, '--clear-groups']),
+    '--no-new-privs',
+    '--pdeathsig=KILL',
+    '--',
+  ];
   if (spec.isolation === 'process') return [...dropUid, ...inner(spec.runnerPath)];
   return [
     ...dropUid,
