@@ -50,6 +50,19 @@ t.test('parseServeConfig: defaults, flags, ENVBOX_* variables, flags win', async
   t.equal(flagWins.maxSessions, 5);
 });
 
+t.test('parseServeConfig: sandbox options, booleans as flags or variables', async (t) => {
+  const flags = parseServeConfig({ env: 'coding_env', 'allow-subprocess': true, 'pool-size': '9', 'python-backend': 'process' }, {});
+  t.match(flags, { allowSubprocess: true, requireIsolation: false, poolSize: 9, pythonBackend: 'process' });
+  const vars = parseServeConfig({ env: 'coding_env' }, { ENVBOX_REQUIRE_ISOLATION: 'true', ENVBOX_ALLOW_SUBPROCESS: '0', ENVBOX_MAX_OUTPUT_BYTES: '4096' });
+  t.match(vars, { requireIsolation: true, allowSubprocess: false, maxOutputBytes: 4096 });
+  t.throws(() => parseServeConfig({ env: 'coding_env', 'python-backend': 'jython' }, {}), {
+    message: /invalid --python-backend: expected one of process, received "jython"/,
+  });
+  t.throws(() => parseServeConfig({ env: 'coding_env' }, { ENVBOX_REQUIRE_ISOLATION: 'maybe' }), {
+    message: /invalid ENVBOX_REQUIRE_ISOLATION: expected true or false, received "maybe"/,
+  });
+});
+
 t.test('parseServeConfig: a bad value names the option, the expected and the received value', async (t) => {
   const cases: [Record<string, string>, NodeJS.ProcessEnv, RegExp][] = [
     [{ env: 'echo_env', port: 'abc' }, {}, /invalid --port: expected an integer from 0 to 65535, received "abc"/],
