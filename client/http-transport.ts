@@ -10,7 +10,7 @@ import {
   type EnvboxError,
 } from '../runtime/index.js';
 import { parseResponse as parse } from './parse-response.js';
-import { callSignal, type CallOptions, type Transport } from './transport.js';
+import { watchCall, type CallOptions, type GiveUpReason, type Transport } from './transport.js';
 
 /** Which session an HTTP client acts on. */
 export type HttpSession =
@@ -132,12 +132,11 @@ export class HttpTransport implements Transport {
   }
 
   #send(url: URL, method: string, payload: Buffer | undefined, headers: Record<string, string>, options: CallOptions): Promise<RawResponse> {
-    const signal = callSignal(options);
     return new Promise<RawResponse>((resolve, reject) => {
+      let gaveUp: GiveUpReason | undefined;
       const request = this.#request(url, {
         method,
         agent: this.#agent,
-        signal,
         headers: {
           accept: 'application/json',
           ...this.#headers,
@@ -145,23 +144,32 @@ export class HttpTransport implements Transport {
           ...(payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': payload.length }),
         },
       });
+      const stop = watchCall(options, (reason) => {
+        gaveUp = reason;
+        const error = new Error(reason);
+        request.destroy(error);
+        reject(transportError(method, url, error, reason));
+      });
+      const fail = (error: Error): void => {
+        stop();
+        reject(transportError(method, url, error, gaveUp));
+      };
       request.on('response', (response) => {
         const chunks: Buffer[] = [];
         response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('end', () => resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks) }));
-        response.on('error', (error) => reject(transportError(method, url, error, signal)));
+        response.on('end', () => {
+          stop();
+          resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks) });
+        });
+        response.on('error', fail);
       });
-      request.on('error', (error) => reject(transportError(method, url, error, signal)));
+      request.on('error', fail);
       request.end(payload);
     });
   }
 }
 
-function transportError(method: string, url: URL, error: Error, signal: AbortSignal): TransportError {
-  const why = signal.aborted
-    ? signal.reason instanceof DOMException && signal.reason.name === 'TimeoutError'
-      ? 'timed out'
-      : 'was aborted'
-    : `failed (${error.message})`;
+function transportError(method: string, url: URL, error: Error, gaveUp: GiveUpReason | undefined): TransportError {
+  const why = gaveUp ?? `failed (${error.message})`;
   return new TransportError(`${method} ${url.href} ${why}; is the server running at ${url.origin}?`, { cause: error });
 }

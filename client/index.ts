@@ -3,6 +3,7 @@ export type { ClientCallOptions, EnvClientOptions, EnvSchemasOf, StepCallOptions
 export { HttpTransport } from './http-transport.js';
 export type { HttpSession, HttpTransportOptions } from './http-transport.js';
 export { parseResponse } from './parse-response.js';
-export type { CallOptions, Transport } from './transport.js';
+export { watchCall } from './transport.js';
+export type { CallOptions, GiveUpReason, Transport } from './transport.js';
 export { DEFAULT_WS_CONNECT_TIMEOUT_MS, WsTransport } from './ws-transport.js';
 export type { WsTransportOptions } from './ws-transport.js';

@@ -20,8 +20,31 @@ export interface Transport {
   close(): Promise<void>;
 }
 
-/** Combine a caller's signal with a timeout, per HOUSE_STYLE rule 9. */
-export function callSignal(options: CallOptions): AbortSignal {
-  const timeout = AbortSignal.timeout(options.timeoutMs);
-  return options.signal === undefined ? timeout : AbortSignal.any([options.signal, timeout]);
+/** Why a call was given up. */
+export type GiveUpReason = 'timed out' | 'was aborted';
+
+/**
+ * Watch one call: `giveUp` runs once, when `timeoutMs` passes or the caller's signal aborts
+ * (at once if it already has). Returns the function that stops watching; call it when the call
+ * settles. A plain timer rather than `AbortSignal.timeout` + `AbortSignal.any`: those cost ~20 µs
+ * per call, a tenth of a step.
+ */
+export function watchCall(options: CallOptions, giveUp: (reason: GiveUpReason) => void): () => void {
+  const { signal } = options;
+  let done = false;
+  const fire = (reason: GiveUpReason): void => {
+    if (done) return;
+    stop();
+    giveUp(reason);
+  };
+  const onAbort = (): void => fire('was aborted');
+  const timer = setTimeout(() => fire('timed out'), options.timeoutMs);
+  signal?.addEventListener('abort', onAbort, { once: true });
+  function stop(): void {
+    done = true;
+    clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort);
+  }
+  if (signal?.aborted === true) onAbort();
+  return stop;
 }

@@ -8,7 +8,7 @@ import {
   type StepResponse,
 } from '../runtime/index.js';
 import { parseResponse } from './parse-response.js';
-import { callSignal, type CallOptions, type Transport } from './transport.js';
+import { watchCall, type CallOptions, type Transport } from './transport.js';
 
 /** Options of {@link WsTransport}. */
 export interface WsTransportOptions {
@@ -80,23 +80,22 @@ export class WsTransport implements Transport {
   async #call(message: object, options: CallOptions): Promise<WsServerMessage> {
     const socket = await this.#connect();
     if (this.#broken !== undefined) throw this.#broken;
-    const signal = callSignal(options);
-    if (signal.aborted) throw new TransportError('The WebSocket call was aborted before it was sent.', { cause: signal.reason });
+    if (options.signal?.aborted === true) {
+      throw new TransportError('The WebSocket call was aborted before it was sent.', { cause: options.signal.reason });
+    }
     return new Promise<WsServerMessage>((resolve, reject) => {
-      const onAbort = (): void => {
-        const reason = signal.reason instanceof DOMException && signal.reason.name === 'TimeoutError' ? 'timed out' : 'was aborted';
+      const stop = watchCall(options, (reason) => {
         // Later answers would be matched to the wrong calls: the connection cannot be reused.
         this.#fail(new TransportError(`A WebSocket call ${reason}; the connection and its session are closed.`));
         socket.terminate();
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
+      });
       this.#pending.push({
         resolve: (reply) => {
-          signal.removeEventListener('abort', onAbort);
+          stop();
           resolve(reply);
         },
         reject: (error) => {
-          signal.removeEventListener('abort', onAbort);
+          stop();
           reject(error);
         },
       });
