@@ -226,18 +226,21 @@ export class ProcessSandbox implements Sandbox {
   }
 
   /** bubblewrap writes `{"child-pid": N, ...}` on its info fd: the host pid of the sandboxed Python. */
-  async #readInfoPid(): Promise<number> {
+  #readInfoPid(): Promise<number> {
     const info = (this.#child.stdio as unknown as Readable[])[INFO_FD]!;
-    let text = '';
-    for await (const chunk of info) {
-      text += String(chunk);
-      const match = /"child-pid":\s*(\d+)/.exec(text);
-      if (match !== null) {
-        info.resume();
-        return Number(match[1]);
-      }
-    }
-    throw new Error(`bubblewrap reported no child pid (${this.#diagnostics.trim().slice(-400) || 'no output'})`);
+    return new Promise((resolve, reject) => {
+      let text = '';
+      // Keep reading to the end: a reader that stops early makes bwrap's next write die of SIGPIPE.
+      info.on('data', (chunk: Buffer) => {
+        text += chunk.toString('utf8');
+        const match = /"child-pid":\s*(\d+)/.exec(text);
+        if (match !== null) resolve(Number(match[1]));
+      });
+      info.once('end', () =>
+        reject(new Error(`bubblewrap reported no child pid (${this.#diagnostics.trim().slice(-400) || 'no output'})`)),
+      );
+      info.once('error', reject);
+    });
   }
 
   #signal(signal: NodeJS.Signals): void {
