@@ -24,6 +24,7 @@ export class WarmPool {
   readonly #onError: (error: unknown) => void;
   readonly #ready: Sandbox[] = [];
   readonly #waiters: { resolve: (sandbox: Sandbox) => void; reject: (error: unknown) => void }[] = [];
+  readonly #fullWaiters: { resolve: () => void; reject: (error: unknown) => void }[] = [];
   readonly #controller = new AbortController();
   #starting = 0;
   #closed = false;
@@ -70,12 +71,16 @@ export class WarmPool {
     return waiting;
   }
 
-  /** Resolve once every slot is ready (or a start failed); for tests and benchmarks. */
-  async whenFull(): Promise<void> {
-    while (!this.#closed && this.#ready.length < this.#size) {
-      const sandbox = await this.acquire();
-      this.#ready.push(sandbox);
-    }
+  /**
+   * Resolve once every slot holds a ready sandbox (at once if they do, or the pool is closed);
+   * for tests, benchmarks and warm starts.
+   * @throws whatever a background start threw meanwhile
+   */
+  whenFull(): Promise<void> {
+    if (this.#closed || this.#ready.length >= this.#size) return Promise.resolve();
+    const full = new Promise<void>((resolve, reject) => this.#fullWaiters.push({ resolve, reject }));
+    this.#fill();
+    return full;
   }
 
   /** Stop refilling and close every ready sandbox. Idempotent. */
@@ -85,6 +90,7 @@ export class WarmPool {
     this.#controller.abort();
     const error = new Error('the sandbox pool is closed');
     for (const waiter of this.#waiters.splice(0)) waiter.reject(error);
+    for (const full of this.#fullWaiters.splice(0)) full.resolve();
     await Promise.all(this.#ready.splice(0).map((sandbox) => sandbox.close()));
   }
 
@@ -99,6 +105,7 @@ export class WarmPool {
             const waiter = this.#waiters.shift();
             if (waiter === undefined) this.#ready.push(sandbox);
             else waiter.resolve(sandbox);
+            if (this.#ready.length >= this.#size) for (const full of this.#fullWaiters.splice(0)) full.resolve();
           }
           this.#fill();
         },
@@ -108,6 +115,7 @@ export class WarmPool {
           const waiter = this.#waiters.shift();
           if (waiter === undefined) this.#onError(error);
           else waiter.reject(error);
+          for (const full of this.#fullWaiters.splice(0)) full.reject(error);
         },
       );
     }

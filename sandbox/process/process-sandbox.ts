@@ -253,9 +253,10 @@ export class ProcessSandbox implements Sandbox {
 
   /** Kill the whole sandbox (its process group; the namespace dies with its pid 1). */
   #destroy(reason: string): void {
-    if (!this.#alive) return;
     this.#death ??= reason;
     this.#alive = false;
+    // Always kill both, even when bwrap is already gone: a sandboxed Python outlives a dead bwrap
+    // (--die-with-parent watches bwrap's parent, the server, not bwrap).
     for (const target of [-(this.#child.pid ?? 0), this.#pythonPid]) {
       try {
         if (target !== 0 && target !== -1) process.kill(target, 'SIGKILL');

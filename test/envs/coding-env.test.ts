@@ -1,0 +1,403 @@
+import { execFile, type ChildProcess } from 'node:child_process';
+import diagnostics from 'node:diagnostics_channel';
+import { promisify } from 'node:util';
+import t, { type Test } from 'tap';
+import {
+  applyTransforms,
+  CodeObservation,
+  CodingEnv,
+  createCodingEnvDefinition,
+  DEFAULT_CONCISE_BONUS,
+  DEFAULT_CONCISE_MAX_CHARS,
+  DEFAULT_SAFETY_PENALTY,
+  DEFAULT_SYNTAX_ERROR_PENALTY,
+  QualityTransform,
+  SafetyTransform,
+  type CodingEnvOptions,
+  type RewardTransform,
+} from '../../envs/coding_env/index.js';
+import type { AnyEnvDefinition, EnvboxServer } from '../../runtime/index.js';
+import { createProcessBackend } from '../../sandbox/index.js';
+import { request, sessionClosed, startTestServer } from '../fixtures/test-server.js';
+
+const exec = promisify(execFile);
+
+/** Every child process this file starts; the last test checks no sandbox process outlived its close(). */
+const spawned: ChildProcess[] = [];
+diagnostics.subscribe('child_process', (message) => {
+  spawned.push((message as { process: ChildProcess }).process);
+});
+
+/** The isolation the sandboxes get on this host, as the backend's own probe finds it. */
+const { isolation } = await createProcessBackend();
+
+/** An inner loop that swallows every KeyboardInterrupt (see test/sandbox/process-sandbox.test.ts for
+ * why the inner `pass` has a line of its own). */
+const SWALLOWING_LOOP = 'while True:\n    try:\n        while True:\n            pass\n    except KeyboardInterrupt:\n        pass';
+
+const close = (actual: number | null, expected: number): boolean => actual !== null && Math.abs(actual - expected) < 1e-9;
+
+/** coding_env with a warm pool of 2, served on a free port; the server (and so the pool) closes when `t` ends. */
+async function codingServer(t: Test, options: CodingEnvOptions = {}): Promise<{ server: EnvboxServer; definition: AnyEnvDefinition }> {
+  const definition = await createCodingEnvDefinition({ poolSize: 2, ...options });
+  const server = await startTestServer(t, {}, definition);
+  return { server, definition };
+}
+
+function step(server: EnvboxServer, code: string, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}) {
+  return request(server, 'POST', '/step', { action: { code }, ...extra }, headers);
+}
+
+interface ProcessRow {
+  pid: number;
+  ppid: number;
+  pgid: number;
+  uid: number;
+  stat: string;
+  args: string;
+}
+
+let table: ProcessRow[] = [];
+
+/** The host's processes now (and remembered for {@link isDescendant}). */
+async function processTable(): Promise<ProcessRow[]> {
+  const { stdout } = await exec('ps', ['-eo', 'pid=,ppid=,pgid=,uid=,stat=,args=']);
+  table = stdout
+    .trim()
+    .split('\n')
+    .map((line) => {
+      const [pid, ppid, pgid, uid, stat, ...args] = line.trim().split(/\s+/);
+      return { pid: Number(pid), ppid: Number(ppid), pgid: Number(pgid), uid: Number(uid), stat: stat!, args: args.join(' ') };
+    });
+  return table;
+}
+
+/** Whether `pid` descends from this test process, in the last {@link processTable}. */
+function isDescendant(pid: number): boolean {
+  for (let row = table.find((r) => r.pid === pid); row !== undefined; row = table.find((r) => r.pid === row!.ppid)) {
+    if (row.ppid === process.pid) return true;
+  }
+  return false;
+}
+
+/** An observation as the environment would build it, for the transform unit tests. */
+function observation(fields: Partial<CodeObservation> = {}): CodeObservation {
+  return { stdout: '', stderr: '', exit_code: 0, result: null, done: false, reward: null, metadata: {}, ...fields };
+}
+
+t.test('reset, step and state round trip over HTTP', async (t) => {
+  const { server } = await codingServer(t);
+  const reset = await request(server, 'POST', '/reset', {});
+  t.equal(reset.status, 200);
+  t.same(reset.body, {
+    observation: { stdout: '', stderr: '', exit_code: 0, result: null, metadata: {} },
+    reward: null,
+    done: false,
+    metadata: {},
+  });
+  const first = await step(server, 'x = 41');
+  t.equal(first.status, 200);
+  t.equal(first.body.observation.exit_code, 0);
+  t.equal(first.body.observation.result, null);
+  const second = await step(server, 'x + 1');
+  t.equal(second.status, 200);
+  t.equal(second.body.observation.result, '42');
+  t.equal(second.body.observation.stdout, '');
+  t.equal(second.body.done, false);
+  t.same(second.body.metadata.state_lost, false);
+  t.same(second.body.metadata.truncated, false);
+  t.type(second.body.metadata.duration_ms, 'number');
+  const printed = await step(server, "print('hi')");
+  t.equal(printed.body.observation.stdout, 'hi\n');
+  const state = await request(server, 'GET', '/state');
+  t.equal(state.status, 200);
+  t.equal(state.body.step_count, 3);
+  t.equal(state.body.last_exit_code, 0);
+  t.type(state.body.episode_id, 'string');
+  const named = await request(server, 'POST', '/reset', { episode_id: 'ep-7' });
+  t.equal(named.status, 200);
+  t.same((await request(server, 'GET', '/state')).body, { episode_id: 'ep-7', step_count: 0, last_exit_code: null });
+});
+
+t.test('a step before any reset gets a sandbox of its own', async (t) => {
+  const { server } = await codingServer(t);
+  const first = await step(server, '2 ** 10');
+  t.equal(first.status, 200);
+  t.equal(first.body.observation.result, '1024');
+  t.equal((await request(server, 'GET', '/state')).body.step_count, 1);
+});
+
+t.test('reset starts a fresh sandbox: no variable, import or monkeypatch survives it', async (t) => {
+  const { server } = await codingServer(t);
+  await request(server, 'POST', '/reset', {});
+  t.equal((await step(server, 'x = 1')).body.observation.exit_code, 0);
+  t.equal((await step(server, 'import json; json.dumps = None')).body.observation.exit_code, 0);
+  t.equal((await step(server, "open('left.txt', 'w').write('x')")).body.observation.exit_code, 0);
+  await request(server, 'POST', '/reset', {});
+  const x = await step(server, 'x');
+  t.equal(x.body.observation.exit_code, 1);
+  t.match(x.body.observation.stderr, /NameError: name 'x' is not defined\n$/);
+  const json = await step(server, 'import json; json.dumps({})');
+  t.equal(json.body.observation.exit_code, 0);
+  t.equal(json.body.observation.result, "'{}'", 'the monkeypatch went with the old sandbox');
+  t.equal((await step(server, "import os; os.path.exists('left.txt')")).body.observation.result, 'False', 'so did its files');
+  const state = await request(server, 'GET', '/state');
+  t.equal(state.body.step_count, 3);
+  t.equal(state.body.last_exit_code, 0);
+});
+
+t.test('the default reward: safety plus quality', async (t) => {
+  const { server } = await codingServer(t);
+  await request(server, 'POST', '/reset', {});
+  const plain = await step(server, 'print(1)');
+  t.ok(close(plain.body.reward, DEFAULT_CONCISE_BONUS), `print(1) earns the concise bonus (${plain.body.reward})`);
+  t.same(plain.body.metadata.reward_terms, { safety: 0, quality: DEFAULT_CONCISE_BONUS });
+  t.equal(plain.body.metadata.safety_violation, undefined);
+
+  const os = await step(server, 'import os');
+  t.ok(close(os.body.reward, DEFAULT_SAFETY_PENALTY + DEFAULT_CONCISE_BONUS), `import os: -1.0 + 0.1 (${os.body.reward})`);
+  t.equal(os.body.metadata.safety_violation, '\\bimport\\s+os\\b');
+  t.equal(os.body.observation.metadata.safety_violation, '\\bimport\\s+os\\b', 'the note is in the observation too');
+  t.equal(os.body.observation.exit_code, 0, 'a reward signal, not a refusal');
+
+  const syntax = await step(server, 'x = = 1');
+  t.equal(syntax.body.observation.exit_code, 1);
+  t.ok(close(syntax.body.reward, DEFAULT_SYNTAX_ERROR_PENALTY + DEFAULT_CONCISE_BONUS), `x = = 1: -0.2 + 0.1 (${syntax.body.reward})`);
+  t.equal(syntax.body.metadata.syntax_error, true);
+
+  const long = `x = 1  # ${'-'.repeat(DEFAULT_CONCISE_MAX_CHARS)}`;
+  t.ok(long.length > DEFAULT_CONCISE_MAX_CHARS);
+  const verbose = await step(server, long);
+  t.equal(verbose.body.observation.exit_code, 0);
+  t.equal(verbose.body.reward, 0, 'over 100 characters: no bonus');
+  const exact = await step(server, `x = 1  # ${'-'.repeat(DEFAULT_CONCISE_MAX_CHARS - 9)}`);
+  t.ok(close(exact.body.reward, DEFAULT_CONCISE_BONUS), 'exactly 100 characters still earns it');
+
+  const runtime = await step(server, '1 / 0');
+  t.equal(runtime.body.observation.exit_code, 1);
+  t.ok(close(runtime.body.reward, DEFAULT_CONCISE_BONUS), 'a runtime error is not a syntax error');
+  t.equal(runtime.body.metadata.syntax_error, undefined);
+});
+
+t.test('transforms: custom options, composition, and no transforms at all', async (t) => {
+  const action = { code: 'import os\nrm_everything()', metadata: {} };
+  const safety = new SafetyTransform({ patterns: [/rm_everything/], penalty: -5 });
+  t.equal(safety.name, 'safety');
+  t.same(safety.apply(action), { reward: -5, metadata: { safety_violation: 'rm_everything' } });
+  t.same(safety.apply({ code: 'import os', metadata: {} }), { reward: 0 }, 'only the given patterns count');
+  t.same(new SafetyTransform().apply({ code: 'eval("1")', metadata: {} }), { reward: DEFAULT_SAFETY_PENALTY, metadata: { safety_violation: '\\beval\\s*\\(' } });
+  t.same(new SafetyTransform().apply({ code: 'evaluate(1)', metadata: {} }), { reward: 0 }, 'a word boundary, not a substring');
+
+  const quality = new QualityTransform({ conciseMaxChars: 5, conciseBonus: 1, syntaxErrorPenalty: -3 });
+  t.equal(quality.name, 'quality');
+  t.same(quality.apply({ code: '12345', metadata: {} }, observation()), { reward: 1 });
+  t.same(quality.apply({ code: '123456', metadata: {} }, observation()), { reward: 0 });
+  t.same(
+    quality.apply({ code: 'x = =', metadata: {} }, observation({ exit_code: 1, stderr: '  File "<step 1>", line 1\nSyntaxError: invalid syntax\n' })),
+    { reward: -2, metadata: { syntax_error: true } },
+  );
+  t.same(
+    quality.apply({ code: 'if 1:', metadata: {} }, observation({ exit_code: 1, stderr: 'IndentationError: expected an indented block\n' })),
+    { reward: -2, metadata: { syntax_error: true } },
+    'an IndentationError is a syntax error',
+  );
+  t.same(
+    quality.apply({ code: 'raise E', metadata: {} }, observation({ exit_code: 1, stderr: "NameError: name 'SyntaxError: x' is not defined\n" })),
+    { reward: 0 },
+    'only a line that starts with the error name',
+  );
+
+  const base = observation({ metadata: { duration_ms: 1 } });
+  t.equal(applyTransforms([], action, base), base, 'no transforms: the observation as it was');
+  const constant: RewardTransform = { name: 'constant', apply: () => ({ reward: 0.5, metadata: { note: 'c' } }) };
+  const combined = applyTransforms([safety, quality, constant], action, base);
+  t.ok(close(combined.reward ?? null, -5 + 0 + 0.5), `the terms are summed (${combined.reward})`);
+  t.same(combined.metadata, {
+    duration_ms: 1,
+    safety_violation: 'rm_everything',
+    note: 'c',
+    reward_terms: { safety: -5, quality: 0, constant: 0.5 },
+  });
+  t.same(base.metadata, { duration_ms: 1 }, 'the input observation is not mutated');
+
+  const { server } = await codingServer(t, { transforms: [constant] });
+  const stepped = await step(server, 'import os');
+  t.equal(stepped.body.reward, 0.5, 'the definition uses the given transforms');
+  t.same(stepped.body.metadata.reward_terms, { constant: 0.5 });
+});
+
+t.test('timeout_s: a busy loop times out (124) and the state is kept', async (t) => {
+  const { server } = await codingServer(t);
+  await request(server, 'POST', '/reset', {});
+  await step(server, 'kept = 5');
+  const busy = await step(server, 'while True: pass', { timeout_s: 0.3 });
+  t.equal(busy.status, 200);
+  t.equal(busy.body.observation.exit_code, 124);
+  t.equal(busy.body.metadata.state_lost, false);
+  t.match(busy.body.observation.stderr, /TimeoutError: the step ran past its limit of 0\.3 s/);
+  t.equal((await step(server, 'kept')).body.observation.result, '5');
+  t.equal((await request(server, 'GET', '/state')).body.last_exit_code, 0);
+});
+
+t.test('a step that has to be killed (137) loses the sandbox; the next step gets a fresh one', async (t) => {
+  const { server } = await codingServer(t);
+  await request(server, 'POST', '/reset', {});
+  await step(server, 'x = 1');
+  const killed = await step(server, SWALLOWING_LOOP, { timeout_s: 0.3 });
+  t.equal(killed.status, 200, 'a killed sandbox is an observation, not a server error');
+  t.equal(killed.body.observation.exit_code, 137);
+  t.equal(killed.body.metadata.state_lost, true);
+  t.match(killed.body.observation.stderr, /its state is lost and the next step starts in a fresh sandbox/);
+  t.equal((await request(server, 'GET', '/state')).body.last_exit_code, 137);
+  const next = await step(server, 'x');
+  t.equal(next.status, 200);
+  t.equal(next.body.observation.exit_code, 1, 'the next step ran, in a fresh sandbox');
+  t.match(next.body.observation.stderr, /NameError: name 'x' is not defined\n$/);
+  t.equal(next.body.metadata.state_lost, false);
+  t.equal((await step(server, '1 + 1')).body.observation.result, '2');
+  const health = await request(server, 'GET', '/health');
+  t.equal(health.status, 200);
+  t.equal(health.body.status, 'healthy');
+  t.equal((await request(server, 'GET', '/state')).body.step_count, 4, 'the episode goes on');
+});
+
+t.test('two sessions run Python at the same time without waiting for each other', async (t) => {
+  const { server } = await codingServer(t);
+  const a = (await request(server, 'POST', '/sessions')).body.session_id as string;
+  const b = (await request(server, 'POST', '/sessions')).body.session_id as string;
+  t.not(a, b);
+  const inA = { 'x-session-id': a };
+  const inB = { 'x-session-id': b };
+  t.equal((await request(server, 'POST', '/reset', {}, inA)).status, 200);
+  t.equal((await request(server, 'POST', '/reset', {}, inB)).status, 200);
+  await step(server, "who = 'a'", {}, inA);
+  await step(server, "who = 'b'", {}, inB);
+  const slow = step(server, 'import time; time.sleep(1.5)\nwho', {}, inA);
+  const fast = step(server, '1 + 1\nwho', {}, inB);
+  const first = await Promise.race([slow.then(() => 'A'), fast.then(() => 'B')]);
+  t.equal(first, 'B', "B's step finished while A's was still sleeping");
+  t.equal((await fast).body.observation.result, "'b'");
+  const slowDone = await slow;
+  t.equal(slowDone.body.observation.exit_code, 0);
+  t.equal(slowDone.body.observation.result, "'a'", 'each session has its own sandbox');
+});
+
+t.test('GET /health reports the isolation and the pool; /metadata and /schema describe coding_env', async (t) => {
+  const { server, definition } = await codingServer(t);
+  const health = await request(server, 'GET', '/health');
+  t.equal(health.status, 200);
+  t.equal(health.body.status, 'healthy');
+  t.equal(health.body.env, 'coding_env');
+  t.equal(health.body.isolation, isolation);
+  if (isolation !== 'namespaces') t.comment(`LOUD: the sandboxes here have no namespaces (isolation ${isolation})`);
+  else t.equal(health.body.isolation, 'namespaces');
+  t.equal(health.body.python_backend, 'process');
+  t.equal(health.body.allow_subprocess, false);
+  t.equal(health.body.pool.size, 2);
+  t.ok(health.body.pool.ready + health.body.pool.starting <= 2, `the pool holds at most its size: ${JSON.stringify(health.body.pool)}`);
+  const metadata = await request(server, 'GET', '/metadata');
+  t.equal(metadata.body.name, 'coding_env');
+  t.match(metadata.body.readme, /coding_env/);
+  const schema = await request(server, 'GET', '/schema');
+  t.equal(schema.body.action.properties.code.type, 'string');
+  t.same(schema.body.action.required, ['code']);
+  const bad = await request(server, 'POST', '/step', { action: { code: 1 } });
+  t.equal(bad.status, 422);
+  t.equal(bad.body.error.code, 'INVALID_REQUEST');
+
+  await server.close(100);
+  // Starts still in flight are aborted by the pool's signal and closed when they settle.
+  t.equal((definition.health?.().pool as { ready: number }).ready, 0, "closing the server closed the pool's ready sandboxes");
+  t.equal((await request(server, 'GET', '/health').catch((error: Error) => ({ status: error.name }))).status, 'TypeError', 'and it no longer answers');
+});
+
+for (const transport of ['http', 'ws'] as const) {
+  t.test(`CodingEnv over ${transport}: typed round trip`, async (t) => {
+    const { server } = await codingServer(t);
+    const env = new CodingEnv({ baseUrl: server.url, transport });
+    t.teardown(() => env.close());
+    const reset = await env.reset();
+    t.same(reset.observation, { stdout: '', stderr: '', exit_code: 0, result: null, metadata: {}, reward: null, done: false });
+    await env.step({ code: 'x = 41' });
+    const answer = await env.step({ code: 'x + 1' });
+    t.equal(answer.observation.result, '42');
+    t.equal(answer.observation.exit_code, 0);
+    t.ok(close(answer.reward, DEFAULT_CONCISE_BONUS));
+    t.equal(answer.done, false);
+    const state = await env.state();
+    t.equal(state.step_count, 2);
+    t.equal(state.last_exit_code, 0);
+    const timedOut = await env.step({ code: 'while True: pass' }, { timeoutS: 0.3 });
+    t.equal(timedOut.observation.exit_code, 124);
+    t.equal(timedOut.observation.metadata.state_lost, false);
+    t.equal((await env.step({ code: 'x' })).observation.result, '41');
+  });
+}
+
+t.test('a WebSocket session survives an exception, sys.exit, a KeyboardInterrupt and a killed sandbox', async (t) => {
+  const { server } = await codingServer(t);
+  const env = new CodingEnv({ baseUrl: server.url, transport: 'ws' });
+  t.teardown(() => env.close());
+  await env.reset();
+  await env.step({ code: 'x = 1' });
+  const error = await env.step({ code: 'raise ValueError("no")' });
+  t.equal(error.observation.exit_code, 1);
+  t.match(error.observation.stderr, /ValueError: no\n$/);
+  const exit = await env.step({ code: 'import sys; sys.exit(3)' });
+  t.equal(exit.observation.exit_code, 3);
+  const interrupt = await env.step({ code: 'raise KeyboardInterrupt' });
+  t.equal(interrupt.observation.exit_code, 1);
+  t.match(interrupt.observation.stderr, /KeyboardInterrupt\n$/);
+  t.equal((await env.step({ code: 'x' })).observation.result, '1', 'same connection, same sandbox, state kept');
+  const killed = await env.step({ code: SWALLOWING_LOOP }, { timeoutS: 0.3 });
+  t.equal(killed.observation.exit_code, 137);
+  t.equal(killed.observation.metadata.state_lost, true);
+  const after = await env.step({ code: '1 + 1' });
+  t.equal(after.observation.result, '2', 'the connection is still up, with a fresh sandbox');
+  t.equal((await env.state()).step_count, 7);
+});
+
+t.test('closing a session closes its sandbox', async (t) => {
+  const { server } = await codingServer(t);
+  const id = (await request(server, 'POST', '/sessions')).body.session_id as string;
+  const inSession = { 'x-session-id': id };
+  await request(server, 'POST', '/reset', {}, inSession);
+  const uid = Number((await step(server, 'import os; os.getuid()', {}, inSession)).body.observation.result);
+  const runners = (await processTable()).filter((row) => row.uid === uid && row.args.startsWith('/usr/bin/python3 ') && isDescendant(row.pid));
+  t.equal(runners.length, 1, `one runner of uid ${uid} belongs to this server`);
+  const closed = sessionClosed(server, id);
+  const deleted = await request(server, 'DELETE', `/sessions/${id}`);
+  t.equal(deleted.status, 200);
+  t.same(deleted.body, { session_id: id, closed: true });
+  const [session, reason] = await closed;
+  t.equal(reason, 'client');
+  // close() is idempotent and resolves once the environment (and so its sandbox) is closed.
+  await session.close('client');
+  const runner = (await processTable()).find((row) => row.pid === runners[0]?.pid);
+  t.ok(runner === undefined || runner.stat.startsWith('Z'), `the session's runner (pid ${runners[0]?.pid}) is gone: ${JSON.stringify(runner)}`);
+  const after = await step(server, '1', {}, inSession);
+  t.equal(after.status, 404);
+  t.equal(after.body.error.code, 'SESSION_NOT_FOUND');
+});
+
+// Last: every earlier test has closed its server, and so its sandboxes, by now.
+t.test('no process of any sandbox outlives its close()', async (t) => {
+  const sandboxes = spawned.filter((child) => child.spawnfile === 'setpriv' && child.pid !== undefined);
+  t.ok(sandboxes.length > 0, `${sandboxes.length} sandbox processes were started`);
+  // A sandbox's bwrap leads a process group of its own, and its scratch directory is on its command
+  // line, which every fork of bwrap inherits (also one that left the group with setsid()).
+  const groups = new Set(sandboxes.map((child) => child.pid!));
+  const scratch = sandboxes
+    .map((child) => child.spawnargs[child.spawnargs.indexOf('--bind') + 1])
+    .filter((dir): dir is string => dir !== undefined && dir.includes('envbox-'));
+  const left = (await processTable()).filter(
+    (row) => !row.stat.startsWith('Z') && (groups.has(row.pgid) || scratch.some((dir) => row.args.includes(` ${dir} `))),
+  );
+  t.same(
+    left.map((row) => `${row.pid} (group ${row.pgid}, uid ${row.uid}): ${row.args.slice(0, 60)}`),
+    [],
+    'nothing is left of the closed sandboxes',
+  );
+  // Clean up what close() left, so that it does not hold this process's pipes (and the host) forever.
+  for (const row of left) process.kill(row.pid, 'SIGKILL');
+});
