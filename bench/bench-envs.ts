@@ -1,4 +1,9 @@
-import { EchoEnv, type EnvClient, type EnvClientOptions } from '../index.js';
+import { CodingEnv, EchoEnv, type EnvClient, type EnvClientOptions } from '../index.js';
+import type { BenchCase } from './bench-case.js';
+import { pythonCpuBoundCase } from './python-cpu-case.js';
+import type { BenchSettings } from './report.js';
+import { UnexpectedObservationError } from './unexpected-observation-error.js';
+import { waitForFullPool } from './wait-for-full-pool.js';
 
 /** The transports a client can use; each is measured separately. */
 export type BenchTransport = 'http' | 'ws';
@@ -18,6 +23,8 @@ export interface BenchClient {
 
 /** What an environment is expected to reach on the benchmark machine; each missing field is not checked. */
 export interface BenchTargets {
+  /** Single-client reset latency p50 must be below this, on every transport. */
+  resetP50MaxMs?: number;
   /** Single-client step latency p50 must be below this, on every transport. */
   stepP50MaxMs?: number;
   /** Throughput with {@link throughputSessions} concurrent sessions must be at least this. */
@@ -26,48 +33,134 @@ export interface BenchTargets {
   throughputSessions?: number;
 }
 
+/** What one wait for the server to settle took. */
+export interface SettleOutcome {
+  /** Time spent waiting, untimed by the measurements. */
+  waitedMs: number;
+  /** How often the harness had to prod the server to get there (e.g. restart a stalled pool refill); each one is a server defect worth reporting. */
+  nudges: number;
+}
+
+/** Counts and durations an environment changes from the common ones, for full and for `--quick` runs. */
+export interface BenchSettingsOverrides {
+  full?: Partial<BenchSettings>;
+  quick?: Partial<BenchSettings>;
+}
+
 /** How the harness benchmarks one environment. */
 export interface BenchEnv {
   /** A client of this environment's typed API, one session per client. */
   openClient(options: { baseUrl: string; transport: BenchTransport }): BenchClient;
   /** The action every step sends, as recorded in the results. */
   sampleAction: unknown;
+  /** Extra arguments of `envbox serve`, e.g. `['--pool-size', '16']`. */
+  serverArgs: readonly string[];
+  /**
+   * Wait, untimed, until the server is back in its steady state; called before each timed reset,
+   * before the step measurements and around each throughput run's admissions. Undefined: the
+   * server is always steady.
+   */
+  settle: ((baseUrl: string) => Promise<SettleOutcome>) | undefined;
+  /** Changes to the common counts and durations. */
+  settings: BenchSettingsOverrides;
+  /** Measurements only this environment has, run once after the per-transport ones. */
+  cases: readonly BenchCase[];
   targets: BenchTargets;
 }
 
-/** What a table entry gives: its client class (as a factory) and a valid action for it. */
+/** What a table entry gives: its client class (as a factory), a valid action for it, and what sets it apart. */
 interface BenchEnvSpec<A, O, S> {
   createClient(options: EnvClientOptions): EnvClient<A, O, S>;
   sampleAction: A;
+  /** What is wrong with the observation of a sample step, or undefined when it is as expected. */
+  checkStep?: (observation: O) => string | undefined;
+  serverArgs?: readonly string[];
+  settle?: (baseUrl: string) => Promise<SettleOutcome>;
+  settings?: BenchSettingsOverrides;
+  cases?: readonly BenchCase[];
   targets?: BenchTargets;
 }
 
 /** Bind an environment's typed client to its sample action, keeping the action type-checked. */
 function benchEnv<A, O, S>(spec: BenchEnvSpec<A, O, S>): BenchEnv {
+  const { checkStep } = spec;
   return {
     openClient({ baseUrl, transport }) {
       const client = spec.createClient({ baseUrl, transport });
       return {
         reset: () => client.reset(),
-        step: () => client.step(spec.sampleAction),
+        step:
+          checkStep === undefined
+            ? () => client.step(spec.sampleAction)
+            : async () => {
+                const result = await client.step(spec.sampleAction);
+                const problem = checkStep(result.observation);
+                if (problem !== undefined) throw new UnexpectedObservationError(problem);
+                return result;
+              },
         close: () => client.close(),
       };
     },
     sampleAction: spec.sampleAction,
+    serverArgs: spec.serverArgs ?? [],
+    settle: spec.settle,
+    settings: spec.settings ?? {},
+    cases: spec.cases ?? [],
     targets: spec.targets ?? {},
   };
 }
 
+/** Reset a session of its own once and close it: makes the server take one sandbox from its pool. */
+async function throwawayReset(client: EnvClient<unknown, unknown, unknown>): Promise<void> {
+  try {
+    await client.reset();
+  } finally {
+    await client.close();
+  }
+}
+
+/** Warm sandboxes of coding_env's server: one per throughput session, so every admission takes a ready one. */
+export const CODING_ENV_POOL_SIZE = 16;
+
 /**
  * Every environment `run.js --env <name>` can benchmark, by the name `envbox serve --env` knows.
  * A new environment adds one entry, e.g.
- * `coding_env: benchEnv({ createClient: (o) => new CodingEnv(o), sampleAction: { code: 'print(1)' } })`.
+ * `my_env: benchEnv({ createClient: (o) => new MyEnv(o), sampleAction: { text: 'hi' } })`.
  */
 export const BENCH_ENVS: Readonly<Record<string, BenchEnv>> = Object.freeze({
   echo_env: benchEnv({
     createClient: (options) => new EchoEnv(options),
     sampleAction: { message: 'hello' },
+    checkStep: (observation) => (observation.echoed_message === 'hello' ? undefined : `echoed ${JSON.stringify(observation.echoed_message)}, expected "hello"`),
     // Targets on the 2-core reference machine.
     targets: { stepP50MaxMs: 0.3, throughputMinStepsPerS: 5000, throughputSessions: 16 },
+  }),
+  coding_env: benchEnv({
+    createClient: (options) => new CodingEnv(options),
+    sampleAction: { code: 'print(1)' },
+    // A sandbox that died still answers (exit code 137); such a step must not count as done.
+    checkStep: (observation) =>
+      observation.exit_code === 0 && observation.stdout === '1\n'
+        ? undefined
+        : `print(1) gave exit code ${observation.exit_code}, stdout ${JSON.stringify(observation.stdout)}, stderr ${JSON.stringify(observation.stderr.slice(-200))}`,
+    serverArgs: ['--pool-size', String(CODING_ENV_POOL_SIZE)],
+    // Resets then measure taking a ready sandbox, not a spawn, and no refill competes for the CPU
+    // with a throughput window. After a failed background start the pool refills only on the next
+    // acquire; a throwaway reset restarts it (and the run reports it as a nudge).
+    settle: (baseUrl) => waitForFullPool(baseUrl, { restartRefill: () => throwawayReset(new CodingEnv({ baseUrl })) }),
+    // Each settled reset waits for one sandbox to start (~40 ms on 2 cores): fewer warm-up resets
+    // than echo_env's 500, and a quick run that stays near 10 s.
+    settings: { full: { warmupResets: 50 }, quick: { warmupResets: 5, resetCalls: 10 } },
+    cases: [
+      pythonCpuBoundCase({
+        createClient: (options) => new CodingEnv(options),
+        code: 'sum(i*i for i in range(10**6))',
+        runs: 15,
+        quickRuns: 5,
+        maxRatio: 1.3,
+      }),
+    ],
+    // Targets on the 2-core reference machine.
+    targets: { stepP50MaxMs: 0.3, resetP50MaxMs: 5, throughputMinStepsPerS: 5000, throughputSessions: 16 },
   }),
 });

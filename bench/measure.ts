@@ -56,6 +56,8 @@ export interface ThroughputOptions {
   durationMs: number;
   /** How many times to measure; the median is reported. */
   repeats: number;
+  /** Awaited before the sessions are admitted and again before they start stepping (see `BenchEnv.settle`). */
+  settle?: (() => Promise<void>) | undefined;
 }
 
 /** How many calls failed, summed over every code. */
@@ -70,16 +72,26 @@ export function mergeErrors(...counts: readonly Readonly<Record<string, number>>
   return merged;
 }
 
-/** Make `count` calls of `call` back to back to warm the connection and the JIT; only the errors of the result matter. */
-export async function warmUp(call: () => Promise<unknown>, count: number): Promise<LatencyResult> {
-  return measureLatency(call, count);
+/** Options of {@link measureLatency} and {@link warmUp}. */
+export interface LatencyOptions {
+  /** Awaited, untimed, before each call (e.g. until the server's warm pool is full again). */
+  before?: (() => Promise<void>) | undefined;
 }
 
-/** Time `count` calls of `call` made back to back with `process.hrtime.bigint()`. */
-export async function measureLatency(call: () => Promise<unknown>, count: number): Promise<LatencyResult> {
+/** Make `count` calls of `call` back to back to warm the connection and the JIT; only the errors of the result matter. */
+export async function warmUp(call: () => Promise<unknown>, count: number, options: LatencyOptions = {}): Promise<LatencyResult> {
+  return measureLatency(call, count, options);
+}
+
+/**
+ * Time `count` calls of `call` made back to back with `process.hrtime.bigint()`.
+ * @throws whatever `options.before` throws (a harness failure, not a failed call)
+ */
+export async function measureLatency(call: () => Promise<unknown>, count: number, options: LatencyOptions = {}): Promise<LatencyResult> {
   const samplesMs: number[] = [];
   const errors: Record<string, number> = {};
   for (let i = 0; i < count; i += 1) {
+    await options.before?.();
     const started = process.hrtime.bigint();
     try {
       await call();
@@ -94,6 +106,8 @@ export async function measureLatency(call: () => Promise<unknown>, count: number
 /**
  * Steps/s with `sessions` concurrent sessions, each its own client stepping back to back, counted
  * over a fixed window after a warm-up; repeated `repeats` times with fresh sessions each time.
+ * `settle` (if any) is awaited before the sessions are admitted and again before they start
+ * stepping, so what admission set off (e.g. a pool refill) stays out of the window.
  */
 export async function measureThroughput(options: ThroughputOptions): Promise<ThroughputResult> {
   const runs: ThroughputRun[] = [];
@@ -117,16 +131,18 @@ interface WorkerOutcome {
 }
 
 async function throughputRun(options: ThroughputOptions): Promise<ThroughputRun> {
-  const { env, baseUrl, transport, sessions } = options;
+  const { env, baseUrl, transport, sessions, settle } = options;
   const clients = Array.from({ length: sessions }, () => env.openClient({ baseUrl, transport }));
   const errors: Record<string, number> = {};
   try {
+    await settle?.();
     const admissions = await Promise.allSettled(clients.map((client) => client.reset()));
     const admitted: BenchClient[] = [];
     admissions.forEach((admission, i) => {
       if (admission.status === 'fulfilled') admitted.push(clients[i]!);
       else countError(errors, admission.reason);
     });
+    await settle?.();
     const windowStartNs = process.hrtime.bigint() + msToNs(options.warmupMs);
     const windowEndNs = windowStartNs + msToNs(options.durationMs);
     const outcomes = await Promise.all(admitted.map((client) => stepUntil(client, windowStartNs, windowEndNs, errors)));

@@ -1,5 +1,7 @@
+import type { BenchCaseResult } from './bench-case.js';
 import type { BenchTargets, BenchTransport } from './bench-envs.js';
 import type { MachineFacts } from './machine-facts.js';
+import type { SettleSummary } from './settle-tracker.js';
 import { errorCount, type LatencyResult, type ThroughputResult } from './measure.js';
 
 /** What was measured over one transport. */
@@ -18,7 +20,7 @@ export interface TransportResults {
 /** One target compared with what was measured. */
 export interface TargetCheck {
   transport: BenchTransport;
-  /** e.g. `step p50` or `throughput x16`. */
+  /** e.g. `step p50` or `throughput x16`; unique per transport, and across extra cases. */
   metric: string;
   /** The target in words, e.g. `< 0.3 ms`. */
   target: string;
@@ -45,9 +47,21 @@ export interface BenchResults {
   env: string;
   sampleAction: unknown;
   serverUrl: string;
+  /** Extra arguments the server was started with (`BenchEnv.serverArgs`). */
+  serverArgs: readonly string[];
   machine: MachineFacts;
+  /**
+   * The untimed waits for the server to settle (`BenchEnv.settle`, e.g. a full warm pool) before
+   * each timed reset, the step measurement and each throughput window; null when the environment
+   * has none.
+   */
+  settle: SettleSummary | null;
+  /** The counts and durations used: the common ones with the environment's changes. */
   settings: BenchSettings;
   transports: TransportResults[];
+  /** The environment's extra cases, in order. */
+  cases: BenchCaseResult[];
+  /** Every target, those of the transports' measurements and those of the cases. */
   targets: TargetCheck[];
   /** Wall time of the whole run, server start to stop. */
   elapsedMs: number;
@@ -58,6 +72,16 @@ export function checkTargets(targets: BenchTargets, transports: readonly Transpo
   const checks: TargetCheck[] = [];
   for (const results of transports) {
     const { transport } = results;
+    if (targets.resetP50MaxMs !== undefined) {
+      const p50Ms = results.reset.latency?.p50Ms;
+      checks.push({
+        transport,
+        metric: 'reset p50',
+        target: `< ${targets.resetP50MaxMs} ms`,
+        ratio: p50Ms === undefined ? null : p50Ms / targets.resetP50MaxMs,
+        pass: p50Ms !== undefined && p50Ms < targets.resetP50MaxMs,
+      });
+    }
     if (targets.stepP50MaxMs !== undefined) {
       const p50Ms = results.step.latency?.p50Ms;
       checks.push({
@@ -92,20 +116,22 @@ export function formatReport(results: BenchResults): string {
   const { machine, settings } = results;
   const commit = machine.gitCommit === null ? 'no git' : `commit ${machine.gitCommit}${machine.gitDirty === true ? ' (dirty)' : ''}`;
   const header = [
-    `envbox bench: ${results.env} (${results.serverUrl}), ${machine.quick ? 'QUICK smoke run (not a measurement)' : 'full run'}`,
+    `envbox bench: ${results.env} (${results.serverUrl}${results.serverArgs.length === 0 ? '' : ` ${results.serverArgs.join(' ')}`}), ${machine.quick ? 'QUICK smoke run (not a measurement)' : 'full run'}`,
     `node ${machine.node}, ${machine.platform} ${machine.arch}, ${machine.cpuCount} x ${machine.cpuModel}, ${commit}, ${machine.date}`,
     `single client: ${settings.warmupSteps} warm-up steps + ${settings.warmupResets} resets, then ${settings.resetCalls} resets, ${settings.stepCalls} steps; ` +
       `throughput: ${settings.throughputWarmupMs} ms warm-up + ${settings.throughputDurationMs} ms window, median of ${settings.throughputRepeats}`,
+    ...(results.settle === null ? [] : [settleLine(results.settle)]),
   ];
   const rows: string[][] = [['transport', 'metric', 'result', 'detail', 'target', 'vs target', 'verdict']];
+  const checkCells = (found: TargetCheck | undefined): string[] => {
+    if (found === undefined) return ['', '', ''];
+    return [found.target, found.ratio === null ? '-' : `${found.ratio.toFixed(2)}x`, found.pass ? 'PASS' : 'MISS'];
+  };
   for (const transportResults of results.transports) {
     const { transport } = transportResults;
-    const check = (metric: string): string[] => {
-      const found = results.targets.find((target) => target.transport === transport && target.metric === metric);
-      if (found === undefined) return ['', '', ''];
-      return [found.target, found.ratio === null ? '-' : `${found.ratio.toFixed(2)}x`, found.pass ? 'PASS' : 'MISS'];
-    };
-    rows.push([transport, 'reset latency', latencyCell(transportResults.reset), latencyDetail(transportResults.reset), '', '', '']);
+    const check = (metric: string): string[] =>
+      checkCells(results.targets.find((target) => target.transport === transport && target.metric === metric));
+    rows.push([transport, 'reset latency', latencyCell(transportResults.reset), latencyDetail(transportResults.reset), ...check('reset p50')]);
     rows.push([transport, 'step latency', latencyCell(transportResults.step), latencyDetail(transportResults.step), ...check('step p50')]);
     for (const throughput of transportResults.throughput) {
       const runs = throughput.runs.map((run) => Math.round(run.stepsPerS)).join('/');
@@ -119,17 +145,30 @@ export function formatReport(results: BenchResults): string {
       ]);
     }
   }
+  for (const result of results.cases) {
+    for (const line of result.metrics) {
+      rows.push([line.via, line.metric, line.result, line.detail, ...checkCells(result.checks.find((check) => check.metric === line.metric))]);
+    }
+  }
   return `${header.join('\n')}\n\n${formatTable(rows)}\n`;
+}
+
+function settleLine(settle: SettleSummary): string {
+  const nudges =
+    settle.nudges === 0
+      ? 'no nudges'
+      : `${settle.nudges} NUDGES (the server did not settle by itself, e.g. a stalled pool refill restarted by a throwaway reset)`;
+  return `each timed reset, the step measurement and each throughput window waited, untimed, for the server to settle: ${settle.calls} waits, ${(settle.waitedMs / 1000).toFixed(1)} s, ${nudges}`;
 }
 
 function latencyCell(result: LatencyResult): string {
   const latency = result.latency;
   if (latency === undefined) return 'all calls failed';
-  return `p50 ${ms(latency.p50Ms)} p90 ${ms(latency.p90Ms)} p99 ${ms(latency.p99Ms)} ms`;
+  return `p50 ${formatMs(latency.p50Ms)} p90 ${formatMs(latency.p90Ms)} p99 ${formatMs(latency.p99Ms)} ms`;
 }
 
 function latencyDetail(result: LatencyResult): string {
-  const max = result.latency === undefined ? '' : `, max ${ms(result.latency.maxMs)} ms`;
+  const max = result.latency === undefined ? '' : `, max ${formatMs(result.latency.maxMs)} ms`;
   return `${result.calls} calls, ${errorsCell(result.errors)}${max}`;
 }
 
@@ -140,7 +179,8 @@ function errorsCell(errors: Readonly<Record<string, number>>): string {
   return `${total} errors (${codes.join(', ')})`;
 }
 
-function ms(value: number): string {
+/** Milliseconds as printed in the report: three decimals below 10 ms, one above. */
+export function formatMs(value: number): string {
   return value < 10 ? value.toFixed(3) : value.toFixed(1);
 }
 

@@ -4,6 +4,10 @@
  * keep-alive and WebSocket, single-client reset and step latency and the throughput of 1, 4 and
  * 16 concurrent sessions. Prints a table and writes `bench/results/<env>.json`.
  *
+ * Environments that need more (server arguments such as a warm pool size, waiting for the pool to
+ * refill before each timed reset, extra cases such as a CPU-bound step against plain python3) say
+ * so in their `BENCH_ENVS` entry.
+ *
  * Usage: `node dist/bench/run.js [--env echo_env] [--quick]`. Exits 1 only when the harness
  * itself failed (server did not start, every call errored), 2 on a bad option; a missed target
  * is reported as MISS, not as a failure.
@@ -15,12 +19,14 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import type { BenchCaseResult } from './bench-case.js';
 import { BenchError } from './bench-error.js';
 import { BENCH_ENVS, BENCH_TRANSPORTS, type BenchEnv, type BenchTransport } from './bench-envs.js';
 import { collectMachineFacts } from './machine-facts.js';
 import { errorCount, measureLatency, measureThroughput, mergeErrors, warmUp, type ThroughputResult } from './measure.js';
 import { checkTargets, formatReport, type BenchResults, type BenchSettings, type TransportResults } from './report.js';
 import { ServerProcess } from './server-process.js';
+import { SettleTracker } from './settle-tracker.js';
 import { nanosecondsToMs } from './stats.js';
 
 /** `--max-sessions` of the server under test: room for 16 throughput sessions and stragglers being closed. */
@@ -114,8 +120,20 @@ function progress(message: string): void {
   process.stderr.write(`bench: ${message}\n`);
 }
 
-async function benchTransport(env: BenchEnv, baseUrl: string, transport: BenchTransport, settings: BenchSettings): Promise<TransportResults> {
+/** The common settings of the run with the environment's changes. */
+function settingsFor(env: BenchEnv, quick: boolean): BenchSettings {
+  return quick ? { ...QUICK_SETTINGS, ...env.settings.quick } : { ...FULL_SETTINGS, ...env.settings.full };
+}
+
+async function benchTransport(
+  env: BenchEnv,
+  baseUrl: string,
+  transport: BenchTransport,
+  settings: BenchSettings,
+  tracker: SettleTracker,
+): Promise<TransportResults> {
   const client = env.openClient({ baseUrl, transport });
+  const settle = tracker.active ? tracker.settle : undefined;
   let single: Pick<TransportResults, 'warmup' | 'reset' | 'step'>;
   try {
     progress(`${transport}: warm-up, ${settings.warmupSteps} steps and ${settings.warmupResets} resets`);
@@ -126,10 +144,11 @@ async function benchTransport(env: BenchEnv, baseUrl: string, transport: BenchTr
     }
     const warmupSteps = await warmUp(() => client.step(), settings.warmupSteps);
     // The reset path needs a warm-up of its own, or it is measured half-optimised.
-    const warmupResets = await warmUp(() => client.reset(), settings.warmupResets);
-    progress(`${transport}: reset latency, ${settings.resetCalls} resets`);
-    const reset = await measureLatency(() => client.reset(), settings.resetCalls);
+    const warmupResets = await warmUp(() => client.reset(), settings.warmupResets, { before: settle });
+    progress(`${transport}: reset latency, ${settings.resetCalls} resets${settle === undefined ? '' : ', each once the server has settled'}`);
+    const reset = await measureLatency(() => client.reset(), settings.resetCalls, { before: settle });
     await client.reset();
+    await settle?.();
     progress(`${transport}: step latency, ${settings.stepCalls} steps`);
     const step = await measureLatency(() => client.step(), settings.stepCalls);
     const warmup = { calls: warmupSteps.calls + warmupResets.calls, errors: mergeErrors(warmupSteps.errors, warmupResets.errors) };
@@ -150,6 +169,7 @@ async function benchTransport(env: BenchEnv, baseUrl: string, transport: BenchTr
         warmupMs: settings.throughputWarmupMs,
         durationMs: settings.throughputDurationMs,
         repeats: settings.throughputRepeats,
+        settle,
       }),
     );
   }
@@ -179,25 +199,40 @@ async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   const env = BENCH_ENVS[options.env]!;
-  const settings = options.quick ? QUICK_SETTINGS : FULL_SETTINGS;
+  const settings = settingsFor(env, options.quick);
   const root = findPackageRoot();
   const cliPath = join(root, 'dist', 'cli.js');
   if (!existsSync(cliPath)) throw new BenchError(`${cliPath} does not exist; run \`npm run build\` first.`);
 
-  progress(`starting ${relative(root, cliPath)} serve --env ${options.env}`);
-  const server = await ServerProcess.start({ cliPath, cwd: root, env: options.env, maxSessions: settings.serverMaxSessions, logLevel: 'warn' });
+  progress(`starting ${relative(root, cliPath)} serve --env ${options.env} ${env.serverArgs.join(' ')}`.trimEnd());
+  const server = await ServerProcess.start({
+    cliPath,
+    cwd: root,
+    env: options.env,
+    maxSessions: settings.serverMaxSessions,
+    extraArgs: env.serverArgs,
+    logLevel: 'warn',
+  });
   // Interrupted runs must not leave the server behind.
   const onSignal = (signal: NodeJS.Signals): void => {
     void server.close().finally(() => process.exit(128 + osConstants.signals[signal]));
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  const tracker = new SettleTracker(env, server.url);
   const transports: TransportResults[] = [];
+  const cases: BenchCaseResult[] = [];
   try {
     progress(`server pid ${server.pid} at ${server.url}`);
+    await tracker.settle();
     for (const transport of BENCH_TRANSPORTS) {
       if (!server.alive) throw new BenchError(`The server (pid ${server.pid}) died before the ${transport} measurements.`);
-      transports.push(await benchTransport(env, server.url, transport, settings));
+      transports.push(await benchTransport(env, server.url, transport, settings, tracker));
+    }
+    for (const benchCase of env.cases) {
+      if (!server.alive) throw new BenchError(`The server (pid ${server.pid}) died before the case "${benchCase.name}".`);
+      await tracker.settle();
+      cases.push(await benchCase.run({ baseUrl: server.url, quick: options.quick, settle: tracker.settle, progress }));
     }
   } finally {
     process.off('SIGINT', onSignal);
@@ -209,10 +244,13 @@ async function main(argv: readonly string[]): Promise<number> {
     env: options.env,
     sampleAction: env.sampleAction,
     serverUrl: server.url,
+    serverArgs: env.serverArgs,
     machine: await collectMachineFacts(root, options.quick, startedAt),
+    settle: tracker.active ? tracker.summary() : null,
     settings,
     transports,
-    targets: checkTargets(env.targets, transports),
+    cases,
+    targets: [...checkTargets(env.targets, transports), ...cases.flatMap((result) => result.checks)],
     elapsedMs: Math.round(nanosecondsToMs(process.hrtime.bigint() - startedNs)),
   };
   process.stdout.write(formatReport(results));

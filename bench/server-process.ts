@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { BenchError } from './bench-error.js';
+import { Deadline } from './deadline.js';
 
 /** How long the server may take to print its URL. @default 15 s */
 export const DEFAULT_SERVER_START_TIMEOUT_MS = 15_000;
@@ -24,6 +25,8 @@ export interface ServerProcessOptions {
   env: string;
   /** `--max-sessions` of the server. */
   maxSessions: number;
+  /** More arguments of `envbox serve`, e.g. `['--pool-size', '16']`. @default none */
+  extraArgs?: readonly string[];
   /** `--log-level` of the server; its log lines (stderr) are forwarded to ours. */
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   /** Give up waiting for the URL after this long. @default {@link DEFAULT_SERVER_START_TIMEOUT_MS} */
@@ -54,7 +57,7 @@ export class ServerProcess {
   }
 
   /**
-   * Spawn `node <cliPath> serve --env <env> --port 0 ...` and wait for the line with its URL.
+   * Spawn `node <cliPath> serve --env <env> --port 0 ... <extraArgs>` and wait for the line with its URL.
    * @throws {BenchError} when the child exits, fails to spawn, or prints no URL in time (it is killed)
    */
   static async start(options: ServerProcessOptions): Promise<ServerProcess> {
@@ -70,6 +73,7 @@ export class ServerProcess {
       options.logLevel,
       '--max-sessions',
       String(options.maxSessions),
+      ...(options.extraArgs ?? []),
     ];
     const child = spawn(process.execPath, args, { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderrTail = '';
@@ -80,13 +84,13 @@ export class ServerProcess {
     });
     const describe = (): string => (stderrTail.trim() === '' ? '' : `; its stderr ends with:\n${stderrTail.trim()}`);
 
-    const controller = new AbortController();
-    const signal = AbortSignal.any([controller.signal, AbortSignal.timeout(timeoutMs), ...(options.signal ? [options.signal] : [])]);
+    const deadline = new Deadline(timeoutMs, options.signal);
+    const { signal } = deadline;
     const lines = createInterface({ input: child.stdout, crlfDelay: Infinity });
     try {
       const url = await new Promise<string>((resolve, reject) => {
         const onAbort = (): void => {
-          const timedOut = signal.reason instanceof DOMException && signal.reason.name === 'TimeoutError';
+          const timedOut = deadline.timedOut;
           reject(
             new BenchError(
               timedOut
@@ -112,7 +116,7 @@ export class ServerProcess {
       await stop(child);
       throw error;
     } finally {
-      controller.abort();
+      deadline.close();
       lines.close();
     }
   }
