@@ -1,7 +1,7 @@
 export { SandboxUnavailableError } from './errors.js';
 export { DEFAULT_LIMITS } from './limits.js';
 export type { SandboxLimits } from './limits.js';
-export { DEFAULT_POOL_CONCURRENCY, WarmPool } from './pool.js';
+export { DEFAULT_POOL_CONCURRENCY, POOL_RETRY_MAX_MS, POOL_RETRY_MIN_MS, WarmPool } from './pool.js';
 export type { WarmPoolOptions } from './pool.js';
 export {
   createProcessBackend,

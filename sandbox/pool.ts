@@ -2,6 +2,10 @@ import type { Sandbox, SandboxFactory } from './sandbox.js';
 
 /** Sandboxes started at once while refilling (spawning is CPU-bound). @default 2 */
 export const DEFAULT_POOL_CONCURRENCY = 2;
+/** First wait before refilling again after a failed background start; doubles up to the maximum. @default 250 ms */
+export const POOL_RETRY_MIN_MS = 250;
+/** @default 30 s */
+export const POOL_RETRY_MAX_MS = 30_000;
 
 /** Options of a {@link WarmPool}. */
 export interface WarmPoolOptions {
@@ -28,6 +32,8 @@ export class WarmPool {
   readonly #controller = new AbortController();
   #starting = 0;
   #closed = false;
+  #retryMs = POOL_RETRY_MIN_MS;
+  #retry: NodeJS.Timeout | undefined;
 
   constructor(factory: SandboxFactory, options: WarmPoolOptions) {
     this.#factory = factory;
@@ -87,6 +93,7 @@ export class WarmPool {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    clearTimeout(this.#retry);
     this.#controller.abort();
     const error = new Error('the sandbox pool is closed');
     for (const waiter of this.#waiters.splice(0)) waiter.reject(error);
@@ -100,6 +107,7 @@ export class WarmPool {
       this.#factory.create({ signal: this.#controller.signal }).then(
         (sandbox) => {
           this.#starting -= 1;
+          this.#retryMs = POOL_RETRY_MIN_MS;
           if (this.#closed) void sandbox.close();
           else {
             const waiter = this.#waiters.shift();
@@ -116,6 +124,15 @@ export class WarmPool {
           if (waiter === undefined) this.#onError(error);
           else waiter.reject(error);
           for (const full of this.#fullWaiters.splice(0)) full.reject(error);
+          // Refill again later, backing off while starts keep failing.
+          if (!this.#closed && this.#retry === undefined) {
+            this.#retry = setTimeout(() => {
+              this.#retry = undefined;
+              this.#fill();
+            }, this.#retryMs);
+            this.#retry.unref();
+            this.#retryMs = Math.min(this.#retryMs * 2, POOL_RETRY_MAX_MS);
+          }
         },
       );
     }

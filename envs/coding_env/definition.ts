@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { EnvDefinition, ServeConfig } from '../../runtime/index.js';
+import { createLogger, type EnvDefinition, type ServeConfig } from '../../runtime/index.js';
 import { createPythonBackend, WarmPool, type PythonBackendOptions } from '../../sandbox/index.js';
 import { CodeAction, CodeObservation, CodeState } from './models.js';
 import { PythonCodeActEnv } from './python-code-act-env.js';
@@ -51,7 +51,9 @@ export async function createCodingEnvDefinition(options: CodingEnvOptions = {}):
 
 /** Build coding_env from the `envbox serve` configuration. */
 export function codingEnvFromConfig(config: ServeConfig): ReturnType<typeof createCodingEnvDefinition> {
+  const logger = createLogger(config.logLevel);
   return createCodingEnvDefinition({
+    onPoolError: (error) => logger.error('a sandbox failed to start in the background; retrying', { error }),
     pythonBackend: config.pythonBackend,
     poolSize: config.poolSize,
     sandbox: {

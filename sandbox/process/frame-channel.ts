@@ -31,10 +31,11 @@ export class FrameChannel {
 
   /** Send one message. */
   send(message: unknown): void {
-    const body = Buffer.from(JSON.stringify(message), 'utf8');
-    const header = Buffer.allocUnsafe(4);
-    header.writeUInt32BE(body.length, 0);
-    this.#output.write(Buffer.concat([header, body]));
+    const json = JSON.stringify(message);
+    const frame = Buffer.allocUnsafe(4 + Buffer.byteLength(json, 'utf8'));
+    frame.writeUInt32BE(frame.length - 4, 0);
+    frame.write(json, 4, 'utf8');
+    this.#output.write(frame);
   }
 
   /** The next message, in order. */

@@ -154,7 +154,6 @@ export class ProcessSandbox implements Sandbox {
     if (this.#running) throw new Error('ProcessSandbox.run called while a step is running; calls must be serialised');
     this.#running = true;
     const timeoutS = options.timeoutMs / 1000;
-    const controller = new AbortController();
     let grace: NodeJS.Timeout | undefined;
     const deadline = setTimeout(() => {
       // SIGINT: a KeyboardInterrupt at the next bytecode (exit 124, state kept)...
@@ -166,7 +165,7 @@ export class ProcessSandbox implements Sandbox {
       );
     }, options.timeoutMs);
     const onAbort = (): void => this.#destroy('the step was cancelled (its session closed)');
-    options.signal?.addEventListener('abort', onAbort, { once: true, signal: controller.signal });
+    options.signal?.addEventListener('abort', onAbort, { once: true });
     if (options.signal?.aborted === true) onAbort();
     try {
       this.#channel.send({ code, timeout_s: timeoutS, max_output_bytes: this.#options.maxOutputBytes });
@@ -184,7 +183,7 @@ export class ProcessSandbox implements Sandbox {
     } finally {
       clearTimeout(deadline);
       clearTimeout(grace);
-      controller.abort();
+      options.signal?.removeEventListener('abort', onAbort);
       this.#running = false;
     }
   }
@@ -204,11 +203,13 @@ export class ProcessSandbox implements Sandbox {
   }
 
   async #ready(signal: AbortSignal | undefined): Promise<void> {
-    const timeout = AbortSignal.timeout(SANDBOX_START_TIMEOUT_MS);
+    // A plain timer: AbortSignal.timeout limits can be dropped after GC on Node 20 (nodejs/node#57736).
+    let timer: NodeJS.Timeout | undefined;
+    let onAbort: (() => void) | undefined;
     const aborted = new Promise<never>((_, reject) => {
-      const fail = (): void => reject(new Error(timeout.aborted ? `not ready after ${SANDBOX_START_TIMEOUT_MS} ms` : 'start aborted'));
-      timeout.addEventListener('abort', fail, { once: true });
-      signal?.addEventListener('abort', fail, { once: true });
+      timer = setTimeout(() => reject(new Error(`not ready after ${SANDBOX_START_TIMEOUT_MS} ms`)), SANDBOX_START_TIMEOUT_MS);
+      onAbort = () => reject(new Error('start aborted'));
+      signal?.addEventListener('abort', onAbort, { once: true });
     });
     aborted.catch(() => undefined);
     try {
@@ -222,6 +223,9 @@ export class ProcessSandbox implements Sandbox {
         `Could not start a Python sandbox: ${(error as Error).message}.${words === '' ? '' : ` It said: ${words.slice(-800)}`}`,
         { cause: error },
       );
+    } finally {
+      clearTimeout(timer);
+      if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
     }
   }
 
