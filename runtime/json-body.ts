@@ -10,18 +10,50 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * @throws {PayloadTooLargeError} when the declared or the actual length exceeds the limit
  * @throws {InvalidJsonError} when the body is not UTF-8 or not JSON
  */
-export async function readJsonBody(request: IncomingMessage, maxBodyBytes: number): Promise<unknown> {
+export function readJsonBody(request: IncomingMessage, maxBodyBytes: number): Promise<unknown> {
   const declared = Number(request.headers['content-length']);
-  if (declared > maxBodyBytes) throw tooLarge(maxBodyBytes, declared);
-  const chunks: Buffer[] = [];
-  let received = 0;
-  for await (const chunk of request as AsyncIterable<Buffer>) {
-    received += chunk.length;
-    if (received > maxBodyBytes) throw tooLarge(maxBodyBytes, received);
-    chunks.push(chunk);
-  }
-  if (received === 0) return {};
-  return parseJson(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, received), 'Body');
+  if (declared > maxBodyBytes) return Promise.reject(tooLarge(maxBodyBytes, declared));
+  // Events rather than `for await`: the async iterator costs tens of microseconds per request.
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let received = 0;
+    const onData = (chunk: Buffer): void => {
+      received += chunk.length;
+      if (received > maxBodyBytes) {
+        cleanup();
+        reject(tooLarge(maxBodyBytes, received));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = (): void => {
+      cleanup();
+      if (received === 0) resolve({});
+      else {
+        try {
+          resolve(parseJson(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, received), 'Body'));
+        } catch (error) {
+          reject(error);
+        }
+      }
+    };
+    const onError = (error: Error): void => {
+      cleanup();
+      reject(error);
+    };
+    // A client that goes away mid-body: nothing will answer, but the request must not hang.
+    const onClose = (): void => onError(new InvalidJsonError('The request body ended before it was complete.'));
+    function cleanup(): void {
+      request.off('data', onData);
+      request.off('end', onEnd);
+      request.off('error', onError);
+      request.off('close', onClose);
+    }
+    request.on('data', onData);
+    request.on('end', onEnd);
+    request.on('error', onError);
+    request.on('close', onClose);
+  });
 }
 
 /**
