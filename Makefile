@@ -1,5 +1,6 @@
 # envbox: `make install` then `make run` (serve an environment) or `make test`.
 ENV ?= coding_env
+PYTHON_BACKEND ?= process
 PORT ?= 8000
 HOST ?= 127.0.0.1
 NODE_MAJOR_MIN := 20
@@ -35,9 +36,9 @@ test: build
 	npx tsc -p tsconfig.json --noEmit
 	npx tap
 
-## run: serve $(ENV) on $(HOST):$(PORT)
+## run: serve $(ENV) on $(HOST):$(PORT) (Python episodes in the $(PYTHON_BACKEND) sandbox)
 run: build
-	node dist/cli.js serve --env $(ENV) --port $(PORT) --host $(HOST)
+	node dist/cli.js serve --env $(ENV) --port $(PORT) --host $(HOST) --python-backend $(PYTHON_BACKEND)
 
 ## bench: latency and throughput of $(ENV) over HTTP keep-alive and WebSocket
 bench: build
