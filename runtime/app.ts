@@ -2,14 +2,8 @@ import Router from '@koa/router';
 import Koa from 'koa';
 import { AppConfig, type AppConfigInput } from './config.js';
 import type { AnyEnvDefinition } from './environment.js';
-import {
-  CapacityExceededError,
-  EnvboxError,
-  MethodNotAllowedError,
-  NotFoundError,
-  SessionNotFoundError,
-  toEnvboxError,
-} from './errors.js';
+import { EnvboxError, MethodNotAllowedError, NotFoundError, SessionNotFoundError } from './errors.js';
+import { errorReply } from './error-reply.js';
 import { readJsonBody } from './json-body.js';
 import { createLogger, type Logger } from './logger.js';
 import type { HealthResponse } from './models.js';
@@ -62,6 +56,20 @@ export class EnvboxApp extends Koa {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
+
+  /**
+   * The session a request acts on, from its `X-Session-Id` header: the default session when the
+   * header is absent.
+   * @throws {SessionNotFoundError} for an empty or unknown id
+   */
+  async sessionFor(header: string | string[] | undefined): Promise<Session> {
+    if (header === undefined) return this.sessions.defaultSession();
+    const id = Array.isArray(header) ? header.join(', ') : header;
+    if (id === '') {
+      throw new SessionNotFoundError('Header X-Session-Id is empty; send the id POST /sessions returned, or omit the header.');
+    }
+    return this.sessions.get(id);
+  }
 }
 
 /**
@@ -76,14 +84,7 @@ export function createApp(definition: AnyEnvDefinition, config: AppConfigInput =
   const { sessions, protocol } = app;
   const router = new Router();
 
-  const sessionOf = async (ctx: Koa.Context): Promise<Session> => {
-    const id = ctx.get(SESSION_HEADER);
-    if (ctx.headers[SESSION_HEADER] === undefined) return sessions.defaultSession();
-    if (id === '') {
-      throw new SessionNotFoundError('Header X-Session-Id is empty; send the id POST /sessions returned, or omit the header.');
-    }
-    return sessions.get(id);
-  };
+  const sessionOf = (ctx: Koa.Context): Promise<Session> => app.sessionFor(ctx.headers[SESSION_HEADER]);
   const body = (ctx: Koa.Context): Promise<unknown> => readJsonBody(ctx.req, parsed.maxBodyBytes);
 
   router.post('/reset', async (ctx) => {
@@ -136,11 +137,16 @@ export function createApp(definition: AnyEnvDefinition, config: AppConfigInput =
   return app;
 }
 
-/** Turn anything thrown below into the error envelope, log 5xx with their cause, and 404 unknown routes. */
+/** Headers every response carries. */
+export const COMMON_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  'Cache-Control': 'no-store',
+  'X-Content-Type-Options': 'nosniff',
+});
+
+/** Turn anything thrown below into the error envelope (see {@link errorReply}), and 404 unknown routes. */
 function errorMiddleware(logger: Logger): Koa.Middleware {
   return async (ctx, next) => {
-    ctx.set('Cache-Control', 'no-store');
-    ctx.set('X-Content-Type-Options', 'nosniff');
+    ctx.set(COMMON_HEADERS);
     try {
       await next();
       if (ctx.body == null && ctx.status === 404) {
@@ -150,14 +156,10 @@ function errorMiddleware(logger: Logger): Koa.Middleware {
         throw new MethodNotAllowedError(`${ctx.method} is not allowed on ${ctx.path}; allowed: ${ctx.response.get('Allow')}.`);
       }
     } catch (thrown) {
-      const error = toEnvboxError(thrown);
-      if (error.status >= 500 && error.status !== 503) {
-        logger.error('request failed', { method: ctx.method, path: ctx.path, error: thrown });
-      }
-      if (error instanceof CapacityExceededError) ctx.set('Retry-After', String(error.retryAfterS));
-      if (error.status === 413) ctx.set('Connection', 'close');
-      ctx.status = error.status;
-      ctx.body = { error: error.toWire() };
+      const reply = errorReply(thrown, logger, ctx.method, ctx.path);
+      ctx.set(reply.headers);
+      ctx.status = reply.status;
+      ctx.body = reply.body;
     }
   };
 }

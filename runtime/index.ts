@@ -1,4 +1,7 @@
-export { createApp, EnvboxApp, SESSION_HEADER } from './app.js';
+export { COMMON_HEADERS, createApp, EnvboxApp, SESSION_HEADER } from './app.js';
+export { errorReply } from './error-reply.js';
+export type { ErrorReply } from './error-reply.js';
+export { createHotRoutes } from './hot-routes.js';
 export type { CreateAppOptions } from './app.js';
 export { runCli, EXIT_USAGE } from './cli.js';
 export type { CliContext, CliOutcome } from './cli.js';

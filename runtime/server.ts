@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { createApp, type CreateAppOptions, type EnvboxApp } from './app.js';
 import { DEFAULT_HOST, type AppConfigInput } from './config.js';
 import type { AnyEnvDefinition } from './environment.js';
+import { createHotRoutes } from './hot-routes.js';
 import { WsEndpoint } from './ws-endpoint.js';
 
 /** How long `close()` lets in-flight HTTP requests finish before cutting their connections. @default 5 s */
@@ -74,7 +75,11 @@ export class EnvboxServer {
 export async function startServer(definition: AnyEnvDefinition, options: StartServerOptions = {}): Promise<EnvboxServer> {
   const { port = 0, host = DEFAULT_HOST, logger, ...config } = options;
   const app = createApp(definition, config, logger === undefined ? {} : { logger });
-  const http = createServer(app.callback());
+  const koa = app.callback();
+  const hot = createHotRoutes(app);
+  const http = createServer((request, response) => {
+    if (!hot(request, response)) void koa(request, response);
+  });
   // Keep-alive connections outlive Node's 5 s default between an agent's steps.
   http.keepAliveTimeout = 65_000;
   const ws = new WsEndpoint(app, http);

@@ -155,3 +155,22 @@ t.test('an environment that throws gives 500 INTERNAL without its message, and t
   t.equal(next.status, 200);
   t.equal(next.body.observation.order, 2);
 });
+
+t.test('the hot per-step routes and the Koa routes answer alike (a query string takes the Koa path)', async (t) => {
+  const server = await startTestServer(t);
+  const hot = await request(server, 'POST', '/step', { action: { message: 'same' } });
+  const koa = await request(server, 'POST', '/step?via=koa', { action: { message: 'same' } });
+  t.same({ ...koa.body, observation: { ...koa.body.observation, metadata: {} }, metadata: {} }, { ...hot.body, observation: { ...hot.body.observation, metadata: {} }, metadata: {} });
+  t.equal(koa.body.observation.metadata.step, 2, 'both acted on the same default session');
+  for (const name of ['content-type', 'cache-control', 'x-content-type-options']) {
+    t.equal(koa.headers.get(name), hot.headers.get(name), name);
+  }
+  const hotError = await request(server, 'POST', '/step', '{bad');
+  const koaError = await request(server, 'POST', '/step?via=koa', '{bad');
+  t.equal(hotError.status, 400);
+  t.same(hotError.body, koaError.body);
+  const hotState = await request(server, 'GET', '/state', undefined, { 'X-Session-Id': 'nope' });
+  const koaState = await request(server, 'GET', '/state?via=koa', undefined, { 'X-Session-Id': 'nope' });
+  t.equal(hotState.status, 404);
+  t.same(hotState.body, koaState.body);
+});
