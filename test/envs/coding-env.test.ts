@@ -1,6 +1,3 @@
-import { execFile, type ChildProcess } from 'node:child_process';
-import diagnostics from 'node:diagnostics_channel';
-import { promisify } from 'node:util';
 import t, { type Test } from 'tap';
 import {
   applyTransforms,
@@ -19,14 +16,10 @@ import {
 import type { AnyEnvDefinition, EnvboxServer } from '../../runtime/index.js';
 import { createProcessBackend } from '../../sandbox/index.js';
 import { request, sessionClosed, startTestServer } from '../fixtures/test-server.js';
-
-const exec = promisify(execFile);
+import { listProcesses, testNoSandboxOutlivesClose, trackSpawnedProcesses, type ProcessRow } from '../fixtures/sandbox-processes.js';
 
 /** Every child process this file starts; the last test checks no sandbox process outlived its close(). */
-const spawned: ChildProcess[] = [];
-diagnostics.subscribe('child_process', (message) => {
-  spawned.push((message as { process: ChildProcess }).process);
-});
+const spawned = trackSpawnedProcesses();
 
 /** The isolation the sandboxes get on this host, as the backend's own probe finds it. */
 const { isolation } = await createProcessBackend();
@@ -48,27 +41,11 @@ function step(server: EnvboxServer, code: string, extra: Record<string, unknown>
   return request(server, 'POST', '/step', { action: { code }, ...extra }, headers);
 }
 
-interface ProcessRow {
-  pid: number;
-  ppid: number;
-  pgid: number;
-  uid: number;
-  stat: string;
-  args: string;
-}
-
 let table: ProcessRow[] = [];
 
 /** The host's processes now (and remembered for {@link isDescendant}). */
 async function processTable(): Promise<ProcessRow[]> {
-  const { stdout } = await exec('ps', ['-eo', 'pid=,ppid=,pgid=,uid=,stat=,args=']);
-  table = stdout
-    .trim()
-    .split('\n')
-    .map((line) => {
-      const [pid, ppid, pgid, uid, stat, ...args] = line.trim().split(/\s+/);
-      return { pid: Number(pid), ppid: Number(ppid), pgid: Number(pgid), uid: Number(uid), stat: stat!, args: args.join(' ') };
-    });
+  table = await listProcesses();
   return table;
 }
 
@@ -380,24 +357,4 @@ t.test('closing a session closes its sandbox', async (t) => {
   t.equal(after.body.error.code, 'SESSION_NOT_FOUND');
 });
 
-// Last: every earlier test has closed its server, and so its sandboxes, by now.
-t.test('no process of any sandbox outlives its close()', async (t) => {
-  const sandboxes = spawned.filter((child) => child.spawnfile === 'setpriv' && child.pid !== undefined);
-  t.ok(sandboxes.length > 0, `${sandboxes.length} sandbox processes were started`);
-  // A sandbox's bwrap leads a process group of its own, and its scratch directory is on its command
-  // line, which every fork of bwrap inherits (also one that left the group with setsid()).
-  const groups = new Set(sandboxes.map((child) => child.pid!));
-  const scratch = sandboxes
-    .map((child) => child.spawnargs[child.spawnargs.indexOf('--bind') + 1])
-    .filter((dir): dir is string => dir !== undefined && dir.includes('envbox-'));
-  const left = (await processTable()).filter(
-    (row) => !row.stat.startsWith('Z') && (groups.has(row.pgid) || scratch.some((dir) => row.args.includes(` ${dir} `))),
-  );
-  t.same(
-    left.map((row) => `${row.pid} (group ${row.pgid}, uid ${row.uid}): ${row.args.slice(0, 60)}`),
-    [],
-    'nothing is left of the closed sandboxes',
-  );
-  // Clean up what close() left, so that it does not hold this process's pipes (and the host) forever.
-  for (const row of left) process.kill(row.pid, 'SIGKILL');
-});
+testNoSandboxOutlivesClose(t, spawned);

@@ -1,7 +1,5 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import diagnostics from 'node:diagnostics_channel';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { promisify } from 'node:util';
 import t, { type Test } from 'tap';
 import {
   createProcessBackend,
@@ -10,14 +8,10 @@ import {
   type Sandbox,
   type SandboxFactory,
 } from '../../sandbox/index.js';
-
-const exec = promisify(execFile);
+import { testNoSandboxOutlivesClose, trackSpawnedProcesses } from '../fixtures/sandbox-processes.js';
 
 /** Every child process this file starts; the last test checks no sandbox process outlived its close(). */
-const spawned: ChildProcess[] = [];
-diagnostics.subscribe('child_process', (message) => {
-  spawned.push((message as { process: ChildProcess }).process);
-});
+const spawned = trackSpawnedProcesses();
 
 const backend = await createProcessBackend();
 
@@ -89,26 +83,6 @@ function poolOf(t: Test, size: number): { pool: WarmPool; factory: CountingFacto
   const pool = new WarmPool(factory, { size });
   t.teardown(() => pool.close());
   return { pool, factory };
-}
-
-interface ProcessRow {
-  pid: number;
-  pgid: number;
-  uid: number;
-  stat: string;
-  args: string;
-}
-
-/** The host's processes now. */
-async function processes(): Promise<ProcessRow[]> {
-  const { stdout } = await exec('ps', ['-eo', 'pid=,pgid=,uid=,stat=,args=']);
-  return stdout
-    .trim()
-    .split('\n')
-    .map((line) => {
-      const [pid, pgid, uid, stat, ...args] = line.trim().split(/\s+/);
-      return { pid: Number(pid), pgid: Number(pgid), uid: Number(uid), stat: stat!, args: args.join(' ') };
-    });
 }
 
 /** Whether `promise` is already settled: listed first, a settled promise wins the race against a resolved one. */
@@ -280,24 +254,4 @@ t.test('whenFull() on a new pool resolves once every slot is ready', async (t) =
   t.same(stdout === '' ? undefined : JSON.parse(stdout), { ready: 2, starting: 0 });
 });
 
-// Last: every earlier test has closed its sandboxes by now.
-t.test('no process of any sandbox outlives its close()', async (t) => {
-  const sandboxes = spawned.filter((child) => child.spawnfile === 'setpriv' && child.pid !== undefined);
-  t.ok(sandboxes.length > 0, `${sandboxes.length} sandbox processes were started`);
-  // A sandbox's bwrap leads a process group of its own, and its scratch directory is on its command
-  // line, which every fork of bwrap inherits (also one that left the group with setsid()).
-  const groups = new Set(sandboxes.map((child) => child.pid!));
-  const scratch = sandboxes
-    .map((child) => child.spawnargs[child.spawnargs.indexOf('--bind') + 1])
-    .filter((dir): dir is string => dir !== undefined && dir.includes('envbox-'));
-  const left = (await processes()).filter(
-    (row) => !row.stat.startsWith('Z') && (groups.has(row.pgid) || scratch.some((dir) => row.args.includes(` ${dir} `))),
-  );
-  t.same(
-    left.map((row) => `${row.pid} (group ${row.pgid}, uid ${row.uid}): ${row.args.slice(0, 60)}`),
-    [],
-    'nothing is left of the closed sandboxes',
-  );
-  // Clean up what close() left, so that it does not hold this process's pipes (and the host) forever.
-  for (const row of left) process.kill(row.pid, 'SIGKILL');
-});
+testNoSandboxOutlivesClose(t, spawned);

@@ -1,5 +1,4 @@
-import { execFile, type ChildProcess } from 'node:child_process';
-import diagnostics from 'node:diagnostics_channel';
+import { execFile } from 'node:child_process';
 import { once } from 'node:events';
 import { connect, createServer, type Server } from 'node:net';
 import { promisify } from 'node:util';
@@ -16,6 +15,7 @@ import {
   type PythonBackend,
   type Sandbox,
 } from '../../sandbox/index.js';
+import { listProcesses, testNoSandboxOutlivesClose, trackSpawnedProcesses, type ProcessRow } from '../fixtures/sandbox-processes.js';
 
 const exec = promisify(execFile);
 
@@ -34,12 +34,8 @@ const ROOT = process.getuid?.() === 0;
  * `while True: pass` (it escapes the try), which would make this an ordinary timeout. */
 const SWALLOWING_LOOP = 'while True:\n    try:\n        while True:\n            pass\n    except KeyboardInterrupt:\n        pass';
 
-/** Every child process this file starts. A sandbox's is spawned detached, so its pid names its
- * process group: the last test checks that nothing of any group outlived the sandbox's close(). */
-const spawned: ChildProcess[] = [];
-diagnostics.subscribe('child_process', (message) => {
-  spawned.push((message as { process: ChildProcess }).process);
-});
+/** Every child process this file starts; the last test checks no sandbox process outlived its close(). */
+const spawned = trackSpawnedProcesses();
 
 const backend = await createProcessBackend();
 const namespaces = backend.isolation === 'namespaces';
@@ -76,29 +72,9 @@ function injectedByTap(key: string): boolean {
   return key === 'NODE_OPTIONS' || key.startsWith('_TAPJS_');
 }
 
-interface ProcessRow {
-  pid: number;
-  ppid: number;
-  pgid: number;
-  uid: number;
-  stat: string;
-  args: string;
-}
-
-async function processes(): Promise<ProcessRow[]> {
-  const { stdout } = await exec('ps', ['-eo', 'pid=,ppid=,pgid=,uid=,stat=,args=']);
-  return stdout
-    .trim()
-    .split('\n')
-    .map((line) => {
-      const [pid, ppid, pgid, uid, stat, ...args] = line.trim().split(/\s+/);
-      return { pid: Number(pid), ppid: Number(ppid), pgid: Number(pgid), uid: Number(uid), stat: stat!, args: args.join(' ') };
-    });
-}
-
 /** Live (not zombie) processes descending from this test process. */
 async function descendants(): Promise<ProcessRow[]> {
-  const rows = (await processes()).filter((row) => !row.stat.startsWith('Z'));
+  const rows = (await listProcesses()).filter((row) => !row.stat.startsWith('Z'));
   const found: ProcessRow[] = [];
   const parents = new Set([process.pid]);
   for (let grew = true; grew; ) {
@@ -604,24 +580,4 @@ t.test('sandboxes start reliably: 100 starts in a row', async (t) => {
   t.same(Object.fromEntries(failures), {}, 'no start failed');
 });
 
-// Last: every earlier test has closed its sandboxes by now.
-t.test('no process of any sandbox outlives its close()', async (t) => {
-  const sandboxes = spawned.filter((child) => child.spawnfile === 'setpriv' && child.pid !== undefined);
-  t.ok(sandboxes.length > 0, `${sandboxes.length} sandbox processes were started`);
-  // A sandbox's bwrap leads a process group of its own, and its scratch directory is on its command
-  // line, which every fork of bwrap inherits (also one that left the group with setsid()).
-  const groups = new Set(sandboxes.map((child) => child.pid!));
-  const scratch = sandboxes
-    .map((child) => child.spawnargs[child.spawnargs.indexOf('--bind') + 1])
-    .filter((dir): dir is string => dir !== undefined && dir.includes('envbox-'));
-  const left = (await processes()).filter(
-    (row) => !row.stat.startsWith('Z') && (groups.has(row.pgid) || scratch.some((dir) => row.args.includes(` ${dir} `))),
-  );
-  t.same(
-    left.map((row) => `${row.pid} (group ${row.pgid}, uid ${row.uid}): ${row.args.slice(0, 60)}`),
-    [],
-    'nothing is left of the closed sandboxes',
-  );
-  // Clean up what close() left, so that it does not hold this process's pipes (and the host) forever.
-  for (const row of left) process.kill(row.pid, 'SIGKILL');
-});
+testNoSandboxOutlivesClose(t, spawned);
