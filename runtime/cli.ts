@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { ConfigError, parseServeConfig, SERVE_OPTIONS, type ServeConfig } from './config.js';
+import { AppConfig, ConfigError, parseServeConfig, SERVE_OPTIONS, type ServeConfig } from './config.js';
 import type { EnvFactory } from './environment.js';
 import { startServer, type EnvboxServer } from './server.js';
 
@@ -85,8 +85,9 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
     return fail(`invalid --env: expected one of ${names}, received ${JSON.stringify(config.env)}`);
   }
   const definition = await factory(config);
-  const { env: _env, port, host, maxSessions, sessionIdleMs, stepTimeoutMs, maxBodyBytes, wsPingIntervalMs, logLevel } = config;
-  const server = await startServer(definition, { port, host, maxSessions, sessionIdleMs, stepTimeoutMs, maxBodyBytes, wsPingIntervalMs, logLevel });
+  // Every AppConfig field, taken from the schema so that a new app option cannot be forgotten here.
+  const appConfig = Object.fromEntries(Object.keys(AppConfig.shape).map((key) => [key, config[key as keyof AppConfig]]));
+  const server = await startServer(definition, { ...appConfig, port: config.port, host: config.host });
   context.stdout.write(
     `envbox ${context.version}: serving ${definition.name} on ${server.url} (max ${config.maxSessions} sessions); Ctrl+C to stop\n`,
   );

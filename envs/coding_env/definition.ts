@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { createLogger, type EnvDefinition, type ServeConfig } from '../../runtime/index.js';
+import { createLogger, DEFAULT_POOL_SIZE, type EnvDefinition, type ServeConfig } from '../../runtime/index.js';
 import { createPythonBackend, WarmPool, type PythonBackendOptions } from '../../sandbox/index.js';
 import { CodeAction, CodeObservation, CodeState } from './models.js';
 import { PythonCodeActEnv } from './python-code-act-env.js';
@@ -28,7 +28,7 @@ export interface CodingEnvOptions {
  */
 export async function createCodingEnvDefinition(options: CodingEnvOptions = {}): Promise<EnvDefinition<CodeAction, CodeObservation, CodeState>> {
   const backend = await createPythonBackend(options.pythonBackend ?? 'process', options.sandbox);
-  const pool = new WarmPool(backend, { size: options.poolSize ?? 4, ...(options.onPoolError ? { onError: options.onPoolError } : {}) });
+  const pool = new WarmPool(backend, { size: options.poolSize ?? DEFAULT_POOL_SIZE, ...(options.onPoolError ? { onError: options.onPoolError } : {}) });
   const transforms = options.transforms ?? defaultTransforms();
   return {
     name: 'coding_env',

@@ -23,6 +23,8 @@ export interface CommandSpec {
   uid: number | undefined;
   /** What Python runs instead of the runner (the isolation probe runs `-c pass`). */
   pythonArgs?: string[];
+  /** Have bubblewrap report the sandboxed process's host pid on {@link INFO_FD}. @default true */
+  reportPid?: boolean;
 }
 
 /** The argv (program first) that starts one sandbox process. */
@@ -78,8 +80,7 @@ export function sandboxCommand(spec: CommandSpec): string[] {
     '--setenv',
     'HOME',
     WORKDIR_IN_SANDBOX,
-    '--info-fd',
-    String(INFO_FD),
+    ...(spec.reportPid === false ? [] : ['--info-fd', String(INFO_FD)]),
     '--',
     ...inner(RUNNER_IN_SANDBOX),
   ];

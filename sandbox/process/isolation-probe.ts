@@ -33,7 +33,8 @@ export async function probeIsolation(pythonPath: string, runnerPath: string, uid
       tmpBytes: 1024 * 1024,
       uid,
       pythonArgs: ['-c', 'pass'],
-    }).filter((arg, index, all) => arg !== '--info-fd' && all[index - 1] !== '--info-fd');
+      reportPid: false,
+    });
     try {
       await run(program!, args, { env: {}, timeout: 10_000 });
       return { isolation: 'namespaces', procMount, reason: undefined };

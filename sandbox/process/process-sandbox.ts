@@ -53,6 +53,8 @@ export class ProcessSandbox implements Sandbox {
   readonly #scratchDir: string;
   readonly #uid: number | undefined;
   readonly #exited: Promise<Exit>;
+  /** Resolves to undefined when the process exits: raced against each reply. */
+  readonly #gone: Promise<undefined>;
   #pythonPid: number;
   #alive = true;
   #running = false;
@@ -83,6 +85,7 @@ export class ProcessSandbox implements Sandbox {
         resolve({ code: null, signal: null });
       });
     });
+    this.#gone = this.#exited.then(() => undefined);
     // The runner points fd 1 at fd 2; raw writes there are drained, and the tail kept for diagnostics.
     const keep = (chunk: Buffer): void => {
       this.#diagnostics = (this.#diagnostics + chunk.toString('utf8')).slice(-DIAGNOSTIC_TAIL_BYTES);
@@ -169,7 +172,7 @@ export class ProcessSandbox implements Sandbox {
     if (options.signal?.aborted === true) onAbort();
     try {
       this.#channel.send({ code, timeout_s: timeoutS, max_output_bytes: this.#options.maxOutputBytes });
-      const reply = await Promise.race([this.#channel.receive() as Promise<RunnerReply>, this.#exited.then(() => undefined)]);
+      const reply = await Promise.race([this.#channel.receive() as Promise<RunnerReply>, this.#gone]);
       if (reply === undefined || !this.#alive) return this.#killed(started);
       return {
         stdout: reply.stdout,
@@ -214,7 +217,7 @@ export class ProcessSandbox implements Sandbox {
     aborted.catch(() => undefined);
     try {
       if (this.#options.isolation === 'namespaces') this.#pythonPid = await Promise.race([this.#readInfoPid(), aborted]);
-      const ready = await Promise.race([this.#channel.receive(), this.#exited.then(() => undefined), aborted]);
+      const ready = await Promise.race([this.#channel.receive(), this.#gone, aborted]);
       if (ready === undefined) throw new Error(this.#death ?? 'the sandbox process exited');
     } catch (error) {
       await this.close();
