@@ -1,18 +1,30 @@
 import type { Isolation } from '../sandbox.js';
 
-/** Where the runner is mounted inside the namespaces. */
-const RUNNER_IN_SANDBOX = '/envbox/runner.py';
 /** The episode's working directory inside the namespaces. */
 export const WORKDIR_IN_SANDBOX = '/workspace';
 /** Child fd on which bubblewrap reports the sandboxed process's host pid. */
 export const INFO_FD = 5;
 
+/** A host file or directory bound read-only into the namespaces. */
+export interface ReadOnlyMount {
+  host: string;
+  /** Where the guest sees it, e.g. `/envbox/runner.py`: the host's layout stays hidden. */
+  sandbox: string;
+}
+
+/** The program a sandbox runs, with what it needs from the host. */
+export interface GuestProgram {
+  /** Program and arguments; `at(hostPath)` is where the guest sees a mounted host path. */
+  argv(at: (hostPath: string) => string): readonly string[];
+  /** Host files and directories the program reads, beyond `/usr` (always bound). */
+  readOnly: readonly ReadOnlyMount[];
+  /** `prlimit` options applied just before the program starts, for programs that cannot set their own. */
+  rlimits?: readonly string[];
+}
+
 /** What the command line of one sandbox process is built from. */
 export interface CommandSpec {
-  pythonPath: string;
-  runnerPath: string;
-  /** JSON configuration handed to the runner as its only argument. */
-  runnerConfig: string;
+  guest: GuestProgram;
   isolation: Isolation;
   /** Mount a fresh /proc (fails inside Docker, whose /proc is partly masked). */
   procMount: boolean;
@@ -21,16 +33,16 @@ export interface CommandSpec {
   tmpBytes: number;
   /** Drop to this uid/gid first (when the server runs as root). */
   uid: number | undefined;
-  /** What Python runs instead of the runner (the isolation probe runs `-c pass`). */
-  pythonArgs?: string[];
   /** Have bubblewrap report the sandboxed process's host pid on {@link INFO_FD}. @default true */
   reportPid?: boolean;
 }
 
 /** The argv (program first) that starts one sandbox process. */
 export function sandboxCommand(spec: CommandSpec): string[] {
-  const python = [spec.pythonPath, '-I', '-B'];
-  const inner = (runner: string): string[] => [...python, ...(spec.pythonArgs ?? [runner, spec.runnerConfig])];
+  const { guest } = spec;
+  const namespaces = spec.isolation === 'namespaces';
+  const at = (hostPath: string): string => (namespaces ? guest.readOnly.find((mount) => mount.host === hostPath)?.sandbox : undefined) ?? hostPath;
+  const inner = [...(guest.rlimits === undefined ? [] : ['prlimit', ...guest.rlimits, '--']), ...guest.argv(at)];
   // setpriv drops to the sandbox's uid, forbids regaining privileges, and kills the sandbox if the
   // server dies (PR_SET_PDEATHSIG, set after the uid change so it is not cleared by it).
   const dropUid = [
@@ -40,7 +52,7 @@ export function sandboxCommand(spec: CommandSpec): string[] {
     '--pdeathsig=KILL',
     '--',
   ];
-  if (spec.isolation === 'process') return [...dropUid, ...inner(spec.runnerPath)];
+  if (!namespaces) return [...dropUid, ...inner];
   return [
     ...dropUid,
     'bwrap',
@@ -74,14 +86,13 @@ export function sandboxCommand(spec: CommandSpec): string[] {
     WORKDIR_IN_SANDBOX,
     '--chdir',
     WORKDIR_IN_SANDBOX,
-    '--ro-bind',
-    spec.runnerPath,
-    RUNNER_IN_SANDBOX,
+    ...guest.readOnly.flatMap((mount) => ['--ro-bind', mount.host, mount.sandbox]),
     '--setenv',
     'HOME',
     WORKDIR_IN_SANDBOX,
     ...(spec.reportPid === false ? [] : ['--info-fd', String(INFO_FD)]),
     '--',
-    ...inner(RUNNER_IN_SANDBOX),
+    ...inner,
   ];
 }
+

@@ -38,6 +38,14 @@ export class FrameChannel {
     this.#output.write(frame);
   }
 
+  /** Send `bytes` as one frame as they are (not JSON): for a guest that expects a binary frame. */
+  sendRaw(bytes: Buffer): void {
+    const header = Buffer.allocUnsafe(4);
+    header.writeUInt32BE(bytes.length, 0);
+    this.#output.write(header);
+    this.#output.write(bytes);
+  }
+
   /** The next message, in order. */
   receive(): Promise<unknown> {
     if (this.#frames.length > 0) return Promise.resolve(this.#frames.shift());

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { promisify } from 'node:util';
 import type { Isolation } from '../sandbox.js';
-import { sandboxCommand } from './command.js';
+import { sandboxCommand, type GuestProgram } from './command.js';
 
 const run = promisify(execFile);
 
@@ -16,23 +16,21 @@ export interface IsolationProbe {
 }
 
 /**
- * Find out whether sandboxes can get their own namespaces: run `python -c pass` with exactly the
- * sandboxes' command line (bubblewrap, under the same uid drop), with and then without a fresh /proc.
+ * Find out whether sandboxes can get their own namespaces: run a trivial guest (e.g. `python -c pass`)
+ * with exactly the sandboxes' command line (bubblewrap, under the same uid drop), with and then
+ * without a fresh /proc.
  * @param uid the uid sandboxes run as, when the server runs as root
  */
-export async function probeIsolation(pythonPath: string, runnerPath: string, uid: number | undefined): Promise<IsolationProbe> {
+export async function probeIsolation(guest: GuestProgram, uid: number | undefined): Promise<IsolationProbe> {
   let reason = '';
   for (const procMount of [true, false]) {
     const [program, ...args] = sandboxCommand({
-      pythonPath,
-      runnerPath,
-      runnerConfig: '{}',
+      guest,
       isolation: 'namespaces',
       procMount,
       scratchDir: tmpdir(),
       tmpBytes: 1024 * 1024,
       uid,
-      pythonArgs: ['-c', 'pass'],
       reportPid: false,
     });
     try {

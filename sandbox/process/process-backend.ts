@@ -11,6 +11,9 @@ export const DEFAULT_PYTHON_PATH = '/usr/bin/python3';
 /** The shared Python step runner, beside the compiled modules. */
 export const RUNNER_PATH = fileURLToPath(new URL('../python/runner.py', import.meta.url));
 
+/** Where the runner is mounted inside the namespaces. */
+export const RUNNER_IN_SANDBOX = '/envbox/runner.py';
+
 /** Options of the Python sandbox backends. */
 export interface PythonBackendOptions {
   pythonPath?: string;
@@ -48,22 +51,35 @@ export class IsolationUnavailableError extends Error {
 export async function createProcessBackend(options: PythonBackendOptions = {}): Promise<PythonBackend> {
   const pythonPath = options.pythonPath ?? DEFAULT_PYTHON_PATH;
   const root = process.getuid?.() === 0;
-  const probe = await probeIsolation(pythonPath, RUNNER_PATH, root ? SANDBOX_UID_BASE : undefined);
+  const probe = await probeIsolation({ argv: () => [pythonPath, '-c', 'pass'], readOnly: [] }, root ? SANDBOX_UID_BASE : undefined);
   if (options.requireIsolation === true && probe.isolation !== 'namespaces') {
     throw new IsolationUnavailableError(`--require-isolation: ${probe.reason ?? 'no namespaces'}; install bubblewrap and allow user namespaces.`);
   }
   const isolation: Isolation = probe.isolation;
   const allowSubprocess = options.allowSubprocess === true && isolation === 'namespaces';
+  const limits = { ...DEFAULT_LIMITS, ...options.limits };
+  const runnerConfig = {
+    limits: {
+      address_space_bytes: limits.addressSpaceBytes,
+      file_size_bytes: limits.fileSizeBytes,
+      open_files: limits.openFiles,
+      processes: limits.processes,
+      cpu_seconds: limits.cpuSeconds,
+    },
+    allow_subprocess: allowSubprocess,
+  };
   const sandboxOptions: ProcessSandboxOptions = {
-    pythonPath,
-    runnerPath: RUNNER_PATH,
+    guest: {
+      argv: (at) => [pythonPath, '-I', '-B', at(RUNNER_PATH), JSON.stringify(runnerConfig)],
+      readOnly: [{ host: RUNNER_PATH, sandbox: RUNNER_IN_SANDBOX }],
+    },
     isolation,
     procMount: probe.procMount,
-    limits: { ...DEFAULT_LIMITS, ...options.limits },
+    tmpBytes: limits.tmpBytes,
     maxOutputBytes: options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES,
     interruptGraceMs: options.interruptGraceMs ?? DEFAULT_INTERRUPT_GRACE_MS,
-    allowSubprocess,
     uids: root ? new UidPool() : undefined,
+    label: 'Python sandbox',
   };
   return {
     backend: 'process',

@@ -4,9 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { SandboxUnavailableError } from '../errors.js';
-import type { SandboxLimits } from '../limits.js';
 import { EXIT_KILLED, EXIT_TIMEOUT, type ExecResult, type Isolation, type RunOptions, type Sandbox } from '../sandbox.js';
-import { INFO_FD, sandboxCommand } from './command.js';
+import { INFO_FD, sandboxCommand, type GuestProgram } from './command.js';
 import { FrameChannel } from './frame-channel.js';
 import type { UidPool } from './uid-pool.js';
 
@@ -19,16 +18,19 @@ const DIAGNOSTIC_TAIL_BYTES = 4096;
 
 /** Everything a {@link ProcessSandbox} is started with. */
 export interface ProcessSandboxOptions {
-  pythonPath: string;
-  runnerPath: string;
+  /** The program holding the episode: it speaks the step runner's frames on fds 3 and 4. */
+  guest: GuestProgram;
   isolation: Isolation;
   procMount: boolean;
-  limits: SandboxLimits;
+  tmpBytes: number;
   maxOutputBytes: number;
   interruptGraceMs: number;
-  allowSubprocess: boolean;
   /** Distinct uids per sandbox when the server runs as root; undefined keeps the server's uid. */
   uids: UidPool | undefined;
+  /** Bytes written to the guest as one raw frame before anything else (the Pyodide memory snapshot). */
+  preamble?: Buffer | undefined;
+  /** What the sandbox is called in errors, e.g. `Python sandbox`. @default 'sandbox' */
+  label?: string;
 }
 
 interface RunnerReply {
@@ -43,8 +45,9 @@ interface RunnerReply {
 type Exit = { code: number | null; signal: NodeJS.Signals | null };
 
 /**
- * A CPython child process holding one episode: its own uid, scratch directory, rlimits and (where
- * the host allows) namespaces, driven over a private pipe channel by the shared step runner.
+ * A child process holding one episode (CPython, or Node hosting Pyodide): its own uid, scratch
+ * directory, rlimits and (where the host allows) namespaces, driven over a private pipe channel by
+ * the shared step runner.
  */
 export class ProcessSandbox implements Sandbox {
   readonly #child: ChildProcess;
@@ -104,25 +107,12 @@ export class ProcessSandbox implements Sandbox {
     try {
       scratchDir = await mkdtemp(join(tmpdir(), 'envbox-'));
       if (uid !== undefined) await chown(scratchDir, uid, uid);
-      const { limits } = options;
-      const runnerConfig = JSON.stringify({
-        limits: {
-          address_space_bytes: limits.addressSpaceBytes,
-          file_size_bytes: limits.fileSizeBytes,
-          open_files: limits.openFiles,
-          processes: limits.processes,
-          cpu_seconds: limits.cpuSeconds,
-        },
-        allow_subprocess: options.allowSubprocess,
-      });
       const [program, ...args] = sandboxCommand({
-        pythonPath: options.pythonPath,
-        runnerPath: options.runnerPath,
-        runnerConfig,
+        guest: options.guest,
         isolation: options.isolation,
         procMount: options.procMount,
         scratchDir,
-        tmpBytes: limits.tmpBytes,
+        tmpBytes: options.tmpBytes,
         uid,
       });
       const child = spawn(program!, args, {
@@ -138,6 +128,7 @@ export class ProcessSandbox implements Sandbox {
       const sandbox = new ProcessSandbox(child, options, scratchDir, uid);
       scratchDir = undefined;
       uid = undefined;
+      if (options.preamble !== undefined) sandbox.#channel.sendRaw(options.preamble);
       await sandbox.#ready(signal);
       return sandbox;
     } catch (error) {
@@ -223,7 +214,7 @@ export class ProcessSandbox implements Sandbox {
       await this.close();
       const words = this.#diagnostics.trim();
       throw new SandboxUnavailableError(
-        `Could not start a Python sandbox: ${(error as Error).message}.${words === '' ? '' : ` It said: ${words.slice(-800)}`}`,
+        `Could not start a ${this.#options.label ?? 'sandbox'}: ${(error as Error).message}.${words === '' ? '' : ` It said: ${words.slice(-800)}`}`,
         { cause: error },
       );
     } finally {
