@@ -43,7 +43,9 @@ export const DEFAULT_POOL_SIZE = 4;
 /** @default 1 MiB per stream and step */
 export const DEFAULT_MAX_OUTPUT_BYTES = 1024 * 1024;
 /** Python sandbox backends `--python-backend` accepts. */
-export const PYTHON_BACKEND_NAMES = ['process'] as const;
+export const PYTHON_BACKEND_NAMES = ['pyodide', 'process'] as const;
+/** Pyodide needs nothing outside npm, so it is the default; `process` (CPython) is one flag away. */
+export const DEFAULT_PYTHON_BACKEND = 'pyodide';
 
 /** Configuration of `envbox serve`: what to serve, where, the app's settings and the sandboxes'. */
 export const ServeConfig = AppConfig.extend({
@@ -51,7 +53,7 @@ export const ServeConfig = AppConfig.extend({
   port: z.number().int().min(0).max(65_535).default(DEFAULT_PORT),
   host: z.string().min(1).default(DEFAULT_HOST),
   /** Which sandbox runs Python episodes. */
-  pythonBackend: z.enum(PYTHON_BACKEND_NAMES).default('process'),
+  pythonBackend: z.enum(PYTHON_BACKEND_NAMES).default(DEFAULT_PYTHON_BACKEND),
   /** Let guest code start processes where namespaces contain them. */
   allowSubprocess: z.boolean().default(false),
   /** Refuse to start without per-episode namespaces. */
@@ -85,7 +87,7 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { flag: 'step-timeout-s', variable: 'ENVBOX_STEP_TIMEOUT_S', key: 'stepTimeoutMs', kind: 'seconds', expected: 'a number of seconds greater than 0', help: `maximum and default step time (default ${DEFAULT_STEP_TIMEOUT_MS / 1000})` },
   { flag: 'max-body-bytes', variable: 'ENVBOX_MAX_BODY_BYTES', key: 'maxBodyBytes', kind: 'int', expected: 'an integer number of bytes of at least 1', help: `largest request body or WS message (default ${DEFAULT_MAX_BODY_BYTES})` },
   { flag: 'ws-ping-interval-s', variable: 'ENVBOX_WS_PING_INTERVAL_S', key: 'wsPingIntervalMs', kind: 'seconds', expected: 'a number of seconds greater than 0', help: `WebSocket ping interval (default ${DEFAULT_WS_PING_INTERVAL_MS / 1000})` },
-  { flag: 'python-backend', variable: 'ENVBOX_PYTHON_BACKEND', key: 'pythonBackend', kind: 'string', expected: `one of ${PYTHON_BACKEND_NAMES.join(', ')}`, help: 'sandbox of Python episodes (default process)' },
+  { flag: 'python-backend', variable: 'ENVBOX_PYTHON_BACKEND', key: 'pythonBackend', kind: 'string', expected: `one of ${PYTHON_BACKEND_NAMES.join(', ')}`, help: `sandbox of Python episodes (default ${DEFAULT_PYTHON_BACKEND})` },
   { flag: 'allow-subprocess', variable: 'ENVBOX_ALLOW_SUBPROCESS', key: 'allowSubprocess', kind: 'boolean', expected: 'true or false', help: 'let guest code start processes inside its namespaces' },
   { flag: 'require-isolation', variable: 'ENVBOX_REQUIRE_ISOLATION', key: 'requireIsolation', kind: 'boolean', expected: 'true or false', help: 'refuse to start without per-episode namespaces' },
   { flag: 'pool-size', variable: 'ENVBOX_POOL_SIZE', key: 'poolSize', kind: 'int', expected: 'an integer from 0 to 1024', help: `sandboxes started ahead (default ${DEFAULT_POOL_SIZE})` },

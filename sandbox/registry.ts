@@ -1,4 +1,5 @@
 import type { PYTHON_BACKEND_NAMES } from '../runtime/index.js';
+import { createPyodideBackend } from './pyodide/pyodide-backend.js';
 import { createProcessBackend, type PythonBackend, type PythonBackendOptions } from './process/process-backend.js';
 
 /** A Python backend name, as `--python-backend` accepts it. */
@@ -6,6 +7,7 @@ export type PythonBackendName = (typeof PYTHON_BACKEND_NAMES)[number];
 
 /** Python sandbox backends by name; every name the configuration accepts has one. */
 export const PYTHON_BACKENDS: Readonly<Record<PythonBackendName, (options: PythonBackendOptions) => Promise<PythonBackend>>> = {
+  pyodide: createPyodideBackend,
   process: createProcessBackend,
 };
 

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { createLogger, DEFAULT_POOL_SIZE, type EnvDefinition, type ServeConfig } from '../../runtime/index.js';
+import { createLogger, DEFAULT_POOL_SIZE, DEFAULT_PYTHON_BACKEND, type EnvDefinition, type ServeConfig } from '../../runtime/index.js';
 import { createPythonBackend, WarmPool, type PythonBackendOptions } from '../../sandbox/index.js';
 import { CodeAction, CodeObservation, CodeState } from './models.js';
 import { PythonCodeActEnv } from './python-code-act-env.js';
@@ -9,7 +9,7 @@ const README = readFileSync(new URL('./README.md', import.meta.url), 'utf8');
 
 /** Options of {@link createCodingEnvDefinition}. */
 export interface CodingEnvOptions {
-  /** The Python sandbox backend. @default 'process' */
+  /** The Python sandbox backend. @default 'pyodide' */
   pythonBackend?: ServeConfig['pythonBackend'];
   /** Sandboxes started ahead. @default 4 */
   poolSize?: number;
@@ -27,7 +27,7 @@ export interface CodingEnvOptions {
  * @throws {IsolationUnavailableError} when isolation is required and the host cannot give it
  */
 export async function createCodingEnvDefinition(options: CodingEnvOptions = {}): Promise<EnvDefinition<CodeAction, CodeObservation, CodeState>> {
-  const backend = await createPythonBackend(options.pythonBackend ?? 'process', options.sandbox);
+  const backend = await createPythonBackend(options.pythonBackend ?? DEFAULT_PYTHON_BACKEND, options.sandbox);
   const pool = new WarmPool(backend, { size: options.poolSize ?? DEFAULT_POOL_SIZE, ...(options.onPoolError ? { onError: options.onPoolError } : {}) });
   const transforms = options.transforms ?? defaultTransforms();
   return {

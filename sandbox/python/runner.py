@@ -109,13 +109,21 @@ def _on_sigint(_signum, _frame):
         raise KeyboardInterrupt
 
 
+# Frames of the interpreter's own machinery (Pyodide's), hidden like the runner's.
+_HIDDEN_FRAME_PREFIXES = []
+
+
+def _hidden_frame(filename):
+    return filename == _RUNNER_FILE or any(filename.startswith(prefix) for prefix in _HIDDEN_FRAME_PREFIXES)
+
+
 def _without_runner(summary, seen):
     """Drop this runner's frames (the step driver, the audit hook, the interrupt handler) from a
     TracebackException and the exceptions chained to it."""
     if summary is None or id(summary) in seen:
         return
     seen.add(id(summary))
-    summary.stack = _StackSummary.from_list([frame for frame in summary.stack if frame.filename != _RUNNER_FILE])
+    summary.stack = _StackSummary.from_list([frame for frame in summary.stack if not _hidden_frame(frame.filename)])
     _without_runner(summary.__cause__, seen)
     _without_runner(summary.__context__, seen)
 
@@ -214,6 +222,8 @@ def _install_audit_hook(allow_subprocess):
 
 
 def _apply_limits(limits):
+    if not limits:  # set from outside (Pyodide has no resource module)
+        return
     import resource  # noqa: PLC0415 - only here, before user code
 
     names = {
@@ -230,6 +240,77 @@ def _apply_limits(limits):
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 
 
+# The JavaScript bridges of Pyodide: unreachable by import from steps. This is a convenience, not
+# a wall (`gc.get_objects()` still finds JS proxies); the walls are the Node process around it.
+_WASM_HIDDEN_MODULES = ("js", "pyodide_js", "pyodide", "_pyodide", "micropip")
+
+
+def _hidden(name):
+    return any(name == hidden or name.startswith(hidden + ".") for hidden in _WASM_HIDDEN_MODULES)
+
+
+def _prepare_wasm():
+    """Make Pyodide behave like the process backend where it can."""
+    import time  # noqa: PLC0415 - only on Pyodide
+
+    # Pyodide's time.sleep blocks in C and ignores the interrupt buffer: sleep in short slices so
+    # the step's deadline interrupts it like any other Python code.
+    _sleep = time.sleep
+    _monotonic = time.monotonic
+
+    def sleep(seconds):
+        if seconds < 0:
+            raise ValueError("sleep length must be non-negative")
+        end = _monotonic() + seconds
+        while True:
+            left = end - _monotonic()
+            if left <= 0:
+                return
+            _sleep(min(left, 0.01))
+
+    sleep.__doc__ = _sleep.__doc__
+    time.sleep = sleep
+    stdlib = os.path.dirname(os.__file__)
+    _HIDDEN_FRAME_PREFIXES.extend([stdlib + "/pyodide/", stdlib + "/_pyodide/"])
+    # The process backend's environment: only HOME (Pyodide's defaults name its own machinery).
+    os.environ.clear()
+    os.environ["HOME"] = "/workspace"
+    for name in [name for name in sys.modules if _hidden(name)]:
+        del sys.modules[name]
+
+    def hook(event, args):
+        if event == "import" and _hidden(args[0]):
+            raise ModuleNotFoundError("No module named %r" % args[0], name=args[0])
+
+    sys.addaudithook(hook)
+
+
+class Session:
+    """One episode: its globals persist from step to step."""
+
+    def __init__(self):
+        self.namespace = {"__name__": "__main__", "__builtins__": builtins}
+        self.number = 0
+
+    def step(self, request):
+        self.number += 1
+        return run_step(self.number, request["code"], self.namespace, request["max_output_bytes"], request["timeout_s"])
+
+    def step_json(self, text):
+        """`step` for hosts that hand over JSON text (the Pyodide guest)."""
+        return _dumps(self.step(_loads(text)))
+
+
+def start(config):
+    """Prepare the interpreter for untrusted steps (limits, interrupts, audit hook); a new Session."""
+    _apply_limits(config.get("limits", {}))
+    signal.signal(signal.SIGINT, _on_sigint)
+    if config.get("wasm", False):
+        _prepare_wasm()
+    _install_audit_hook(config["allow_subprocess"])
+    return Session()
+
+
 def main():
     config = _loads(sys.argv[1])
     read_fd, write_fd = os.dup(3), os.dup(4)  # dup()ed fds are not inherited by children
@@ -240,19 +321,14 @@ def main():
     os.close(null)
     os.dup2(2, 1)
     channel = _Channel(read_fd, write_fd)
-    _apply_limits(config["limits"])
-    signal.signal(signal.SIGINT, _on_sigint)
-    namespace = {"__name__": "__main__", "__builtins__": builtins}
     del sys.argv[1:]
-    _install_audit_hook(config["allow_subprocess"])
+    session = start(config)
     channel.send({"ready": True, "python": "%d.%d.%d" % sys.version_info[:3]})
-    number = 0
     while True:
         request = channel.receive()
         if request is None:
             return
-        number += 1
-        channel.send(run_step(number, request["code"], namespace, request["max_output_bytes"], request["timeout_s"]))
+        channel.send(session.step(request))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,135 @@
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DEFAULT_MAX_OUTPUT_BYTES } from '../../runtime/index.js';
+import { DEFAULT_LIMITS, type SandboxLimits } from '../limits.js';
+import type { GuestProgram } from '../process/command.js';
+import { probeIsolation } from '../process/isolation-probe.js';
+import { IsolationUnavailableError, RUNNER_IN_SANDBOX, RUNNER_PATH, type PythonBackend, type PythonBackendOptions } from '../process/process-backend.js';
+import { DEFAULT_INTERRUPT_GRACE_MS, ProcessSandbox, type ProcessSandboxOptions } from '../process/process-sandbox.js';
+import { SANDBOX_UID_BASE, UidPool } from '../process/uid-pool.js';
+import type { Sandbox } from '../sandbox.js';
+import { buildSnapshot, type SnapshotOutcome } from './snapshot.js';
+
+/** The Pyodide package (its `pyodide.mjs`, wasm and standard library). */
+export const PYODIDE_DIR = dirname(createRequire(import.meta.url).resolve('pyodide/package.json'));
+/** The guest program each Pyodide sandbox runs, beside the compiled modules. */
+export const GUEST_PATH = fileURLToPath(new URL('./guest.mjs', import.meta.url));
+/** The Pyodide version bundled (from its package.json). */
+export const PYODIDE_VERSION = (createRequire(import.meta.url)('pyodide/package.json') as { version: string }).version;
+/** Old-generation limit of the JavaScript heap of the worker hosting Python. @default 256 MiB */
+export const WORKER_HEAP_MB = 256;
+/**
+ * Memory a guest may hold beyond its WebAssembly heap (Node, V8 heaps, compiled code), enforced
+ * with RLIMIT_DATA: it bounds what code that escaped to JavaScript can allocate. @default 1 GiB
+ */
+export const GUEST_OVERHEAD_BYTES = 1024 * 1024 * 1024;
+/** The WebAssembly heap cap when `addressSpaceBytes` is unset. @default 2 GiB (wasm32's own limit is 4 GiB) */
+const UNCAPPED_HEAP_BYTES = 2 * 1024 * 1024 * 1024;
+
+const NODE_IN_SANDBOX = '/envbox/node';
+const PYODIDE_IN_SANDBOX = '/envbox/pyodide';
+const GUEST_IN_SANDBOX = '/envbox/guest.mjs';
+
+/** A Pyodide backend: the factory, plus how its sandboxes start. */
+export interface PyodideBackend extends PythonBackend {
+  /** Whether sandboxes start from a memory snapshot (~0.3 s) or load Pyodide afresh (~2.5 s). */
+  readonly snapshot: SnapshotOutcome;
+}
+
+/**
+ * The `pyodide` backend: CPython compiled to WebAssembly, one Node process per episode. Pyodide is
+ * not a boundary (Python reaches the JavaScript realm of its host), so each guest Node runs under the
+ * permission model, prlimit, its own uid and, where the host allows, its own namespaces: code that
+ * escapes to JavaScript still cannot read host files, start programs or reach the network.
+ * Builds a memory snapshot once at start; sandboxes load it instead of booting Python.
+ * @throws {IsolationUnavailableError} when `requireIsolation` and there are no namespaces
+ */
+export async function createPyodideBackend(options: PythonBackendOptions = {}): Promise<PyodideBackend> {
+  const root = process.getuid?.() === 0;
+  const limits = { ...DEFAULT_LIMITS, ...options.limits };
+  const probe = await probeIsolation({ argv: (at) => [at(process.execPath), '-e', ''], readOnly: mounts() }, root ? SANDBOX_UID_BASE : undefined);
+  if (options.requireIsolation === true && probe.isolation !== 'namespaces') {
+    throw new IsolationUnavailableError(`--require-isolation: ${probe.reason ?? 'no namespaces'}; install bubblewrap and allow user namespaces.`);
+  }
+  const uids = root ? new UidPool() : undefined;
+  const common = {
+    isolation: probe.isolation,
+    procMount: probe.procMount,
+    tmpBytes: limits.tmpBytes,
+    maxOutputBytes: options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES,
+    interruptGraceMs: options.interruptGraceMs ?? DEFAULT_INTERRUPT_GRACE_MS,
+    uids,
+    label: 'Pyodide sandbox',
+  } satisfies Partial<ProcessSandboxOptions>;
+  const snapshot = await buildSnapshot({ ...common, guest: pyodideGuest(limits, 'snapshot', false) });
+  const sandboxOptions: ProcessSandboxOptions = {
+    ...common,
+    guest: pyodideGuest(limits, 'serve', snapshot.bytes !== undefined),
+    preamble: snapshot.bytes,
+  };
+  return {
+    backend: 'pyodide',
+    isolation: probe.isolation,
+    isolationReason: probe.reason,
+    // There are no processes in WebAssembly to allow.
+    allowSubprocess: false,
+    snapshot,
+    create: ({ signal } = {}): Promise<Sandbox> => ProcessSandbox.start(sandboxOptions, signal),
+  };
+}
+
+/** What a Pyodide guest reads from the host, and where it sees it. */
+function mounts(): GuestProgram['readOnly'] {
+  return [
+    { host: process.execPath, sandbox: NODE_IN_SANDBOX },
+    { host: PYODIDE_DIR, sandbox: PYODIDE_IN_SANDBOX },
+    { host: GUEST_PATH, sandbox: GUEST_IN_SANDBOX },
+    { host: RUNNER_PATH, sandbox: RUNNER_IN_SANDBOX },
+  ];
+}
+
+/** The permission-model flag of this Node: `--permission` (22.13+) or `--experimental-permission` (20). */
+function permissionFlag(): string {
+  return process.allowedNodeEnvironmentFlags.has('--permission') ? '--permission' : '--experimental-permission';
+}
+
+/** The guest Node's command line: permission model, no code from strings, rlimits by prlimit. */
+function pyodideGuest(limits: SandboxLimits, mode: 'serve' | 'snapshot', snapshot: boolean): GuestProgram {
+  const heapBytes = limits.addressSpaceBytes ?? UNCAPPED_HEAP_BYTES;
+  const rlimits = [
+    // Not RLIMIT_AS: V8 reserves ~20 GB of address space for a wasm heap's guard regions. RLIMIT_DATA
+    // counts only memory that is actually writable.
+    `--data=${heapBytes + GUEST_OVERHEAD_BYTES}`,
+    ...(limits.fileSizeBytes === null ? [] : [`--fsize=${limits.fileSizeBytes}`]),
+    ...(limits.openFiles === null ? [] : [`--nofile=${limits.openFiles}`]),
+    // Node's threads count here too (about a dozen).
+    ...(limits.processes === null ? [] : [`--nproc=${limits.processes}`]),
+    ...(limits.cpuSeconds === null ? [] : [`--cpu=${limits.cpuSeconds}`]),
+  ];
+  return {
+    readOnly: mounts(),
+    rlimits,
+    argv: (at) => [
+      at(process.execPath),
+      permissionFlag(),
+      `--allow-fs-read=${at(PYODIDE_DIR)}/`,
+      `--allow-fs-read=${at(GUEST_PATH)}`,
+      `--allow-fs-read=${at(RUNNER_PATH)}`,
+      '--allow-worker',
+      '--disallow-code-generation-from-strings',
+      '--max-old-space-size=64',
+      '--no-warnings',
+      at(GUEST_PATH),
+      JSON.stringify({
+        mode,
+        pyodideDir: at(PYODIDE_DIR),
+        runnerPath: at(RUNNER_PATH),
+        snapshot,
+        heapBytes,
+        workerHeapMb: WORKER_HEAP_MB,
+        runner: { wasm: true, allow_subprocess: false },
+      }),
+    ],
+  };
+}
