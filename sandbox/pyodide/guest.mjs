@@ -92,6 +92,10 @@ async function runWorker(config, interrupt) {
   pyodide.setStderr(raw);
   pyodide.setStdin({ stdin: () => undefined });
   pyodide.setInterruptBuffer(interrupt);
+  // Packages would come from a CDN (and fail silently without one): there are none to load.
+  const noPackages = () => Promise.reject(new Error('envbox: the pyodide backend has the standard library only; use the process backend for packages'));
+  pyodide.loadPackage = noPackages;
+  pyodide.loadPackagesFromImports = noPackages;
   pyodide.FS.mkdirTree('/workspace');
   pyodide.FS.chdir('/workspace');
   pyodide.FS.mkdirTree('/envbox');

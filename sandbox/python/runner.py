@@ -179,6 +179,8 @@ def run_step(number, code, namespace, max_output_bytes, timeout_s):
         except BaseException as error:  # noqa: B036 - everything the code raises is an observation
             _Interrupt.in_step = False
             exit_code = EXIT_ERROR
+            if _Wasm.active and isinstance(error, ModuleNotFoundError) and error.name and not _hidden(error.name):
+                error.add_note(_WASM_PACKAGES_NOTE)
             stderr.write(_user_traceback(error))
     except BaseException as error:  # an interrupt landed while the failure was being reported
         _Interrupt.in_step = False
@@ -245,12 +247,23 @@ def _apply_limits(limits):
 _WASM_HIDDEN_MODULES = ("js", "pyodide_js", "pyodide", "_pyodide", "micropip")
 
 
+class _Wasm:
+    active = False
+
+
+_WASM_PACKAGES_NOTE = (
+    "envbox: the pyodide backend has the Python standard library only; "
+    "third-party packages need the process backend (envbox serve --python-backend process)."
+)
+
+
 def _hidden(name):
     return any(name == hidden or name.startswith(hidden + ".") for hidden in _WASM_HIDDEN_MODULES)
 
 
 def _prepare_wasm():
     """Make Pyodide behave like the process backend where it can."""
+    _Wasm.active = True
     import time  # noqa: PLC0415 - only on Pyodide
 
     # Pyodide's time.sleep blocks in C and ignores the interrupt buffer: sleep in short slices so
