@@ -27,7 +27,7 @@ const normalise = (text: string): string =>
     .trimEnd();
 
 t.test('the README curl quick start prints what the README says, against the real binary', async (t) => {
-  const { url } = await startCliServer(t, ['--env', 'coding_env']);
+  const { url } = await startCliServer(t, ['--env', 'coding_env', '--python-backend', 'process']);
   const { text } = blockAfter('<!-- quickstart:curl', 'console');
   const steps: { command: string; expected: string[] }[] = [];
   for (const line of text.split('\n')) {
@@ -42,7 +42,7 @@ t.test('the README curl quick start prints what the README says, against the rea
 });
 
 t.test('the README TypeScript quick start runs and prints what the README says', async (t) => {
-  const { url } = await startCliServer(t, ['--env', 'coding_env']);
+  const { url } = await startCliServer(t, ['--env', 'coding_env', '--python-backend', 'process']);
   const code = blockAfter('<!-- quickstart:ts', 'ts');
   const printed = blockAfter('prints', 'text', code.end);
   const js = ts.transpileModule(code.text.replaceAll('http://127.0.0.1:8000', url), {

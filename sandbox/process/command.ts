@@ -52,7 +52,9 @@ export function sandboxCommand(spec: CommandSpec): string[] {
     '--pdeathsig=KILL',
     '--',
   ];
-  if (!namespaces) return [...dropUid, ...inner];
+  // The guest's environment is built here, whatever the spawner passed (a harness or a preload may
+  // add NODE_OPTIONS and the like to every child's environment).
+  if (!namespaces) return [...dropUid, 'env', '-i', `HOME=${spec.scratchDir}`, `TMPDIR=${spec.scratchDir}`, ...inner];
   return [
     ...dropUid,
     'bwrap',
@@ -87,6 +89,7 @@ export function sandboxCommand(spec: CommandSpec): string[] {
     '--chdir',
     WORKDIR_IN_SANDBOX,
     ...guest.readOnly.flatMap((mount) => ['--ro-bind', mount.host, mount.sandbox]),
+    '--clearenv',
     '--setenv',
     'HOME',
     WORKDIR_IN_SANDBOX,
