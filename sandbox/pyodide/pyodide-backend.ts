@@ -80,11 +80,11 @@ export async function createPyodideBackend(options: PythonBackendOptions = {}): 
 }
 
 /** What a Pyodide guest reads from the host, and where it sees it. */
-function mounts(): GuestProgram['readOnly'] {
+function mounts(script = GUEST_PATH): GuestProgram['readOnly'] {
   return [
     { host: process.execPath, sandbox: NODE_IN_SANDBOX },
     { host: PYODIDE_DIR, sandbox: PYODIDE_IN_SANDBOX },
-    { host: GUEST_PATH, sandbox: GUEST_IN_SANDBOX },
+    { host: script, sandbox: GUEST_IN_SANDBOX },
     { host: RUNNER_PATH, sandbox: RUNNER_IN_SANDBOX },
   ];
 }
@@ -94,8 +94,12 @@ function permissionFlag(): string {
   return process.allowedNodeEnvironmentFlags.has('--permission') ? '--permission' : '--experimental-permission';
 }
 
-/** The guest Node's command line: permission model, no code from strings, rlimits by prlimit. */
-function pyodideGuest(limits: SandboxLimits, mode: 'serve' | 'snapshot', snapshot: boolean): GuestProgram {
+/**
+ * The guest Node's command line: permission model, no code from strings, rlimits by prlimit.
+ * @param script the guest program; tests put hostile JavaScript here to check the walls hold when
+ *   code gets out of Python
+ */
+export function pyodideGuest(limits: SandboxLimits, mode: 'serve' | 'snapshot', snapshot: boolean, script = GUEST_PATH): GuestProgram {
   const heapBytes = limits.addressSpaceBytes ?? UNCAPPED_HEAP_BYTES;
   const rlimits = [
     // Not RLIMIT_AS: V8 reserves ~20 GB of address space for a wasm heap's guard regions. RLIMIT_DATA
@@ -108,19 +112,19 @@ function pyodideGuest(limits: SandboxLimits, mode: 'serve' | 'snapshot', snapsho
     ...(limits.cpuSeconds === null ? [] : [`--cpu=${limits.cpuSeconds}`]),
   ];
   return {
-    readOnly: mounts(),
+    readOnly: mounts(script),
     rlimits,
     argv: (at) => [
       at(process.execPath),
       permissionFlag(),
       `--allow-fs-read=${at(PYODIDE_DIR)}/`,
-      `--allow-fs-read=${at(GUEST_PATH)}`,
+      `--allow-fs-read=${at(script)}`,
       `--allow-fs-read=${at(RUNNER_PATH)}`,
       '--allow-worker',
       '--disallow-code-generation-from-strings',
       '--max-old-space-size=64',
       '--no-warnings',
-      at(GUEST_PATH),
+      at(script),
       JSON.stringify({
         mode,
         pyodideDir: at(PYODIDE_DIR),
