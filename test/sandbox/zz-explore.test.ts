@@ -1,9 +1,9 @@
 import t from 'tap';
-import { createPyodideBackend } from '../../sandbox/pyodide/pyodide-backend.js';
+import { createPythonBackend } from '../../sandbox/index.js';
 
 const steps: [string, number?][] = JSON.parse(process.env.STEPS ?? '[]');
-const backend = await createPyodideBackend();
-t.comment(JSON.stringify({ isolation: backend.isolation, reason: backend.isolationReason, snap: backend.snapshot.bytes?.length, snapReason: backend.snapshot.reason, buildMs: backend.snapshot.buildMs }));
+const backend = await createPythonBackend((process.env.BACKEND ?? 'pyodide') as 'pyodide');
+t.comment(JSON.stringify({ isolation: backend.isolation, reason: backend.isolationReason, snap: (backend as any).snapshot?.bytes?.length }));
 let sandbox = await backend.create();
 for (const [code, timeoutMs] of steps) {
   if (!sandbox.alive) { await sandbox.close(); sandbox = await backend.create(); t.comment('--- new sandbox'); }
