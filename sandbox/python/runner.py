@@ -266,9 +266,12 @@ def _prepare_wasm():
     _Wasm.active = True
     import time  # noqa: PLC0415 - only on Pyodide
 
-    # Pyodide's time.sleep blocks in C and ignores the interrupt buffer: sleep in short slices so
-    # the step's deadline interrupts it like any other Python code.
-    _sleep = time.sleep
+    # Pyodide wraps time.sleep and asyncio.run around its own event loop, which needs WebAssembly
+    # stack switching (absent on Node 20): back to CPython's. Its time.sleep blocks in C and ignores
+    # the interrupt buffer: sleep in short slices so the step's deadline interrupts it like any
+    # other Python code.
+    webloop = sys.modules.get("pyodide.webloop")
+    _sleep = getattr(webloop, "_orig_sleep", time.sleep)
     _monotonic = time.monotonic
 
     def sleep(seconds):
@@ -283,6 +286,7 @@ def _prepare_wasm():
 
     sleep.__doc__ = _sleep.__doc__
     time.sleep = sleep
+    _install_wasm_event_loop(sleep)
     stdlib = os.path.dirname(os.__file__)
     _HIDDEN_FRAME_PREFIXES.extend([stdlib + "/pyodide/", stdlib + "/_pyodide/"])
     # The process backend's environment: only HOME (Pyodide's defaults name its own machinery).
@@ -296,6 +300,57 @@ def _prepare_wasm():
             raise ModuleNotFoundError("No module named %r" % args[0], name=args[0])
 
     sys.addaudithook(hook)
+
+
+def _install_wasm_event_loop(sleep):
+    """`asyncio.run` as in CPython. Pyodide's own loop needs WebAssembly stack switching to run a
+    coroutine to completion, which Node 20 lacks; this one runs timers and callbacks, sleeping (in
+    interruptible slices) until the next is due. There are no file descriptors to wait on."""
+    import asyncio  # noqa: PLC0415 - only on Pyodide
+    import selectors  # noqa: PLC0415
+
+    class _SleepSelector(selectors.BaseSelector):
+        def __init__(self):
+            self._map = {}
+
+        def register(self, fileobj, events, data=None):
+            raise OSError("envbox: the pyodide backend has no file descriptors to wait on")
+
+        def unregister(self, fileobj):
+            raise KeyError(fileobj)
+
+        def select(self, timeout=None):
+            sleep(1.0 if timeout is None else max(timeout, 0))
+            return []
+
+        def close(self):
+            pass
+
+        def get_map(self):
+            return self._map
+
+    class EventLoop(asyncio.BaseEventLoop):
+        def __init__(self):
+            super().__init__()
+            self._selector = _SleepSelector()
+
+        def _process_events(self, event_list):
+            pass
+
+        def _write_to_self(self):
+            pass
+
+    class EventLoopPolicy(asyncio.DefaultEventLoopPolicy):
+        _loop_factory = EventLoop
+
+    import warnings  # noqa: PLC0415
+
+    asyncio.run = getattr(sys.modules.get("pyodide.webloop"), "_orig_run", asyncio.run)
+    # Pyodide marks its loop as always running; CPython code expects none between steps.
+    asyncio.events._set_running_loop(None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        asyncio.set_event_loop_policy(EventLoopPolicy())
 
 
 class Session:
