@@ -71,7 +71,7 @@ async function runWorker(config, interrupt) {
   if (config.mode === 'snapshot') {
     const pyodide = await loadPyodide({ ...base, _makeSnapshot: true });
     // What the runner imports, so that a sandbox from the snapshot does not import it again.
-    pyodide.runPython('import ast, builtins, io, json, linecache, signal, time, traceback, importlib.util');
+    pyodide.runPython('import ast, asyncio, builtins, io, json, linecache, selectors, signal, subprocess, time, traceback, importlib.util');
     writeFrame(pyodide.makeMemorySnapshot());
     return;
   }

@@ -287,6 +287,7 @@ def _prepare_wasm():
     sleep.__doc__ = _sleep.__doc__
     time.sleep = sleep
     _install_wasm_event_loop(sleep)
+    _audit_popen_first()
     stdlib = os.path.dirname(os.__file__)
     _HIDDEN_FRAME_PREFIXES.extend([stdlib + "/pyodide/", stdlib + "/_pyodide/"])
     # The process backend's environment: only HOME (Pyodide's defaults name its own machinery).
@@ -300,6 +301,20 @@ def _prepare_wasm():
             raise ModuleNotFoundError("No module named %r" % args[0], name=args[0])
 
     sys.addaudithook(hook)
+
+
+def _audit_popen_first():
+    """Pyodide's subprocess refuses before its audit event; raise the event first, so starting a
+    process fails with the same PermissionError as in the process backend."""
+    import subprocess  # noqa: PLC0415 - only on Pyodide
+
+    popen_init = subprocess.Popen.__init__
+
+    def __init__(self, args, *rest, **options):
+        sys.audit("subprocess.Popen", options.get("executable"), args, options.get("cwd"), options.get("env"))
+        popen_init(self, args, *rest, **options)
+
+    subprocess.Popen.__init__ = __init__
 
 
 def _install_wasm_event_loop(sleep):

@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream';
 import t from 'tap';
 import { ENVIRONMENTS } from '../../envs/index.js';
-import { EXIT_USAGE, parseServeConfig, runCli, type CliContext } from '../../runtime/index.js';
+import { DEFAULT_PYTHON_BACKEND, EXIT_USAGE, parseServeConfig, PYTHON_BACKEND_NAMES, runCli, type CliContext } from '../../runtime/index.js';
 
 function context(env: NodeJS.ProcessEnv = {}) {
   const stdout = new PassThrough();
@@ -25,12 +25,13 @@ t.test('parseServeConfig: defaults, flags, ENVBOX_* variables, flags win', async
     maxBodyBytes: 1_048_576,
     wsPingIntervalMs: 30_000,
     logLevel: 'info',
-    pythonBackend: 'process',
+    pythonBackend: 'pyodide',
     allowSubprocess: false,
     requireIsolation: false,
     poolSize: 4,
     maxOutputBytes: 1_048_576,
   });
+  t.equal(DEFAULT_PYTHON_BACKEND, 'pyodide', 'Pyodide needs nothing outside npm, so it is the default');
   const fromEnv = parseServeConfig(
     {},
     {
@@ -55,8 +56,13 @@ t.test('parseServeConfig: sandbox options, booleans as flags or variables', asyn
   t.match(flags, { allowSubprocess: true, requireIsolation: false, poolSize: 9, pythonBackend: 'process' });
   const vars = parseServeConfig({ env: 'coding_env' }, { ENVBOX_REQUIRE_ISOLATION: 'true', ENVBOX_ALLOW_SUBPROCESS: '0', ENVBOX_MAX_OUTPUT_BYTES: '4096' });
   t.match(vars, { requireIsolation: true, allowSubprocess: false, maxOutputBytes: 4096 });
+  t.same(PYTHON_BACKEND_NAMES, ['pyodide', 'process']);
+  for (const name of PYTHON_BACKEND_NAMES) {
+    t.equal(parseServeConfig({ env: 'coding_env' }, { ENVBOX_PYTHON_BACKEND: name }).pythonBackend, name, `ENVBOX_PYTHON_BACKEND=${name}`);
+  }
+  t.equal(parseServeConfig({ env: 'coding_env', 'python-backend': 'process' }, { ENVBOX_PYTHON_BACKEND: 'pyodide' }).pythonBackend, 'process', 'the flag wins');
   t.throws(() => parseServeConfig({ env: 'coding_env', 'python-backend': 'jython' }, {}), {
-    message: /invalid --python-backend: expected one of process, received "jython"/,
+    message: /invalid --python-backend: expected one of pyodide, process, received "jython"/,
   });
   t.throws(() => parseServeConfig({ env: 'coding_env' }, { ENVBOX_REQUIRE_ISOLATION: 'maybe' }), {
     message: /invalid ENVBOX_REQUIRE_ISOLATION: expected true or false, received "maybe"/,
