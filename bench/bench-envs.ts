@@ -1,5 +1,6 @@
 import { CodingEnv, EchoEnv, type EnvClient, type EnvClientOptions } from '../index.js';
 import type { BenchCase } from './bench-case.js';
+import { pyodideSandboxCase } from './pyodide-sandbox-case.js';
 import { pythonCpuBoundCase } from './python-cpu-case.js';
 import type { BenchSettings } from './report.js';
 import { UnexpectedObservationError } from './unexpected-observation-error.js';
@@ -49,11 +50,13 @@ export interface BenchSettingsOverrides {
 
 /** How the harness benchmarks one environment. */
 export interface BenchEnv {
+  /** What `envbox serve --env` serves, e.g. `coding_env` for both `coding_env` and `coding_env_pyodide`. */
+  serveEnv: string;
   /** A client of this environment's typed API, one session per client. */
   openClient(options: { baseUrl: string; transport: BenchTransport }): BenchClient;
   /** The action every step sends, as recorded in the results. */
   sampleAction: unknown;
-  /** Extra arguments of `envbox serve`, e.g. `['--pool-size', '16']`. */
+  /** Extra arguments of `envbox serve`, e.g. `['--pool-size', '16']`; pin every default the numbers depend on (such as `--python-backend`). */
   serverArgs: readonly string[];
   /**
    * Wait, untimed, until the server is back in its steady state; called before each timed reset,
@@ -70,6 +73,7 @@ export interface BenchEnv {
 
 /** What a table entry gives: its client class (as a factory), a valid action for it, and what sets it apart. */
 interface BenchEnvSpec<A, O, S> {
+  serveEnv: string;
   createClient(options: EnvClientOptions): EnvClient<A, O, S>;
   sampleAction: A;
   /** What is wrong with the observation of a sample step, or undefined when it is as expected. */
@@ -101,6 +105,7 @@ function benchEnv<A, O, S>(spec: BenchEnvSpec<A, O, S>): BenchEnv {
         close: () => client.close(),
       };
     },
+    serveEnv: spec.serveEnv,
     sampleAction: spec.sampleAction,
     serverArgs: spec.serverArgs ?? [],
     settle: spec.settle,
@@ -122,20 +127,32 @@ async function throwawayReset(client: EnvClient<unknown, unknown, unknown>): Pro
 /** Warm sandboxes of coding_env's server: one per throughput session, so every admission takes a ready one. */
 export const CODING_ENV_POOL_SIZE = 16;
 
+/** The CPU-bound code both coding_env backends are compared with host python3 on: integer arithmetic in a generator. */
+export const SUM_OF_SQUARES_CODE = 'sum(i*i for i in range(10**6))';
+
 /**
- * Every environment `run.js --env <name>` can benchmark, by the name `envbox serve --env` knows.
- * A new environment adds one entry, e.g.
- * `my_env: benchEnv({ createClient: (o) => new MyEnv(o), sampleAction: { text: 'hi' } })`.
+ * A mixed CPU-bound workload nearer to what agents run than {@link SUM_OF_SQUARES_CODE}: recursive
+ * function calls, string formatting, building and sorting, dict counting. Deterministic (no set or
+ * hash order), so the sandbox and host python3 give the same result; ~50 ms in python3 3.11 here.
  */
-export const BENCH_ENVS: Readonly<Record<string, BenchEnv>> = Object.freeze({
-  echo_env: benchEnv({
-    createClient: (options) => new EchoEnv(options),
-    sampleAction: { message: 'hello' },
-    checkStep: (observation) => (observation.echoed_message === 'hello' ? undefined : `echoed ${JSON.stringify(observation.echoed_message)}, expected "hello"`),
-    // Targets on the 2-core reference machine.
-    targets: { stepP50MaxMs: 0.3, throughputMinStepsPerS: 5000, throughputSessions: 16 },
-  }),
-  coding_env: benchEnv({
+export const MIXED_WORKLOAD_CODE = `def fib(n):
+    return n if n < 2 else fib(n - 1) + fib(n - 2)
+def word(i):
+    return format(i * 2654435761 % 1000003, 'x')
+words = [word(i) for i in range(50000)]
+counts = {}
+for w in words:
+    counts[w[-1]] = counts.get(w[-1], 0) + 1
+text = ' '.join(sorted(words, key=lambda w: (len(w), w[::-1])))
+(fib(24), len(text), text[:17], sorted(counts.items())[:3])`;
+
+/** coding_env served with the Python backend `backend`: the parts its two table entries share. */
+function codingEnv(
+  backend: 'process' | 'pyodide',
+  spec: Pick<BenchEnvSpec<unknown, unknown, unknown>, 'settings' | 'cases' | 'targets'>,
+): BenchEnv {
+  return benchEnv({
+    serveEnv: 'coding_env',
     createClient: (options) => new CodingEnv(options),
     sampleAction: { code: 'print(1)' },
     // A sandbox that died still answers (exit code 137); such a step must not count as done.
@@ -143,24 +160,66 @@ export const BENCH_ENVS: Readonly<Record<string, BenchEnv>> = Object.freeze({
       observation.exit_code === 0 && observation.stdout === '1\n'
         ? undefined
         : `print(1) gave exit code ${observation.exit_code}, stdout ${JSON.stringify(observation.stdout)}, stderr ${JSON.stringify(observation.stderr.slice(-200))}`,
-    serverArgs: ['--pool-size', String(CODING_ENV_POOL_SIZE)],
+    // The backend is pinned: the server's default may change, the numbers of an entry must not.
+    serverArgs: ['--python-backend', backend, '--pool-size', String(CODING_ENV_POOL_SIZE)],
     // Resets then measure taking a ready sandbox, not a spawn, and no refill competes for the CPU
     // with a throughput window. After a failed background start the pool refills only on the next
     // acquire; a throwaway reset restarts it (and the run reports it as a nudge).
     settle: (baseUrl) => waitForFullPool(baseUrl, { restartRefill: () => throwawayReset(new CodingEnv({ baseUrl })) }),
+    ...spec,
+  });
+}
+
+/**
+ * Every environment `run.js --env <name>` can benchmark, by name; `serveEnv` says what
+ * `envbox serve --env` serves for it (one environment may have several entries, e.g. one per
+ * Python backend). A new environment adds one entry, e.g.
+ * `my_env: benchEnv({ serveEnv: 'my_env', createClient: (o) => new MyEnv(o), sampleAction: { text: 'hi' } })`.
+ */
+export const BENCH_ENVS: Readonly<Record<string, BenchEnv>> = Object.freeze({
+  echo_env: benchEnv({
+    serveEnv: 'echo_env',
+    createClient: (options) => new EchoEnv(options),
+    sampleAction: { message: 'hello' },
+    checkStep: (observation) => (observation.echoed_message === 'hello' ? undefined : `echoed ${JSON.stringify(observation.echoed_message)}, expected "hello"`),
+    // Targets on the 2-core reference machine.
+    targets: { stepP50MaxMs: 0.3, throughputMinStepsPerS: 5000, throughputSessions: 16 },
+  }),
+  // CPython in a process per episode.
+  coding_env: codingEnv('process', {
     // Each settled reset waits for one sandbox to start (~40 ms on 2 cores): fewer warm-up resets
     // than echo_env's 500, and a quick run that stays near 10 s.
     settings: { full: { warmupResets: 50 }, quick: { warmupResets: 5, resetCalls: 10 } },
-    cases: [
-      pythonCpuBoundCase({
-        createClient: (options) => new CodingEnv(options),
-        code: 'sum(i*i for i in range(10**6))',
-        runs: 15,
-        quickRuns: 5,
-        maxRatio: 1.3,
-      }),
-    ],
+    cases: [pythonCpuBoundCase({ createClient: (options) => new CodingEnv(options), code: SUM_OF_SQUARES_CODE, runs: 15, quickRuns: 5, maxRatio: 1.3 })],
     // Targets on the 2-core reference machine.
     targets: { stepP50MaxMs: 0.3, resetP50MaxMs: 5, throughputMinStepsPerS: 5000, throughputSessions: 16 },
+  }),
+  // CPython 3.14 in WebAssembly, one Node process per episode, started from a memory snapshot.
+  coding_env_pyodide: codingEnv('pyodide', {
+    // Each settled reset waits for one sandbox to start from the snapshot (~0.3 s), each x16
+    // throughput window for sixteen: fewer resets than coding_env's. A fresh guest steps ~4x slower
+    // for its first ~2-3 s (~6000 steps), until V8 has optimised its hot WebAssembly: the full run
+    // warms each measured episode that long, so its numbers are the steady state (quick runs do not).
+    settings: {
+      full: { warmupSteps: 8000, warmupResets: 20, resetCalls: 100, throughputWarmupMs: 3000 },
+      quick: { warmupResets: 3, resetCalls: 10 },
+    },
+    cases: [
+      // Integer arithmetic is slow on wasm32 (4-5x python3 here): reported as measured, a known MISS.
+      pythonCpuBoundCase({
+        createClient: (options) => new CodingEnv(options),
+        code: SUM_OF_SQUARES_CODE,
+        label: 'sum of squares',
+        runs: 15,
+        quickRuns: 5,
+        maxRatio: 3,
+      }),
+      pythonCpuBoundCase({ createClient: (options) => new CodingEnv(options), code: MIXED_WORKLOAD_CODE, label: 'mixed', runs: 15, quickRuns: 5, maxRatio: 3 }),
+      pyodideSandboxCase({ createRuns: 10, quickCreateRuns: 3, createMaxMs: 500, liveSandboxes: 4, episodeMaxPssBytes: 200 * 1_000_000 }),
+    ],
+    // Targets on the 2-core reference machine (issue: reset p50 < 20 ms from the warm pool, step
+    // p50 < 0.5 ms). The throughput floor is a sanity floor: warmed-up guests gave ~2400 steps/s
+    // over ws with 16 sessions on a busy machine, process reaches ~5000+.
+    targets: { stepP50MaxMs: 0.5, resetP50MaxMs: 20, throughputMinStepsPerS: 2000, throughputSessions: 16 },
   }),
 });

@@ -13,8 +13,14 @@ export const CPU_CASE_WARMUP_RUNS = 1;
 export interface PythonCpuCaseOptions {
   /** A client of a Python code environment (action `{ code }`, observation with `metadata.duration_ms`). */
   createClient(options: EnvClientOptions): EnvClient<{ code: string }, CodeObservation, unknown>;
-  /** The CPU-bound code, e.g. `sum(i*i for i in range(10**6))`. */
+  /** The CPU-bound code, e.g. `sum(i*i for i in range(10**6))`; its trailing expression must give the same `repr` in the sandbox and on the host. */
   code: string;
+  /**
+   * A short name of the workload, e.g. `mixed`, for an environment with more than one CPU case:
+   * it goes into the case's name, its metrics (which must differ between cases) and, instead of
+   * `code`, into the details. Undefined: the metrics are `cpu step, server` etc. and the details quote `code`.
+   */
+  label?: string;
   /** Timed runs of a full run; the median is reported. */
   runs: number;
   /** Timed runs of a `--quick` run. */
@@ -26,23 +32,35 @@ export interface PythonCpuCaseOptions {
 /** `metadata` of a Python step: the server-side duration of the step, in milliseconds. */
 const StepMetadata = z.looseObject({ duration_ms: z.number() });
 
-/** Name of the line the ratio target is checked on. */
-const RATIO_METRIC = 'cpu step vs python3';
-
 /**
  * A CPU-bound step timed through the server over HTTP keep-alive (client round trip and the
  * server's own `metadata.duration_ms`) against the same code in plain host python3.
  */
 export function pythonCpuBoundCase(options: PythonCpuCaseOptions): BenchCase {
   return {
-    name: 'cpu-bound step',
+    name: caseName(options),
     run: (context) => runCpuCase(options, context),
   };
 }
 
+/** `cpu-bound step`, or `cpu-bound step (<label>)`. */
+function caseName(options: PythonCpuCaseOptions): string {
+  return options.label === undefined ? 'cpu-bound step' : `cpu-bound step (${options.label})`;
+}
+
+/** What the report calls the code: `the <label> workload`, or the code itself. */
+function workloadName(options: PythonCpuCaseOptions): string {
+  return options.label === undefined ? options.code : `the ${options.label} workload`;
+}
+
+/** A metric of this case, e.g. `cpu step vs python3` or `cpu step vs python3 (mixed)`. */
+function metricName(options: PythonCpuCaseOptions, metric: string): string {
+  return options.label === undefined ? metric : `${metric} (${options.label})`;
+}
+
 async function runCpuCase(options: PythonCpuCaseOptions, context: BenchCaseContext): Promise<BenchCaseResult> {
   const runs = context.quick ? options.quickRuns : options.runs;
-  context.progress(`cpu-bound step: ${runs} runs of ${JSON.stringify(options.code)} over http, then on the host python3`);
+  context.progress(`${caseName(options)}: ${runs} runs of ${options.label === undefined ? JSON.stringify(options.code) : workloadName(options)} over http, then on the host python3`);
   const roundTripMs: number[] = [];
   const serverMs: number[] = [];
   let sandboxResult: string | null = null;
@@ -90,29 +108,32 @@ function summarize(options: PythonCpuCaseOptions, runs: number, samples: CpuSamp
   const host = median(samples.hostMs);
   const roundTripRatio = roundTrip / host;
   const serverRatio = server / host;
+  const ratioMetric = metricName(options, 'cpu step vs python3');
+  const workload = workloadName(options);
   const check: TargetCheck = {
     transport: 'http',
-    metric: RATIO_METRIC,
+    metric: ratioMetric,
     target: `<= ${options.maxRatio}x python3`,
     ratio: roundTripRatio / options.maxRatio,
     pass: roundTripRatio <= options.maxRatio,
   };
   const spread = (values: readonly number[]): string => `min ${ms(Math.min(...values))}, max ${ms(Math.max(...values))} ms`;
   return {
-    name: 'cpu-bound step',
+    name: caseName(options),
     metrics: [
-      { via: 'http', metric: 'cpu step, server', result: `median ${ms(server)} ms`, detail: `metadata.duration_ms of ${runs} steps of ${options.code}, ${spread(samples.serverMs)}` },
-      { via: 'http', metric: 'cpu step, round trip', result: `median ${ms(roundTrip)} ms`, detail: `client-timed, the same ${runs} steps over http keep-alive, ${spread(samples.roundTripMs)}` },
+      { via: 'http', metric: metricName(options, 'cpu step, server'), result: `median ${ms(server)} ms`, detail: `metadata.duration_ms of ${runs} steps of ${workload}, ${spread(samples.serverMs)}` },
+      { via: 'http', metric: metricName(options, 'cpu step, round trip'), result: `median ${ms(roundTrip)} ms`, detail: `client-timed, the same ${runs} steps over http keep-alive, ${spread(samples.roundTripMs)}` },
       {
         via: 'host',
-        metric: 'cpu step, python3',
+        metric: metricName(options, 'cpu step, python3'),
         result: `median ${ms(host)} ms`,
         detail: `${samples.host.pythonPath} ${samples.host.pythonVersion} on the host, perf_counter over ${runs} runs in one process, ${spread(samples.hostMs)}`,
       },
-      { via: 'http', metric: RATIO_METRIC, result: `${roundTripRatio.toFixed(2)}x`, detail: `round trip / python3 (server-side ${serverRatio.toFixed(2)}x)` },
+      { via: 'http', metric: ratioMetric, result: `${roundTripRatio.toFixed(2)}x`, detail: `round trip / python3 (server-side ${serverRatio.toFixed(2)}x)` },
     ],
     checks: [check],
     data: {
+      ...(options.label === undefined ? {} : { label: options.label }),
       code: options.code,
       runs,
       warmupRuns: CPU_CASE_WARMUP_RUNS,

@@ -19,7 +19,8 @@ export interface TransportResults {
 
 /** One target compared with what was measured. */
 export interface TargetCheck {
-  transport: BenchTransport;
+  /** Through which transport the metric was measured; `local` for a case measured in the bench process itself (e.g. starting a sandbox). */
+  transport: BenchTransport | 'local';
   /** e.g. `step p50` or `throughput x16`; unique per transport, and across extra cases. */
   metric: string;
   /** The target in words, e.g. `< 0.3 ms`. */
@@ -31,6 +32,7 @@ export interface TargetCheck {
 
 /** Counts and durations of one run. */
 export interface BenchSettings {
+  /** Untimed steps before the reset measurement, and again in the fresh episode the step latency is measured in. */
   warmupSteps: number;
   warmupResets: number;
   resetCalls: number;
@@ -44,7 +46,10 @@ export interface BenchSettings {
 
 /** Everything one run of `run.js` measured, as written to `bench/results/<env>.json`. */
 export interface BenchResults {
+  /** The `BENCH_ENVS` entry, e.g. `coding_env_pyodide`; also the name of the results file. */
   env: string;
+  /** What the server served (`envbox serve --env`), e.g. `coding_env`. */
+  serveEnv: string;
   sampleAction: unknown;
   serverUrl: string;
   /** Extra arguments the server was started with (`BenchEnv.serverArgs`). */
@@ -116,9 +121,10 @@ export function formatReport(results: BenchResults): string {
   const { machine, settings } = results;
   const commit = machine.gitCommit === null ? 'no git' : `commit ${machine.gitCommit}${machine.gitDirty === true ? ' (dirty)' : ''}`;
   const header = [
-    `envbox bench: ${results.env} (${results.serverUrl}${results.serverArgs.length === 0 ? '' : ` ${results.serverArgs.join(' ')}`}), ${machine.quick ? 'QUICK smoke run (not a measurement)' : 'full run'}`,
+    `envbox bench: ${results.env} (${results.serveEnv === results.env ? '' : `${results.serveEnv} at `}${results.serverUrl}${results.serverArgs.length === 0 ? '' : ` ${results.serverArgs.join(' ')}`}), ${machine.quick ? 'QUICK smoke run (not a measurement)' : 'full run'}`,
     `node ${machine.node}, ${machine.platform} ${machine.arch}, ${machine.cpuCount} x ${machine.cpuModel}, ${commit}, ${machine.date}`,
-    `single client: ${settings.warmupSteps} warm-up steps + ${settings.warmupResets} resets, then ${settings.resetCalls} resets, ${settings.stepCalls} steps; ` +
+    `single client: ${settings.warmupSteps} warm-up steps + ${settings.warmupResets} resets, then ${settings.resetCalls} resets; ` +
+      `in a fresh episode ${settings.warmupSteps} warm-up steps, then ${settings.stepCalls} steps; ` +
       `throughput: ${settings.throughputWarmupMs} ms warm-up + ${settings.throughputDurationMs} ms window, median of ${settings.throughputRepeats}`,
     ...(results.settle === null ? [] : [settleLine(results.settle)]),
   ];

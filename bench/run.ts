@@ -8,7 +8,8 @@
  * refill before each timed reset, extra cases such as a CPU-bound step against plain python3) say
  * so in their `BENCH_ENVS` entry.
  *
- * Usage: `node dist/bench/run.js [--env echo_env] [--quick]`. Exits 1 only when the harness
+ * Usage: `node dist/bench/run.js [--env echo_env] [--quick]`; `--env` names a `BENCH_ENVS` entry
+ * (e.g. `coding_env_pyodide` serves coding_env with the Pyodide backend). Exits 1 only when the harness
  * itself failed (server did not start, every call errored), 2 on a bad option; a missed target
  * is reported as MISS, not as a failure.
  */
@@ -149,9 +150,17 @@ async function benchTransport(
     const reset = await measureLatency(() => client.reset(), settings.resetCalls, { before: settle });
     await client.reset();
     await settle?.();
+    // The steps are measured in the fresh episode that reset started, so it is warmed up too: a
+    // Pyodide guest runs ~4x slower for its first ~2 s of steps, until V8 has optimised its hot
+    // WebAssembly (a CPython process has nothing to warm; the extra steps cost it under a second).
+    progress(`${transport}: warm-up of the fresh episode, ${settings.warmupSteps} steps`);
+    const warmupEpisode = await warmUp(() => client.step(), settings.warmupSteps);
     progress(`${transport}: step latency, ${settings.stepCalls} steps`);
     const step = await measureLatency(() => client.step(), settings.stepCalls);
-    const warmup = { calls: warmupSteps.calls + warmupResets.calls, errors: mergeErrors(warmupSteps.errors, warmupResets.errors) };
+    const warmup = {
+      calls: warmupSteps.calls + warmupResets.calls + warmupEpisode.calls,
+      errors: mergeErrors(warmupSteps.errors, warmupResets.errors, warmupEpisode.errors),
+    };
     single = { warmup, reset, step };
   } finally {
     // A failed close must not hide why the measurement stopped; it is only reported.
@@ -204,11 +213,11 @@ async function main(argv: readonly string[]): Promise<number> {
   const cliPath = join(root, 'dist', 'cli.js');
   if (!existsSync(cliPath)) throw new BenchError(`${cliPath} does not exist; run \`npm run build\` first.`);
 
-  progress(`starting ${relative(root, cliPath)} serve --env ${options.env} ${env.serverArgs.join(' ')}`.trimEnd());
+  progress(`starting ${relative(root, cliPath)} serve --env ${env.serveEnv} ${env.serverArgs.join(' ')}`.trimEnd());
   const server = await ServerProcess.start({
     cliPath,
     cwd: root,
-    env: options.env,
+    env: env.serveEnv,
     maxSessions: settings.serverMaxSessions,
     extraArgs: env.serverArgs,
     logLevel: 'warn',
@@ -242,6 +251,7 @@ async function main(argv: readonly string[]): Promise<number> {
 
   const results: BenchResults = {
     env: options.env,
+    serveEnv: env.serveEnv,
     sampleAction: env.sampleAction,
     serverUrl: server.url,
     serverArgs: env.serverArgs,

@@ -82,7 +82,11 @@ export async function waitForFullPool(baseUrl: string, options: WaitForFullPoolO
 }
 
 async function readHealth(url: URL, signal: AbortSignal): Promise<PoolHealth> {
-  const response = await fetch(url, { signal });
+  // A signal of its own per poll: fetch removes its abort listener only when the request is
+  // collected, so thousands of polls on one signal (a Pyodide pool refills for seconds) pile up
+  // listeners and MaxListenersExceededWarning (https://github.com/nodejs/node/issues/52635).
+  // AbortSignal.any adds no listener to its source.
+  const response = await fetch(url, { signal: AbortSignal.any([signal]) });
   const body: unknown = await response.json();
   const parsed = PoolHealth.safeParse(body);
   if (!response.ok || !parsed.success) {
