@@ -180,7 +180,8 @@ def run_step(number, code, namespace, max_output_bytes, timeout_s):
             _Interrupt.in_step = False
             exit_code = EXIT_ERROR
             if _Wasm.active and isinstance(error, ModuleNotFoundError) and error.name and not _hidden(error.name):
-                error.add_note(_WASM_PACKAGES_NOTE)
+                top = error.name.partition(".")[0]
+                error.add_note(_WASM_STDLIB_NOTE % top if top in sys.stdlib_module_names else _WASM_PACKAGES_NOTE)
             stderr.write(_user_traceback(error))
     except BaseException as error:  # an interrupt landed while the failure was being reported
         _Interrupt.in_step = False
@@ -209,6 +210,7 @@ def run_step(number, code, namespace, max_output_bytes, timeout_s):
     }
 
 
+_AF_UNIX = 1  # socket.AF_UNIX on Linux and Emscripten, without importing socket here
 _DENIED_ALWAYS = ("socket.", "ctypes.")
 _DENIED_PROCESS = ("subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork", "os.forkpty", "pty.spawn")
 
@@ -216,8 +218,9 @@ _DENIED_PROCESS = ("subprocess.Popen", "os.system", "os.exec", "os.posix_spawn",
 def _install_audit_hook(allow_subprocess):
     denied = _DENIED_ALWAYS if allow_subprocess else _DENIED_ALWAYS + _DENIED_PROCESS
 
-    def hook(event, _args):
-        if event.startswith(denied):
+    def hook(event, args):
+        # A local socket pair (asyncio's self-pipe) reaches nothing; every other socket is refused.
+        if event.startswith(denied) and not (event == "socket.__new__" and args[1] == _AF_UNIX):
             raise PermissionError("envbox: %s is not allowed in this sandbox" % event)
 
     sys.addaudithook(hook)
@@ -254,6 +257,12 @@ class _Wasm:
 _WASM_PACKAGES_NOTE = (
     "envbox: the pyodide backend has the Python standard library only; "
     "third-party packages need the process backend (envbox serve --python-backend process)."
+)
+
+
+_WASM_STDLIB_NOTE = (
+    "envbox: %s is part of CPython's standard library but not of Pyodide's; "
+    "the process backend has it (envbox serve --python-backend process)."
 )
 
 
