@@ -17,3 +17,5 @@ export { createPythonBackend, PYTHON_BACKENDS } from './registry.js';
 export type { PythonBackendName } from './registry.js';
 export { EXIT_ERROR, EXIT_KILLED, EXIT_OK, EXIT_TIMEOUT } from './sandbox.js';
 export type { ExecResult, Isolation, RunOptions, Sandbox, SandboxFactory } from './sandbox.js';
+export { createPyodideBackend, PYODIDE_VERSION } from './pyodide/pyodide-backend.js';
+export type { PyodideBackend } from './pyodide/pyodide-backend.js';
