@@ -6,6 +6,14 @@ import { sandboxCommand, type GuestProgram } from './command.js';
 
 const run = promisify(execFile);
 
+/** Refused `requireIsolation`: the host cannot give sandboxes their own namespaces. */
+export class IsolationUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'IsolationUnavailableError';
+  }
+}
+
 /** What the host allows, found by trying it once at start. */
 export interface IsolationProbe {
   isolation: Isolation;
@@ -20,8 +28,10 @@ export interface IsolationProbe {
  * with exactly the sandboxes' command line (bubblewrap, under the same uid drop), with and then
  * without a fresh /proc.
  * @param uid the uid sandboxes run as, when the server runs as root
+ * @param requireNamespaces throw instead of reporting `process` isolation
+ * @throws {IsolationUnavailableError} when `requireNamespaces` and there are no namespaces
  */
-export async function probeIsolation(guest: GuestProgram, uid: number | undefined): Promise<IsolationProbe> {
+export async function probeIsolation(guest: GuestProgram, uid: number | undefined, requireNamespaces = false): Promise<IsolationProbe> {
   let reason = '';
   for (const procMount of [true, false]) {
     const [program, ...args] = sandboxCommand({
@@ -41,5 +51,7 @@ export async function probeIsolation(guest: GuestProgram, uid: number | undefine
       reason = (failure.stderr ?? '').trim() || failure.message;
     }
   }
-  return { isolation: 'process', procMount: false, reason: `bubblewrap cannot create namespaces here: ${reason}` };
+  reason = `bubblewrap cannot create namespaces here: ${reason}`;
+  if (requireNamespaces) throw new IsolationUnavailableError(`--require-isolation: ${reason}; install bubblewrap and allow user namespaces.`);
+  return { isolation: 'process', procMount: false, reason };
 }

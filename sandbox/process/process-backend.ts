@@ -2,7 +2,9 @@ import { fileURLToPath } from 'node:url';
 import { DEFAULT_MAX_OUTPUT_BYTES } from '../../runtime/index.js';
 import { DEFAULT_LIMITS, type SandboxLimits } from '../limits.js';
 import type { Isolation, Sandbox, SandboxFactory } from '../sandbox.js';
-import { probeIsolation } from './isolation-probe.js';
+import { IsolationUnavailableError, probeIsolation } from './isolation-probe.js';
+
+export { IsolationUnavailableError };
 import { DEFAULT_INTERRUPT_GRACE_MS, ProcessSandbox, type ProcessSandboxOptions } from './process-sandbox.js';
 import { SANDBOX_UID_BASE, UidPool } from './uid-pool.js';
 
@@ -36,14 +38,6 @@ export interface PythonBackend extends SandboxFactory {
   readonly allowSubprocess: boolean;
 }
 
-/** Refused `requireIsolation`: the host cannot give sandboxes their own namespaces. */
-export class IsolationUnavailableError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'IsolationUnavailableError';
-  }
-}
-
 /**
  * The `process` backend: a CPython child per episode. Probes once which isolation the host allows.
  * @throws {IsolationUnavailableError} when `requireIsolation` and there are no namespaces
@@ -51,10 +45,7 @@ export class IsolationUnavailableError extends Error {
 export async function createProcessBackend(options: PythonBackendOptions = {}): Promise<PythonBackend> {
   const pythonPath = options.pythonPath ?? DEFAULT_PYTHON_PATH;
   const root = process.getuid?.() === 0;
-  const probe = await probeIsolation({ argv: () => [pythonPath, '-c', 'pass'], readOnly: [] }, root ? SANDBOX_UID_BASE : undefined);
-  if (options.requireIsolation === true && probe.isolation !== 'namespaces') {
-    throw new IsolationUnavailableError(`--require-isolation: ${probe.reason ?? 'no namespaces'}; install bubblewrap and allow user namespaces.`);
-  }
+  const probe = await probeIsolation({ argv: () => [pythonPath, '-c', 'pass'], readOnly: [] }, root ? SANDBOX_UID_BASE : undefined, options.requireIsolation);
   const isolation: Isolation = probe.isolation;
   const allowSubprocess = options.allowSubprocess === true && isolation === 'namespaces';
   const limits = { ...DEFAULT_LIMITS, ...options.limits };

@@ -5,7 +5,7 @@ import { DEFAULT_MAX_OUTPUT_BYTES } from '../../runtime/index.js';
 import { DEFAULT_LIMITS, type SandboxLimits } from '../limits.js';
 import type { GuestProgram } from '../process/command.js';
 import { probeIsolation } from '../process/isolation-probe.js';
-import { IsolationUnavailableError, RUNNER_IN_SANDBOX, RUNNER_PATH, type PythonBackend, type PythonBackendOptions } from '../process/process-backend.js';
+import { RUNNER_IN_SANDBOX, RUNNER_PATH, type PythonBackend, type PythonBackendOptions } from '../process/process-backend.js';
 import { DEFAULT_INTERRUPT_GRACE_MS, ProcessSandbox, type ProcessSandboxOptions } from '../process/process-sandbox.js';
 import { SANDBOX_UID_BASE, UidPool } from '../process/uid-pool.js';
 import type { Sandbox } from '../sandbox.js';
@@ -48,10 +48,7 @@ export interface PyodideBackend extends PythonBackend {
 export async function createPyodideBackend(options: PythonBackendOptions = {}): Promise<PyodideBackend> {
   const root = process.getuid?.() === 0;
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
-  const probe = await probeIsolation({ argv: (at) => [at(process.execPath), '-e', ''], readOnly: mounts() }, root ? SANDBOX_UID_BASE : undefined);
-  if (options.requireIsolation === true && probe.isolation !== 'namespaces') {
-    throw new IsolationUnavailableError(`--require-isolation: ${probe.reason ?? 'no namespaces'}; install bubblewrap and allow user namespaces.`);
-  }
+  const probe = await probeIsolation({ argv: (at) => [at(process.execPath), '-e', ''], readOnly: mounts() }, root ? SANDBOX_UID_BASE : undefined, options.requireIsolation);
   const uids = root ? new UidPool() : undefined;
   const common = {
     isolation: probe.isolation,
