@@ -47,6 +47,11 @@ export const PYTHON_BACKEND_NAMES = ['pyodide', 'process'] as const;
 /** Pyodide needs nothing outside npm, so it is the default; `process` (CPython) is one flag away. */
 export const DEFAULT_PYTHON_BACKEND = 'pyodide';
 
+/** Languages coding_env runs: Python (the Python backend) and JavaScript (QuickJS). */
+export const LANGUAGE_NAMES = ['python', 'javascript'] as const;
+/** The language of an episode whose reset names none. */
+export const DEFAULT_LANGUAGE = 'python';
+
 /** Configuration of `envbox serve`: what to serve, where, the app's settings and the sandboxes'. */
 export const ServeConfig = AppConfig.extend({
   env: z.string().min(1),
@@ -54,6 +59,8 @@ export const ServeConfig = AppConfig.extend({
   host: z.string().min(1).default(DEFAULT_HOST),
   /** Which sandbox runs Python episodes. */
   pythonBackend: z.enum(PYTHON_BACKEND_NAMES).default(DEFAULT_PYTHON_BACKEND),
+  /** Language of episodes whose reset names none. */
+  defaultLanguage: z.enum(LANGUAGE_NAMES).default(DEFAULT_LANGUAGE),
   /** Let guest code start processes where namespaces contain them. */
   allowSubprocess: z.boolean().default(false),
   /** Refuse to start without per-episode namespaces. */
@@ -88,6 +95,7 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { flag: 'max-body-bytes', variable: 'ENVBOX_MAX_BODY_BYTES', key: 'maxBodyBytes', kind: 'int', expected: 'an integer number of bytes of at least 1', help: `largest request body or WS message (default ${DEFAULT_MAX_BODY_BYTES})` },
   { flag: 'ws-ping-interval-s', variable: 'ENVBOX_WS_PING_INTERVAL_S', key: 'wsPingIntervalMs', kind: 'seconds', expected: 'a number of seconds greater than 0', help: `WebSocket ping interval (default ${DEFAULT_WS_PING_INTERVAL_MS / 1000})` },
   { flag: 'python-backend', variable: 'ENVBOX_PYTHON_BACKEND', key: 'pythonBackend', kind: 'string', expected: `one of ${PYTHON_BACKEND_NAMES.join(', ')}`, help: `sandbox of Python episodes (default ${DEFAULT_PYTHON_BACKEND})` },
+  { flag: 'default-language', variable: 'ENVBOX_DEFAULT_LANGUAGE', key: 'defaultLanguage', kind: 'string', expected: `one of ${LANGUAGE_NAMES.join(', ')}`, help: `language of episodes whose reset names none (default ${DEFAULT_LANGUAGE})` },
   { flag: 'allow-subprocess', variable: 'ENVBOX_ALLOW_SUBPROCESS', key: 'allowSubprocess', kind: 'boolean', expected: 'true or false', help: 'let guest code start processes inside its namespaces' },
   { flag: 'require-isolation', variable: 'ENVBOX_REQUIRE_ISOLATION', key: 'requireIsolation', kind: 'boolean', expected: 'true or false', help: 'refuse to start without per-episode namespaces' },
   { flag: 'pool-size', variable: 'ENVBOX_POOL_SIZE', key: 'poolSize', kind: 'int', expected: 'an integer from 0 to 1024', help: `sandboxes started ahead (default ${DEFAULT_POOL_SIZE})` },

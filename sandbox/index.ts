@@ -19,3 +19,12 @@ export { EXIT_ERROR, EXIT_KILLED, EXIT_OK, EXIT_TIMEOUT } from './sandbox.js';
 export type { ExecResult, Isolation, RunOptions, Sandbox, SandboxFactory } from './sandbox.js';
 export { createPyodideBackend, PYODIDE_VERSION } from './pyodide/pyodide-backend.js';
 export type { PyodideBackend } from './pyodide/pyodide-backend.js';
+export {
+  createQuickJsBackend,
+  DEFAULT_JS_EPISODES_PER_WORKER,
+  DEFAULT_JS_GRACE_MS,
+  DEFAULT_JS_MAX_STACK_SIZE_BYTES,
+  DEFAULT_JS_MEMORY_LIMIT_BYTES,
+  DEFAULT_JS_WORKER_STACK_MB,
+} from './quickjs/quickjs-backend.js';
+export type { JavaScriptBackend, JavaScriptBackendOptions } from './quickjs/quickjs-backend.js';

@@ -48,8 +48,11 @@ export interface Sandbox {
 export interface SandboxFactory {
   /** Backend name, e.g. `process`. */
   readonly backend: string;
-  /** Which isolation the sandboxes get: `namespaces` (bubblewrap) or `process` (rlimits and uid only). */
-  readonly isolation: Isolation;
+  /**
+   * Which isolation the sandboxes get: `namespaces` (bubblewrap) or `process` (rlimits and uid
+   * only) for a process per episode; `wasm` for a WebAssembly instance per episode in a worker thread.
+   */
+  readonly isolation: Isolation | 'wasm';
   /** Start one sandbox, ready to run code. */
   create(options?: { signal?: AbortSignal }): Promise<Sandbox>;
 }

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { createLogger, DEFAULT_POOL_SIZE, DEFAULT_PYTHON_BACKEND, type EnvDefinition, type ServeConfig } from '../../runtime/index.js';
-import { createPythonBackend, WarmPool, type PythonBackendOptions } from '../../sandbox/index.js';
-import { CodeAction, CodeObservation, CodeState } from './models.js';
-import { PythonCodeActEnv } from './python-code-act-env.js';
+import { createLogger, DEFAULT_LANGUAGE, DEFAULT_POOL_SIZE, DEFAULT_PYTHON_BACKEND, type EnvDefinition, type ServeConfig } from '../../runtime/index.js';
+import { createPythonBackend, createQuickJsBackend, WarmPool, type JavaScriptBackendOptions, type PythonBackendOptions } from '../../sandbox/index.js';
+import { CodeActEnv } from './code-act-env.js';
+import { CodeAction, CodeObservation, CodeResetRequest, CodeState, type Language } from './models.js';
 import { defaultTransforms, type RewardTransform } from './transforms/index.js';
 
 const README = readFileSync(new URL('./README.md', import.meta.url), 'utf8');
@@ -11,10 +11,14 @@ const README = readFileSync(new URL('./README.md', import.meta.url), 'utf8');
 export interface CodingEnvOptions {
   /** The Python sandbox backend. @default 'pyodide' */
   pythonBackend?: ServeConfig['pythonBackend'];
-  /** Sandboxes started ahead. @default 4 */
+  /** Sandboxes started ahead, per language. @default 4 */
   poolSize?: number;
-  /** Limits, output cap, subprocess policy, isolation requirement of the sandboxes. */
+  /** Limits, output cap, subprocess policy, isolation requirement of the Python sandboxes. */
   sandbox?: PythonBackendOptions;
+  /** Limits and worker layout of the JavaScript sandboxes. */
+  javascript?: JavaScriptBackendOptions;
+  /** The language of episodes whose reset names none. @default 'python' */
+  defaultLanguage?: Language;
   /** The reward pieces, summed. @default safety + quality */
   transforms?: readonly RewardTransform[];
   /** Told about sandboxes that failed to start in the background. */
@@ -26,26 +30,44 @@ export interface CodingEnvOptions {
  * the definition; its `close()` empties the pool.
  * @throws {IsolationUnavailableError} when isolation is required and the host cannot give it
  */
-export async function createCodingEnvDefinition(options: CodingEnvOptions = {}): Promise<EnvDefinition<CodeAction, CodeObservation, CodeState>> {
+export async function createCodingEnvDefinition(options: CodingEnvOptions = {}): Promise<EnvDefinition<CodeAction, CodeObservation, CodeState, CodeResetRequest>> {
   const backend = await createPythonBackend(options.pythonBackend ?? DEFAULT_PYTHON_BACKEND, options.sandbox);
-  const pool = new WarmPool(backend, { size: options.poolSize ?? DEFAULT_POOL_SIZE, ...(options.onPoolError ? { onError: options.onPoolError } : {}) });
+  const javascript = await createQuickJsBackend({ maxOutputBytes: options.sandbox?.maxOutputBytes, ...options.javascript });
+  const poolOptions = { size: options.poolSize ?? DEFAULT_POOL_SIZE, ...(options.onPoolError ? { onError: options.onPoolError } : {}) };
+  const pools = { python: new WarmPool(backend, poolOptions), javascript: new WarmPool(javascript, poolOptions) };
   const transforms = options.transforms ?? defaultTransforms();
+  const defaultLanguage = options.defaultLanguage ?? DEFAULT_LANGUAGE;
+  const poolHealth = (pool: WarmPool) => ({ ready: pool.readyCount, starting: pool.startingCount, size: pool.size });
   return {
     name: 'coding_env',
-    description: 'Runs Python code step by step in a sandbox; state persists within an episode.',
-    version: '1.0.0',
+    description: 'Runs Python or JavaScript code step by step in a sandbox; state persists within an episode.',
+    version: '1.1.0',
     readme: README,
     action: CodeAction,
     observation: CodeObservation,
     state: CodeState,
-    create: () => new PythonCodeActEnv(pool, transforms),
+    resetRequest: CodeResetRequest,
+    create: () => new CodeActEnv(pools, transforms, defaultLanguage),
     health: () => ({
       isolation: backend.isolation,
       python_backend: backend.backend,
       allow_subprocess: backend.allowSubprocess,
-      pool: { ready: pool.readyCount, starting: pool.startingCount, size: pool.size },
+      default_language: defaultLanguage,
+      pool: poolHealth(pools.python),
+      javascript: {
+        backend: javascript.backend,
+        isolation: javascript.isolation,
+        workers: javascript.workerCount,
+        episodes: javascript.episodeCount,
+        episodes_per_worker: javascript.episodesPerWorker,
+        terminated_workers: javascript.terminatedWorkers,
+        pool: poolHealth(pools.javascript),
+      },
     }),
-    close: () => pool.close(),
+    close: async () => {
+      await Promise.all([pools.python.close(), pools.javascript.close()]);
+      await javascript.close();
+    },
   };
 }
 
@@ -55,6 +77,7 @@ export function codingEnvFromConfig(config: ServeConfig): ReturnType<typeof crea
   return createCodingEnvDefinition({
     onPoolError: (error) => logger.error('a sandbox failed to start in the background; retrying', { error }),
     pythonBackend: config.pythonBackend,
+    defaultLanguage: config.defaultLanguage,
     poolSize: config.poolSize,
     sandbox: {
       maxOutputBytes: config.maxOutputBytes,

@@ -32,6 +32,8 @@ export interface PythonBackendOptions {
 
 /** A {@link SandboxFactory} plus what the probe found, for `/health` and the logs. */
 export interface PythonBackend extends SandboxFactory {
+  /** A process per episode, with or without namespaces. */
+  readonly isolation: Isolation;
   /** Why namespaces are unavailable, when they are. */
   readonly isolationReason: string | undefined;
   /** Whether guest code may start processes (asked for, and contained by namespaces). */

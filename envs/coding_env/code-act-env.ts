@@ -1,30 +1,36 @@
 import { randomUUID } from 'node:crypto';
 import type { Environment, ResetOptions, StepOptions } from '../../runtime/index.js';
 import type { Sandbox, WarmPool } from '../../sandbox/index.js';
-import type { CodeAction, CodeObservation, CodeState } from './models.js';
+import type { CodeAction, CodeObservation, CodeResetRequest, CodeState, Language } from './models.js';
 import { applyTransforms, type RewardTransform } from './transforms/index.js';
 
 /**
- * Python episodes: each reset takes a fresh sandbox from the warm pool (nothing survives from the
- * previous episode), each step runs code in it. A sandbox destroyed mid-step (137, state lost) is
- * replaced by a fresh one at the next step.
+ * Code episodes in Python or JavaScript: each reset takes a fresh sandbox of the episode's
+ * language from its warm pool (nothing survives from the previous episode), each step runs code
+ * in it. A sandbox destroyed mid-step or while idle (137, state lost) is replaced by a fresh one
+ * at the next step.
  */
-export class PythonCodeActEnv implements Environment<CodeAction, CodeObservation, CodeState> {
-  readonly #pool: WarmPool;
+export class CodeActEnv implements Environment<CodeAction, CodeObservation, CodeState, CodeResetRequest> {
+  readonly #pools: Readonly<Record<Language, WarmPool>>;
   readonly #transforms: readonly RewardTransform[];
+  #language: Language;
   #sandbox: Sandbox | undefined;
   #episodeId: string | null = null;
   #stepCount = 0;
   #lastExitCode: number | null = null;
 
-  constructor(pool: WarmPool, transforms: readonly RewardTransform[]) {
-    this.#pool = pool;
+  /** @param defaultLanguage the language of an episode whose reset names none */
+  constructor(pools: Readonly<Record<Language, WarmPool>>, transforms: readonly RewardTransform[], defaultLanguage: Language) {
+    this.#pools = pools;
     this.#transforms = transforms;
+    this.#language = defaultLanguage;
   }
 
-  async reset(options: ResetOptions): Promise<CodeObservation> {
+  async reset(options: ResetOptions<CodeResetRequest>): Promise<CodeObservation> {
     this.#discardSandbox();
-    this.#sandbox = await this.#pool.acquire();
+    const language = options.language ?? this.#language;
+    this.#sandbox = await this.#pools[language].acquire();
+    this.#language = language;
     this.#episodeId = options.episode_id ?? randomUUID();
     this.#stepCount = 0;
     this.#lastExitCode = null;
@@ -32,9 +38,10 @@ export class PythonCodeActEnv implements Environment<CodeAction, CodeObservation
   }
 
   async step(action: CodeAction, options: StepOptions): Promise<CodeObservation> {
-    if (this.#sandbox === undefined || !this.#sandbox.alive) {
-      this.#discardSandbox();
-      this.#sandbox = await this.#pool.acquire();
+    // A sandbox that died while idle still answers (137, state lost), so the agent learns that
+    // its state is gone; the step after that gets a fresh one.
+    if (this.#sandbox === undefined) {
+      this.#sandbox = await this.#pools[this.#language].acquire();
       this.#episodeId ??= randomUUID();
     }
     const result = await this.#sandbox.run(action.code, { timeoutMs: options.timeoutMs, signal: options.signal });
@@ -54,7 +61,7 @@ export class PythonCodeActEnv implements Environment<CodeAction, CodeObservation
   }
 
   state(): CodeState {
-    return { episode_id: this.#episodeId, step_count: this.#stepCount, last_exit_code: this.#lastExitCode };
+    return { episode_id: this.#episodeId, step_count: this.#stepCount, last_exit_code: this.#lastExitCode, language: this.#language };
   }
 
   async close(): Promise<void> {
@@ -64,7 +71,7 @@ export class PythonCodeActEnv implements Environment<CodeAction, CodeObservation
   }
 
   #discardSandbox(): void {
-    // Closing kills the process; nobody needs to wait for it.
+    // Closing kills the process or frees the context; nobody needs to wait for it.
     void this.#sandbox?.close();
     this.#sandbox = undefined;
   }

@@ -1,0 +1,410 @@
+/// <reference path="./webassembly.d.ts" />
+import { setTimeout as sleep } from 'node:timers/promises';
+import releaseSyncVariant from '@jitl/quickjs-wasmfile-release-sync';
+import {
+  newQuickJSWASMModuleFromVariant,
+  newVariant,
+  type QuickJSContext,
+  type QuickJSHandle,
+  type QuickJSRuntime,
+  type QuickJSSyncVariant,
+} from 'quickjs-emscripten-core';
+import type { StepReport, WorkerConfig } from './protocol.js';
+
+/** The only variant envbox uses: release build, no asyncify (2-5x faster, shallow V8 stack use). */
+const variant = releaseSyncVariant as unknown as QuickJSSyncVariant;
+/** QuickJS's `JS_EVAL_FLAG_ASYNC`: a global script whose completion is a promise of `{value}`. */
+const JS_EVAL_FLAG_ASYNC = 1 << 7;
+/** A wasm page. */
+const PAGE_BYTES = 65_536;
+/** The emscripten build's INITIAL_MEMORY (16 MiB): the memory import's declared minimum. */
+const INITIAL_PAGES = 256;
+/** Time given to install the prelude in a new context. */
+const SETUP_BUDGET_MS = 5_000;
+/** Time given, past the step's deadline, to format its result or its error (guest code may run). */
+export const FORMAT_BUDGET_MS = 200;
+
+/** What `GuestContext` reports; also used for a context that was destroyed. */
+const EXIT_OK = 0;
+const EXIT_ERROR = 1;
+/** Node's exit code when the main module's top-level await never settles. */
+const EXIT_UNSETTLED = 13;
+const EXIT_TIMEOUT = 124;
+const EXIT_KILLED = 137;
+
+/** Internals the prelude returns; the guest never sees these handles. */
+interface PreludeInternals {
+  formatResult: QuickJSHandle;
+  formatUncaught: QuickJSHandle;
+  nextDue: QuickJSHandle;
+  runDueTimer: QuickJSHandle;
+  clearTimers: QuickJSHandle;
+  takeUnhandledRejections: QuickJSHandle;
+}
+
+/** Output of one step, capped per stream in UTF-8 bytes. */
+class StepOutput {
+  stdout = '';
+  stderr = '';
+  truncated = false;
+  #bytes = [0, 0];
+  readonly #capBytes: number;
+
+  constructor(capBytes: number) {
+    this.#capBytes = capBytes;
+  }
+
+  write(fd: 1 | 2, text: string): void {
+    const index = fd - 1;
+    const room = this.#capBytes - this.#bytes[index]!;
+    if (room <= 0) {
+      this.truncated ||= text.length > 0;
+      return;
+    }
+    let piece = text;
+    let bytes = Buffer.byteLength(piece);
+    if (bytes > room) {
+      // Cut on a character boundary (never half a surrogate pair or a broken UTF-8 sequence).
+      piece = Buffer.from(piece).subarray(0, room).toString().replace(/\uFFFD$/, '');
+      bytes = Buffer.byteLength(piece);
+      this.truncated = true;
+    }
+    this.#bytes[index]! += bytes;
+    if (fd === 1) this.stdout += piece;
+    else this.stderr += piece;
+  }
+}
+
+/**
+ * One JavaScript episode inside a worker thread: its own QuickJS module instance (from the shared
+ * compiled module) with its own capped WebAssembly.Memory, one runtime and one context. Steps are
+ * global scripts evaluated with the async flag, so declarations persist and top-level await works.
+ * Only strings and numbers leave the guest: the prelude formats values inside it.
+ */
+export class GuestContext {
+  readonly #config: WorkerConfig;
+  readonly #memory: WebAssembly.Memory;
+  readonly #runtime: QuickJSRuntime;
+  readonly #context: QuickJSContext;
+  #internals: PreludeInternals | undefined;
+  #deadline = 0;
+  #exitCode: number | undefined;
+  #output: StepOutput;
+  #steps = 0;
+  #alive = true;
+  /** Why the context was destroyed, once it was. */
+  #death: string | undefined;
+
+  private constructor(config: WorkerConfig, memory: WebAssembly.Memory, runtime: QuickJSRuntime) {
+    this.#config = config;
+    this.#memory = memory;
+    this.#runtime = runtime;
+    this.#output = new StepOutput(config.maxOutputBytes);
+    runtime.setMemoryLimit(config.runtimeMemoryLimitBytes);
+    runtime.setMaxStackSize(config.maxStackSizeBytes);
+    runtime.setInterruptHandler(() => this.#exitCode !== undefined || Date.now() > this.#deadline);
+    this.#context = runtime.newContext();
+  }
+
+  /**
+   * A new context with the prelude installed.
+   * @throws when the module cannot be instantiated or the prelude fails (a broken build, not a guest error)
+   */
+  static async create(config: WorkerConfig): Promise<GuestContext> {
+    const memory = new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: Math.max(INITIAL_PAGES, Math.floor(config.memoryLimitBytes / PAGE_BYTES)) });
+    const module = await newQuickJSWASMModuleFromVariant(newVariant(variant, { wasmModule: config.wasmModule, wasmMemory: memory }));
+    const guest = new GuestContext(config, memory, module.newRuntime());
+    try {
+      guest.#install();
+    } catch (error) {
+      guest.dispose();
+      throw error;
+    }
+    return guest;
+  }
+
+  /** False once the context was destroyed (out of memory, a trap) or disposed. */
+  get alive(): boolean {
+    return this.#alive;
+  }
+
+  #install(): void {
+    const ctx = this.#context;
+    this.#deadline = Date.now() + SETUP_BUDGET_MS;
+    const bridge = ctx.newObject();
+    const write = ctx.newFunction('write', (fd, text) => {
+      // Only the prelude holds this function; still, take nothing but a number and a string.
+      if (this.#exitCode !== undefined || ctx.typeof(fd) !== 'number' || ctx.typeof(text) !== 'string') return;
+      const n = ctx.getNumber(fd);
+      if (n === 1 || n === 2) this.#output.write(n, ctx.getString(text));
+    });
+    const exit = ctx.newFunction('exit', (code) => {
+      if (this.#exitCode !== undefined) return;
+      this.#exitCode = ctx.typeof(code) === 'number' ? ctx.getNumber(code) & 0xff : EXIT_ERROR;
+    });
+    const promiseState = ctx.newFunction('promiseState', (promise) => {
+      // Reads the engine's own slots: no getter or `then` of the guest runs.
+      const state = ctx.getPromiseState(promise);
+      const pair = ctx.newArray();
+      ctx.setProp(pair, 0, ctx.newString(state.type));
+      if (state.type === 'fulfilled') {
+        ctx.setProp(pair, 1, state.value);
+        state.value.dispose();
+      } else if (state.type === 'rejected') {
+        ctx.setProp(pair, 1, state.error);
+        state.error.dispose();
+      }
+      return pair;
+    });
+    ctx.setProp(bridge, 'write', write);
+    ctx.setProp(bridge, 'exit', exit);
+    ctx.setProp(bridge, 'promiseState', promiseState);
+    write.dispose();
+    exit.dispose();
+    promiseState.dispose();
+    try {
+      const install = ctx.unwrapResult(ctx.evalCode(this.#config.preludeSource, 'envbox-prelude.js'));
+      const internals = ctx.unwrapResult(ctx.callFunction(install, ctx.undefined, bridge));
+      install.dispose();
+      const take = (name: keyof PreludeInternals): QuickJSHandle => ctx.getProp(internals, name);
+      this.#internals = {
+        formatResult: take('formatResult'),
+        formatUncaught: take('formatUncaught'),
+        nextDue: take('nextDue'),
+        runDueTimer: take('runDueTimer'),
+        clearTimers: take('clearTimers'),
+        takeUnhandledRejections: take('takeUnhandledRejections'),
+      };
+      internals.dispose();
+    } finally {
+      bridge.dispose();
+    }
+  }
+
+  /**
+   * Run one step. Guest failures are results; a context that cannot go on is destroyed and the
+   * report says `stateLost`.
+   */
+  async run(code: string, timeoutMs: number, onBusy: (busy: boolean) => void): Promise<StepReport> {
+    if (!this.#alive) return this.#lostReport();
+    this.#steps += 1;
+    this.#deadline = Date.now() + timeoutMs;
+    this.#exitCode = undefined;
+    this.#output = new StepOutput(this.#config.maxOutputBytes);
+    const ctx = this.#context;
+    let uncaught: string | undefined;
+    let timedOut = false;
+    let resultText: string | null = null;
+    let unsettled = false;
+    try {
+      onBusy(true);
+      const evaluated = ctx.evalCode(code, `step-${this.#steps}.js`, JS_EVAL_FLAG_ASYNC);
+      let promise: QuickJSHandle | undefined;
+      if (evaluated.error) {
+        uncaught = this.#failure(evaluated.error);
+      } else {
+        promise = evaluated.value;
+      }
+      // Run jobs and due timers until nothing is left, the step exits, or its deadline passes.
+      while (uncaught === undefined && this.#exitCode === undefined) {
+        const jobs = this.#drainJobs();
+        if (jobs !== undefined) {
+          uncaught = jobs;
+          break;
+        }
+        if (Date.now() > this.#deadline) break;
+        const due = this.#call(this.#internals!.nextDue);
+        if (typeof due !== 'number') {
+          uncaught = typeof due === 'string' ? undefined : due.uncaught;
+          break;
+        }
+        if (due < 0) break;
+        const wait = Math.min(due, this.#deadline + 1) - Date.now();
+        if (wait > 0) {
+          // Yield the worker to other episodes while this one waits for its timer.
+          onBusy(false);
+          await sleep(wait);
+          onBusy(true);
+          continue;
+        }
+        const ran = this.#callVoid(this.#internals!.runDueTimer);
+        if (ran !== undefined) {
+          uncaught = ran;
+          this.#callVoid(this.#internals!.clearTimers);
+        }
+      }
+      timedOut = this.#exitCode === undefined && Date.now() > this.#deadline;
+      if (this.#exitCode !== undefined) {
+        // Like a process that exits: queued jobs and timers die with the step. The interrupt
+        // handler still answers "stop", so each remaining job ends at its first check.
+        this.#callVoid(this.#internals!.clearTimers);
+        while (this.#runtime.hasPendingJob()) {
+          const result = this.#runtime.executePendingJobs(1);
+          result.error?.dispose();
+        }
+      }
+      // Formatting runs guest code (getters of a thrown object, a Proxy's traps): give it a small
+      // budget of its own.
+      const formatDeadline = Date.now() + FORMAT_BUDGET_MS;
+      if (promise !== undefined) {
+        if (uncaught === undefined && !timedOut && this.#exitCode === undefined) {
+          const state = ctx.getPromiseState(promise);
+          if (state.type === 'fulfilled') {
+            const value = ctx.getProp(state.value, 'value');
+            state.value.dispose();
+            this.#deadline = formatDeadline;
+            resultText = this.#formatResult(value);
+            value.dispose();
+          } else if (state.type === 'rejected') {
+            this.#deadline = formatDeadline;
+            uncaught = this.#failure(state.error);
+          } else {
+            unsettled = true;
+          }
+        }
+        promise.dispose();
+      }
+      let rejections = '';
+      if (this.#exitCode === undefined && !timedOut) {
+        this.#deadline = formatDeadline;
+        const taken = this.#call(this.#internals!.takeUnhandledRejections);
+        rejections = typeof taken === 'string' ? taken : '';
+      }
+      if (uncaught !== undefined && this.#exitCode === undefined && !timedOut) this.#output.write(2, uncaught);
+      if (rejections !== '') this.#output.write(2, rejections);
+      if (unsettled && rejections === '') {
+        this.#output.write(2, 'Warning: Detected unsettled top-level await: the step awaited a promise that nothing can settle (no job, no timer is left).\n');
+      }
+      if (timedOut) {
+        this.#output.write(2, `TimeoutError: the step ran past its limit of ${timeoutMs / 1000} s and was interrupted; the state is kept.\n`);
+      }
+      const exitCode =
+        this.#exitCode ?? (timedOut ? EXIT_TIMEOUT : uncaught !== undefined || rejections !== '' ? EXIT_ERROR : unsettled ? EXIT_UNSETTLED : EXIT_OK);
+      if (exitCode === EXIT_ERROR && !this.#usable()) {
+        return this.#destroy('the step ran out of memory and its context cannot run any more', this.#output);
+      }
+      return { stdout: this.#output.stdout, stderr: this.#output.stderr, exitCode, result: resultText, truncated: this.#output.truncated, stateLost: false };
+    } catch (error) {
+      // A host exception out of the engine (a wasm trap, V8's own stack): this instance is not
+      // trustworthy any more.
+      return this.#destroy(`its context crashed (${error instanceof Error ? `${error.name}: ${error.message}` : String(error)})`, this.#output);
+    } finally {
+      onBusy(false);
+    }
+  }
+
+  /** Run pending jobs one at a time; the formatted error of a job that failed uncatchably. */
+  #drainJobs(): string | undefined {
+    while (this.#runtime.hasPendingJob()) {
+      if (this.#exitCode !== undefined || Date.now() > this.#deadline) return undefined;
+      const result = this.#runtime.executePendingJobs(1);
+      if (result.error) return this.#failure(result.error);
+    }
+    return undefined;
+  }
+
+  /** Call a prelude function that returns a string or a number. */
+  #call(fn: QuickJSHandle): number | string | { uncaught: string } {
+    const ctx = this.#context;
+    const result = ctx.callFunction(fn, ctx.undefined);
+    if (result.error) return { uncaught: this.#failure(result.error) };
+    const kind = ctx.typeof(result.value);
+    const value = kind === 'number' ? ctx.getNumber(result.value) : kind === 'string' ? ctx.getString(result.value) : '';
+    result.value.dispose();
+    return value;
+  }
+
+  /** Call a prelude function for its effect; the formatted error if it threw. */
+  #callVoid(fn: QuickJSHandle): string | undefined {
+    const ctx = this.#context;
+    const result = ctx.callFunction(fn, ctx.undefined);
+    if (result.error) return this.#failure(result.error);
+    result.value.dispose();
+    return undefined;
+  }
+
+  /** Format (and dispose) a thrown value, as Node prints an uncaught exception. */
+  #failure(error: QuickJSHandle): string {
+    const ctx = this.#context;
+    if (this.#exitCode !== undefined) {
+      error.dispose();
+      return '';
+    }
+    if (Date.now() > this.#deadline) {
+      // The interrupt: reported as a timeout by the caller.
+      error.dispose();
+      return '';
+    }
+    const formatted = ctx.callFunction(this.#internals!.formatUncaught, ctx.undefined, error);
+    error.dispose();
+    if (formatted.error) {
+      formatted.error.dispose();
+      return 'Uncaught exception (it could not be formatted)\n';
+    }
+    const text = ctx.typeof(formatted.value) === 'string' ? ctx.getString(formatted.value) : 'Uncaught exception\n';
+    formatted.value.dispose();
+    return text;
+  }
+
+  #formatResult(value: QuickJSHandle): string | null {
+    const ctx = this.#context;
+    const formatted = ctx.callFunction(this.#internals!.formatResult, ctx.undefined, value);
+    if (formatted.error) {
+      formatted.error.dispose();
+      return null;
+    }
+    const text = ctx.typeof(formatted.value) === 'string' ? ctx.getString(formatted.value) : null;
+    formatted.value.dispose();
+    return text;
+  }
+
+  /**
+   * Whether the context can still run code: after an out-of-memory error some cannot. Checked
+   * after failed steps only (a few microseconds).
+   */
+  #usable(): boolean {
+    if (this.#memory.buffer.byteLength < this.#config.memoryLimitBytes - 4 * PAGE_BYTES) return true;
+    this.#deadline = Date.now() + FORMAT_BUDGET_MS;
+    try {
+      const probe = this.#context.evalCode('0', 'envbox-probe.js');
+      if (probe.error) {
+        probe.error.dispose();
+        return false;
+      }
+      probe.value.dispose();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  #destroy(reason: string, output: StepOutput): StepReport {
+    this.#death = reason;
+    this.dispose();
+    return {
+      stdout: output.stdout,
+      stderr: `${output.stderr}envbox: ${reason}; its state is lost and the next step starts in a fresh sandbox.\n`,
+      exitCode: EXIT_KILLED,
+      result: null,
+      truncated: output.truncated,
+      stateLost: true,
+    };
+  }
+
+  #lostReport(): StepReport {
+    return this.#destroy(this.#death ?? 'the sandbox is gone', new StepOutput(0));
+  }
+
+  /** Free the context, its runtime and its memory. Idempotent; never throws. */
+  dispose(): void {
+    if (!this.#alive) return;
+    this.#alive = false;
+    try {
+      for (const handle of Object.values(this.#internals ?? {})) handle.dispose();
+      this.#context.dispose();
+      this.#runtime.dispose();
+    } catch {
+      // A crashed instance may fail to free itself; dropping every reference frees its memory.
+    }
+  }
+}

@@ -1,0 +1,170 @@
+/// <reference path="./webassembly.d.ts" />
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
+import { DEFAULT_MAX_OUTPUT_BYTES } from '../../runtime/index.js';
+import { SandboxUnavailableError } from '../errors.js';
+import type { Sandbox, SandboxFactory } from '../sandbox.js';
+import type { WorkerConfig } from './protocol.js';
+import { QuickJsSandbox } from './quickjs-sandbox.js';
+import { QuickJsWorker } from './quickjs-worker.js';
+
+/** Cap of each episode's WebAssembly.Memory. @default 256 MiB */
+export const DEFAULT_JS_MEMORY_LIMIT_BYTES = 256 * 1024 * 1024;
+/** QuickJS's stack guard (the wasm shadow stack). @default 512 KiB */
+export const DEFAULT_JS_MAX_STACK_SIZE_BYTES = 512 * 1024;
+/** The V8 stack of each worker thread, large enough that QuickJS's own guard trips first. @default 16 MiB */
+export const DEFAULT_JS_WORKER_STACK_MB = 16;
+/**
+ * The most episodes one worker thread hosts: the blast radius of terminating a stalled worker.
+ * Small enough that one stall costs few episodes their state; large enough that 1,000 idle
+ * episodes need only ~63 threads (~5 MB each). @default 16
+ */
+export const DEFAULT_JS_EPISODES_PER_WORKER = 16;
+/** How long past its deadline a step may hold its worker before the worker is terminated. @default 1000 ms */
+export const DEFAULT_JS_GRACE_MS = 1_000;
+
+/** Options of the JavaScript backend. */
+export interface JavaScriptBackendOptions {
+  /** @default {@link DEFAULT_JS_MEMORY_LIMIT_BYTES} */
+  memoryLimitBytes?: number;
+  /** @default {@link DEFAULT_JS_MAX_STACK_SIZE_BYTES} */
+  maxStackSizeBytes?: number;
+  /** Per step and stream. @default 1 MiB */
+  maxOutputBytes?: number;
+  /** @default {@link DEFAULT_JS_EPISODES_PER_WORKER} */
+  episodesPerWorker?: number;
+  /** Worker threads started before any is shared. @default the CPU count */
+  spreadWorkers?: number;
+  /** @default {@link DEFAULT_JS_GRACE_MS} */
+  graceMs?: number;
+  /** @default {@link DEFAULT_JS_WORKER_STACK_MB} */
+  workerStackSizeMb?: number;
+}
+
+/** The JavaScript backend: a {@link SandboxFactory} over a set of worker threads. */
+export interface JavaScriptBackend extends SandboxFactory {
+  readonly backend: 'quickjs';
+  /** Worker threads alive now. */
+  readonly workerCount: number;
+  /** Episodes open now, over all workers. */
+  readonly episodeCount: number;
+  /** The most episodes one worker hosts. */
+  readonly episodesPerWorker: number;
+  /** Workers terminated so far because a step stalled one. */
+  readonly terminatedWorkers: number;
+  /** Terminate every worker. Idempotent. */
+  close(): Promise<void>;
+}
+
+let compiled: Promise<WebAssembly.Module> | undefined;
+
+/** The QuickJS release-sync wasm, compiled once per process and shared by every worker. */
+function compiledModule(): Promise<WebAssembly.Module> {
+  const path = createRequire(import.meta.url).resolve('@jitl/quickjs-wasmfile-release-sync/wasm');
+  compiled ??= readFile(path).then((bytes) => WebAssembly.compile(bytes));
+  return compiled;
+}
+
+let prelude: Promise<string> | undefined;
+
+/** The guest prelude with the formatter it uses, as one script evaluating to `install(bridge)`. */
+function preludeSource(): Promise<string> {
+  prelude ??= Promise.all([
+    readFile(new URL('./prelude.js', import.meta.url), 'utf8'),
+    readFile(new URL('./guest-inspect.js', import.meta.url), 'utf8'),
+  ]).then(([install, inspect]) => `(function (createInspect) {\n'use strict';\nconst install = ${install.trim().replace(/;$/, '')};\nreturn (bridge) => install(bridge, createInspect);\n})(${inspect.trim().replace(/;$/, '')})`);
+  return prelude;
+}
+
+/**
+ * Start the JavaScript (QuickJS) backend. Episodes are placed on the least-loaded worker thread;
+ * a new thread starts while there are fewer than `spreadWorkers` or all are full.
+ */
+export async function createQuickJsBackend(options: JavaScriptBackendOptions = {}): Promise<JavaScriptBackend> {
+  const memoryLimitBytes = options.memoryLimitBytes ?? DEFAULT_JS_MEMORY_LIMIT_BYTES;
+  const config: WorkerConfig = {
+    wasmModule: await compiledModule(),
+    preludeSource: await preludeSource(),
+    memoryLimitBytes,
+    // QuickJS's own accounting trips a little before the memory's hard cap, which it does not
+    // count exactly (the release build's allocator overhead, the shadow stack).
+    runtimeMemoryLimitBytes: Math.floor(memoryLimitBytes * 0.9),
+    maxStackSizeBytes: options.maxStackSizeBytes ?? DEFAULT_JS_MAX_STACK_SIZE_BYTES,
+    maxOutputBytes: options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES,
+  };
+  const episodesPerWorker = options.episodesPerWorker ?? DEFAULT_JS_EPISODES_PER_WORKER;
+  const spread = options.spreadWorkers ?? availableParallelism();
+  const workerOptions = {
+    graceMs: options.graceMs ?? DEFAULT_JS_GRACE_MS,
+    stackSizeMb: options.workerStackSizeMb ?? DEFAULT_JS_WORKER_STACK_MB,
+    onDeath: (worker: QuickJsWorker) => {
+      workers.delete(worker);
+      if (!closed) terminated += 1;
+    },
+  };
+  const workers = new Set<QuickJsWorker>();
+  let nextEpisode = 1;
+  let terminated = 0;
+  let closed = false;
+
+  function place(): QuickJsWorker {
+    let best: QuickJsWorker | undefined;
+    for (const worker of workers) {
+      if (best === undefined || worker.episodes.size < best.episodes.size) best = worker;
+    }
+    if (best !== undefined && best.episodes.size < episodesPerWorker && (best.episodes.size === 0 || workers.size >= spread)) return best;
+    const worker = new QuickJsWorker(config, workerOptions);
+    workers.add(worker);
+    return worker;
+  }
+
+  /** Stop a worker left without episodes, when others remain to take new ones. */
+  function release(worker: QuickJsWorker): void {
+    if (worker.episodes.size === 0 && workers.size > spread) {
+      workers.delete(worker);
+      void worker.terminate('it hosted no episode any more');
+    }
+  }
+
+  return {
+    backend: 'quickjs',
+    isolation: 'wasm',
+    get workerCount() {
+      return workers.size;
+    },
+    get episodeCount() {
+      let count = 0;
+      for (const worker of workers) count += worker.episodes.size;
+      return count;
+    },
+    episodesPerWorker,
+    get terminatedWorkers() {
+      return terminated;
+    },
+    async create({ signal } = {}): Promise<Sandbox> {
+      if (closed) throw new SandboxUnavailableError('cannot start a JavaScript sandbox: the backend is closed');
+      signal?.throwIfAborted();
+      const worker = place();
+      const episode = nextEpisode++;
+      try {
+        await worker.open(episode);
+      } catch (error) {
+        worker.close(episode);
+        release(worker);
+        throw error;
+      }
+      const sandbox = new QuickJsSandbox(worker, episode, () => release(worker));
+      if (signal?.aborted) {
+        await sandbox.close();
+        signal.throwIfAborted();
+      }
+      return sandbox;
+    },
+    async close(): Promise<void> {
+      closed = true;
+      await Promise.all([...workers].map((worker) => worker.terminate('the backend closed')));
+      workers.clear();
+    },
+  };
+}

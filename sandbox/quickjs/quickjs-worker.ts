@@ -1,0 +1,207 @@
+import { Worker } from 'node:worker_threads';
+import { SandboxUnavailableError } from '../errors.js';
+import type { HostMessage, StepReport, WorkerConfig, WorkerMessage } from './protocol.js';
+
+/** From source (tests) the worker is TypeScript; built, it is JavaScript beside this file. */
+const WORKER_URL = new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url);
+
+/** How long a worker may take to start an episode before it counts as broken. @default 15 s */
+export const OPEN_TIMEOUT_MS = 15_000;
+
+/** Options of a {@link QuickJsWorker}. */
+export interface QuickJsWorkerOptions {
+  /** How long past a step's deadline its worker may go without answering before it is terminated. */
+  graceMs: number;
+  /** V8 stack of the worker thread: deep guest recursion also uses it (QuickJS's wasm frames). */
+  stackSizeMb: number;
+  /** Told once, when the worker died or was terminated. */
+  onDeath: (worker: QuickJsWorker) => void;
+}
+
+interface PendingOpen {
+  kind: 'open';
+  resolve: () => void;
+  reject: (error: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+interface PendingRun {
+  kind: 'run';
+  episode: number;
+  deadline: number;
+  resolve: (report: StepReport) => void;
+}
+
+/**
+ * The server's side of one QuickJS worker thread: sends it episodes' steps, and terminates it when
+ * a step holds the thread past its deadline plus a grace (QuickJS's interrupt handler is not
+ * polled inside some native operations, such as a catastrophic regex or `Array(1e8).join()`). A
+ * terminated worker takes every episode it hosted with it: each is told its state was lost.
+ */
+export class QuickJsWorker {
+  readonly #worker: Worker;
+  readonly #busy = new Int32Array(new SharedArrayBuffer(4));
+  readonly #options: QuickJsWorkerOptions;
+  readonly #pending = new Map<number, PendingOpen | PendingRun>();
+  /** The episodes this worker hosts (open, opening, or lost with it). */
+  readonly episodes = new Set<number>();
+  #nextRequest = 1;
+  #death: string | undefined;
+  #watchdog: NodeJS.Timeout | undefined;
+
+  constructor(config: WorkerConfig, options: QuickJsWorkerOptions) {
+    this.#options = options;
+    this.#worker = new Worker(WORKER_URL, {
+      workerData: { ...config, busy: this.#busy },
+      resourceLimits: { stackSizeMb: options.stackSizeMb },
+      // The worker never needs the server's environment; guest code cannot reach it either way.
+      env: {},
+      stdout: false,
+      stderr: false,
+    });
+    this.#worker.unref();
+    this.#worker.on('message', (message: WorkerMessage) => this.#receive(message));
+    this.#worker.on('error', (error) => this.#die(`its worker thread failed (${error.message})`));
+    this.#worker.on('exit', (code) => this.#die(`its worker thread exited (code ${code})`));
+  }
+
+  /** False once the worker died or was terminated. */
+  get alive(): boolean {
+    return this.#death === undefined;
+  }
+
+  /** Why the worker is gone, once it is. */
+  get death(): string | undefined {
+    return this.#death;
+  }
+
+  /**
+   * Start episode `episode` in this worker.
+   * @throws {SandboxUnavailableError} when the worker cannot start it
+   */
+  open(episode: number): Promise<void> {
+    if (this.#death !== undefined) return Promise.reject(new SandboxUnavailableError(`cannot start a JavaScript sandbox: ${this.#death}`));
+    this.episodes.add(episode);
+    const request = this.#nextRequest++;
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.terminate(`it took over ${OPEN_TIMEOUT_MS} ms to start an episode`);
+      }, OPEN_TIMEOUT_MS);
+      this.#pending.set(request, { kind: 'open', resolve, reject, timer });
+      this.#post({ type: 'open', request, episode });
+    });
+  }
+
+  /** Run a step of `episode`; never rejects: a dead worker answers 137. */
+  run(episode: number, code: string, timeoutMs: number): Promise<StepReport> {
+    if (this.#death !== undefined) return Promise.resolve(lostReport(this.#death));
+    const request = this.#nextRequest++;
+    return new Promise<StepReport>((resolve) => {
+      this.#pending.set(request, { kind: 'run', episode, deadline: Date.now() + timeoutMs, resolve });
+      this.#post({ type: 'run', request, episode, code, timeoutMs });
+      this.#armWatchdog();
+    });
+  }
+
+  /** Free episode `episode`'s context. */
+  close(episode: number): void {
+    if (!this.episodes.delete(episode) || this.#death !== undefined) return;
+    this.#post({ type: 'close', episode });
+  }
+
+  /** Terminate the thread; every episode it hosted is lost. Idempotent. */
+  terminate(reason: string): Promise<void> {
+    this.#die(reason);
+    return this.#worker.terminate().then(() => undefined);
+  }
+
+  #post(message: HostMessage): void {
+    this.#worker.postMessage(message);
+  }
+
+  #receive(message: WorkerMessage): void {
+    const pending = this.#pending.get(message.request);
+    if (pending === undefined) return;
+    this.#pending.delete(message.request);
+    if (pending.kind === 'open') {
+      clearTimeout(pending.timer);
+      if (message.type === 'opened') pending.resolve();
+      else pending.reject(new SandboxUnavailableError(`cannot start a JavaScript sandbox: ${message.type === 'open-failed' ? message.message : 'unexpected reply'}`));
+      return;
+    }
+    if (message.type === 'ran') pending.resolve(message.report);
+    this.#armWatchdog();
+  }
+
+  /**
+   * Check the thread at the earliest deadline (plus grace) of the steps in flight. The worker
+   * publishes which episode's guest code holds the thread; only that one can stall it.
+   */
+  #armWatchdog(): void {
+    clearTimeout(this.#watchdog);
+    this.#watchdog = undefined;
+    let earliest = Infinity;
+    for (const pending of this.#pending.values()) {
+      if (pending.kind === 'run') earliest = Math.min(earliest, pending.deadline);
+    }
+    if (earliest === Infinity || this.#death !== undefined) return;
+    const delay = Math.max(0, earliest + this.#options.graceMs - Date.now());
+    this.#watchdog = setTimeout(() => this.#check(), delay);
+    this.#watchdog.unref();
+  }
+
+  #check(): void {
+    const now = Date.now();
+    const holder = Atomics.load(this.#busy, 0);
+    const grace = this.#options.graceMs;
+    let overdue: PendingRun | undefined;
+    let holderRun: PendingRun | undefined;
+    for (const pending of this.#pending.values()) {
+      if (pending.kind !== 'run') continue;
+      if (pending.episode === holder) holderRun = pending;
+      if (now > pending.deadline + grace && (overdue === undefined || pending.deadline < overdue.deadline)) overdue = pending;
+    }
+    if (holderRun !== undefined && now > holderRun.deadline + grace) {
+      void this.terminate(`a step of a JavaScript episode on the same worker thread held it ${now - holderRun.deadline} ms past its deadline (native operations such as a catastrophic regex cannot be interrupted)`);
+      return;
+    }
+    // The thread is idle (or runs an episode still within its own deadline): a step that is overdue
+    // while nothing holds the thread for twice the grace means the worker itself is wedged.
+    if (holder === 0 && overdue !== undefined && now > overdue.deadline + 2 * grace) {
+      void this.terminate('its worker thread stopped answering');
+      return;
+    }
+    clearTimeout(this.#watchdog);
+    const next = holderRun !== undefined ? holderRun.deadline + grace : overdue !== undefined ? overdue.deadline + 2 * grace : now + grace;
+    this.#watchdog = setTimeout(() => this.#check(), Math.max(1, next - now + 1));
+    this.#watchdog.unref();
+  }
+
+  #die(reason: string): void {
+    if (this.#death !== undefined) return;
+    this.#death = reason;
+    clearTimeout(this.#watchdog);
+    for (const pending of this.#pending.values()) {
+      if (pending.kind === 'open') {
+        clearTimeout(pending.timer);
+        pending.reject(new SandboxUnavailableError(`cannot start a JavaScript sandbox: ${reason}`));
+      } else {
+        pending.resolve(lostReport(reason));
+      }
+    }
+    this.#pending.clear();
+    this.#options.onDeath(this);
+  }
+}
+
+/** The report of a step whose episode was lost with its worker. */
+export function lostReport(reason: string): StepReport {
+  return {
+    stdout: '',
+    stderr: `envbox: the sandbox was destroyed: ${reason}; its state is lost and the next step starts in a fresh sandbox.\n`,
+    exitCode: 137,
+    result: null,
+    truncated: false,
+    stateLost: true,
+  };
+}

@@ -1,0 +1,75 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { GuestContext } from './guest-context.js';
+import type { HostMessage, WorkerConfig, WorkerMessage } from './protocol.js';
+
+/**
+ * A worker thread hosting several JavaScript episodes, each in its own QuickJS instance. It runs
+ * what the server asks, one synchronous slice at a time; while an episode waits for one of its
+ * timers, the others run. `busy[0]` holds the episode whose guest code holds the thread right now
+ * (0 when none), so the server can tell a stalled episode from a waiting one without a message.
+ */
+interface WorkerData extends WorkerConfig {
+  busy: Int32Array;
+}
+
+const config = workerData as WorkerData;
+const port = parentPort!;
+const episodes = new Map<number, Promise<GuestContext | undefined>>();
+
+function send(message: WorkerMessage): void {
+  port.postMessage(message);
+}
+
+async function handle(message: HostMessage): Promise<void> {
+  switch (message.type) {
+    case 'open': {
+      const opening = GuestContext.create(config).then(
+        (guest) => guest,
+        (error: unknown) => {
+          send({ type: 'open-failed', request: message.request, message: error instanceof Error ? error.message : String(error) });
+          return undefined;
+        },
+      );
+      episodes.set(message.episode, opening);
+      const guest = await opening;
+      if (guest === undefined) {
+        episodes.delete(message.episode);
+        return;
+      }
+      // Closed while it was opening.
+      if (!episodes.has(message.episode)) {
+        guest.dispose();
+        return;
+      }
+      send({ type: 'opened', request: message.request });
+      return;
+    }
+    case 'run': {
+      const guest = await episodes.get(message.episode);
+      if (guest === undefined) {
+        send({
+          type: 'ran',
+          request: message.request,
+          report: { stdout: '', stderr: 'envbox: the sandbox is gone; its state is lost and the next step starts in a fresh sandbox.\n', exitCode: 137, result: null, truncated: false, stateLost: true },
+        });
+        return;
+      }
+      const report = await guest.run(message.code, message.timeoutMs, (busy) => {
+        Atomics.store(config.busy, 0, busy ? message.episode : 0);
+      });
+      if (!guest.alive) episodes.delete(message.episode);
+      send({ type: 'ran', request: message.request, report });
+      return;
+    }
+    case 'close': {
+      const opening = episodes.get(message.episode);
+      episodes.delete(message.episode);
+      (await opening)?.dispose();
+      return;
+    }
+  }
+}
+
+port.on('message', (message: HostMessage) => {
+  void handle(message);
+});
