@@ -4,6 +4,8 @@ import type { TargetCheck } from './report.js';
 export interface BenchCaseContext {
   /** Base URL of the server under test. */
   baseUrl: string;
+  /** Process id of the server under test (its memory can be read from /proc). */
+  serverPid: number;
   /** Whether this is a `--quick` run (the case should shrink its counts). */
   quick: boolean;
   /** Wait until the server is back in its steady state (see `BenchEnv.settle`); resolves at once for environments without one. */

@@ -241,7 +241,7 @@ async function main(argv: readonly string[]): Promise<number> {
     for (const benchCase of env.cases) {
       if (!server.alive) throw new BenchError(`The server (pid ${server.pid}) died before the case "${benchCase.name}".`);
       await tracker.settle();
-      cases.push(await benchCase.run({ baseUrl: server.url, quick: options.quick, settle: tracker.settle, progress }));
+      cases.push(await benchCase.run({ baseUrl: server.url, serverPid: server.pid, quick: options.quick, settle: tracker.settle, progress }));
     }
   } finally {
     process.off('SIGINT', onSignal);

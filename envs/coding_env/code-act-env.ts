@@ -13,6 +13,7 @@ import { applyTransforms, type RewardTransform } from './transforms/index.js';
 export class CodeActEnv implements Environment<CodeAction, CodeObservation, CodeState, CodeResetRequest> {
   readonly #pools: Readonly<Record<Language, WarmPool>>;
   readonly #transforms: readonly RewardTransform[];
+  readonly #defaultLanguage: Language;
   #language: Language;
   #sandbox: Sandbox | undefined;
   #episodeId: string | null = null;
@@ -23,12 +24,14 @@ export class CodeActEnv implements Environment<CodeAction, CodeObservation, Code
   constructor(pools: Readonly<Record<Language, WarmPool>>, transforms: readonly RewardTransform[], defaultLanguage: Language) {
     this.#pools = pools;
     this.#transforms = transforms;
+    this.#defaultLanguage = defaultLanguage;
     this.#language = defaultLanguage;
   }
 
   async reset(options: ResetOptions<CodeResetRequest>): Promise<CodeObservation> {
     this.#discardSandbox();
-    const language = options.language ?? this.#language;
+    // Like every reset option, the language is per episode: absent, it is the server's default.
+    const language = options.language ?? this.#defaultLanguage;
     this.#sandbox = await this.#pools[language].acquire();
     this.#language = language;
     this.#episodeId = options.episode_id ?? randomUUID();

@@ -53,7 +53,9 @@ export async function createCodingEnvDefinition(options: CodingEnvOptions = {}):
       python_backend: backend.backend,
       allow_subprocess: backend.allowSubprocess,
       default_language: defaultLanguage,
-      pool: poolHealth(pools.python),
+      // The pool resets without a language take from; `pools` has both.
+      pool: poolHealth(pools[defaultLanguage]),
+      pools: { python: poolHealth(pools.python), javascript: poolHealth(pools.javascript) },
       javascript: {
         backend: javascript.backend,
         isolation: javascript.isolation,

@@ -19,6 +19,11 @@ const JS_EVAL_FLAG_ASYNC = 1 << 7;
 const PAGE_BYTES = 65_536;
 /** The emscripten build's INITIAL_MEMORY (16 MiB): the memory import's declared minimum. */
 const INITIAL_PAGES = 256;
+/**
+ * Free room the episode's memory must have for Node's formatter to be loaded: QuickJS crashes
+ * (a wasm trap) when the parser runs out of memory, so under pressure plain forms are printed.
+ */
+const FORMATTER_HEADROOM_BYTES = 8 * 1024 * 1024;
 /** Time given to install the prelude in a new context. */
 const SETUP_BUDGET_MS = 5_000;
 /** Time given, past the step's deadline, to format its result or its error (guest code may run). */
@@ -31,6 +36,13 @@ const EXIT_ERROR = 1;
 const EXIT_UNSETTLED = 13;
 const EXIT_TIMEOUT = 124;
 const EXIT_KILLED = 137;
+
+/** Node's formatter, in a realm of its own beside the guest's (loaded on first use). */
+interface Formatter {
+  inspect: QuickJSHandle;
+  format: QuickJSHandle;
+  formatError: QuickJSHandle;
+}
 
 /** Internals the prelude returns; the guest never sees these handles. */
 interface PreludeInternals {
@@ -87,6 +99,13 @@ export class GuestContext {
   readonly #runtime: QuickJSRuntime;
   readonly #context: QuickJSContext;
   #internals: PreludeInternals | undefined;
+  /**
+   * The realm Node's formatter is evaluated in. Made with the episode (~0.3 ms): QuickJS's
+   * JS_NewContext does not survive running out of memory, and the formatter is often first
+   * needed right then, to print the out-of-memory error.
+   */
+  readonly #formatterContext: QuickJSContext;
+  #formatter: Formatter | undefined;
   #deadline = 0;
   #exitCode: number | undefined;
   #output: StepOutput;
@@ -104,6 +123,7 @@ export class GuestContext {
     runtime.setMaxStackSize(config.maxStackSizeBytes);
     runtime.setInterruptHandler(() => this.#exitCode !== undefined || Date.now() > this.#deadline);
     this.#context = runtime.newContext();
+    this.#formatterContext = runtime.newContext();
   }
 
   /**
@@ -143,25 +163,18 @@ export class GuestContext {
       this.#exitCode = ctx.typeof(code) === 'number' ? ctx.getNumber(code) & 0xff : EXIT_ERROR;
     });
     const promiseState = ctx.newFunction('promiseState', (promise) => {
-      // Reads the engine's own slots: no getter or `then` of the guest runs.
-      const state = ctx.getPromiseState(promise);
-      const pair = ctx.newArray();
-      ctx.setProp(pair, 0, ctx.newString(state.type));
-      if (state.type === 'fulfilled') {
-        ctx.setProp(pair, 1, state.value);
-        state.value.dispose();
-      } else if (state.type === 'rejected') {
-        ctx.setProp(pair, 1, state.error);
-        state.error.dispose();
-      }
-      return pair;
+      return this.#promiseState(ctx, promise);
     });
-    ctx.setProp(bridge, 'write', write);
-    ctx.setProp(bridge, 'exit', exit);
-    ctx.setProp(bridge, 'promiseState', promiseState);
-    write.dispose();
-    exit.dispose();
-    promiseState.dispose();
+    const viaFormatter = (name: 'inspect' | 'format' | 'formatError') =>
+      ctx.newFunction(name, (...args) => {
+        const text = this.#callFormatter(name, args);
+        return text === undefined ? ctx.undefined : ctx.newString(text);
+      });
+    const functions = { write, exit, promiseState, inspect: viaFormatter('inspect'), format: viaFormatter('format'), formatError: viaFormatter('formatError') };
+    for (const [name, handle] of Object.entries(functions)) {
+      ctx.setProp(bridge, name, handle);
+      handle.dispose();
+    }
     try {
       const install = ctx.unwrapResult(ctx.evalCode(this.#config.preludeSource, 'envbox-prelude.js'));
       const internals = ctx.unwrapResult(ctx.callFunction(install, ctx.undefined, bridge));
@@ -179,6 +192,61 @@ export class GuestContext {
     } finally {
       bridge.dispose();
     }
+  }
+
+  /** `[state, value]` of a promise, as a new array of `ctx`: reads the engine's own slots, so no getter or `then` of the guest runs. */
+  #promiseState(ctx: QuickJSContext, promise: QuickJSHandle): QuickJSHandle {
+    const state = ctx.getPromiseState(promise);
+    const pair = ctx.newArray();
+    ctx.setProp(pair, 0, ctx.newString(state.type));
+    if (state.type === 'fulfilled') {
+      ctx.setProp(pair, 1, state.value);
+      state.value.dispose();
+    } else if (state.type === 'rejected') {
+      ctx.setProp(pair, 1, state.error);
+      state.error.dispose();
+    }
+    return pair;
+  }
+
+  /**
+   * Node's formatter on guest values: evaluated on first use in a second context of this
+   * episode's runtime, where the guest cannot tamper with the built-ins it uses (values cross
+   * between contexts of one runtime as they are). Returns what to print; never throws.
+   */
+  #callFormatter(name: 'inspect' | 'format' | 'formatError', args: QuickJSHandle[]): string | undefined {
+    try {
+      if (this.#formatter === undefined && this.#memory.buffer.byteLength > this.#config.memoryLimitBytes - FORMATTER_HEADROOM_BYTES) return undefined;
+      const formatter = (this.#formatter ??= this.#loadFormatter());
+      const context = this.#formatterContext;
+      const result = context.callFunction(formatter[name], context.undefined, ...args);
+      if (result.error) {
+        // The interrupt (the step's deadline), or out of memory: the prelude prints a plain form.
+        result.error.dispose();
+        return undefined;
+      }
+      const text = context.typeof(result.value) === 'string' ? context.getString(result.value) : undefined;
+      result.value.dispose();
+      return text;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** @throws when the formatter cannot be evaluated (e.g. the episode's memory is full); tried again on the next use */
+  #loadFormatter(): Formatter {
+    const context = this.#formatterContext;
+    const hooks = context.newObject();
+    const promiseState = context.newFunction('promiseState', (promise) => this.#promiseState(context, promise));
+    context.setProp(hooks, 'promiseState', promiseState);
+    promiseState.dispose();
+    const create = context.unwrapResult(context.evalCode(this.#config.formatterSource, 'envbox-inspect.js'));
+    const api = context.unwrapResult(context.callFunction(create, context.undefined, hooks));
+    create.dispose();
+    hooks.dispose();
+    const formatter = { inspect: context.getProp(api, 'inspect'), format: context.getProp(api, 'format'), formatError: context.getProp(api, 'formatError') };
+    api.dispose();
+    return formatter;
   }
 
   /**
@@ -287,7 +355,8 @@ export class GuestContext {
     } catch (error) {
       // A host exception out of the engine (a wasm trap, V8's own stack): this instance is not
       // trustworthy any more.
-      return this.#destroy(`its context crashed (${error instanceof Error ? `${error.name}: ${error.message}` : String(error)})`, this.#output);
+      const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      return this.#destroy(`its context crashed (${reason.length > 200 ? `${reason.slice(0, 200)}...` : reason})`, this.#output);
     } finally {
       onBusy(false);
     }
@@ -401,6 +470,11 @@ export class GuestContext {
     this.#alive = false;
     try {
       for (const handle of Object.values(this.#internals ?? {})) handle.dispose();
+      if (this.#formatter !== undefined) {
+        const { inspect, format, formatError } = this.#formatter;
+        for (const handle of [inspect, format, formatError]) handle.dispose();
+      }
+      this.#formatterContext.dispose();
       this.#context.dispose();
       this.#runtime.dispose();
     } catch {

@@ -1,20 +1,32 @@
 // The guest prelude of a JavaScript episode: evaluated inside QuickJS, once per context, before
-// any guest code. It is read as text by sandbox/quickjs/guest-source.ts and is never imported by
-// Node. Everything it needs from the language is captured here, at install time, so that guest
+// any guest code. It is read as text by sandbox/quickjs/quickjs-backend.ts and is never imported
+// by Node. Everything it needs from the language is captured here, at install time, so that guest
 // code that later replaces `Array.prototype.join` or `Object.keys` cannot change what the host
-// receives. The host gives it one bridge object of three native functions that take and return
-// plain strings and numbers only:
-//   bridge.write(fd, text)     append text to stdout (1) or stderr (2)
-//   bridge.exit(code)          request the end of the step with that exit code
-//   bridge.promiseState(p)     [state, value] of a promise, read without running guest code
-// and it returns the internals the worker calls between jobs (never reachable from guest code).
-(function install(bridge, createInspect) {
+// receives. The host gives it one bridge object of native functions; only strings and numbers
+// cross it:
+//   bridge.write(fd, text)      append text to stdout (1) or stderr (2)
+//   bridge.exit(code)           request the end of the step with that exit code
+//   bridge.promiseState(p)      [state, value] of a promise, read without running guest code
+//   bridge.inspect(value)       util.inspect(value), by guest-inspect.js
+//   bridge.format(...args)      util.format(...args)
+//   bridge.formatError(error)   what Node prints for an uncaught error
+// The last three run Node's formatter (sandbox/quickjs/guest-inspect.js, 100 KB) in a realm of
+// its own beside this one, loaded on first use: QuickJS parses source anew for every context and
+// that file takes ~10 ms to parse, so plain values (numbers, short strings, ...) are formatted
+// here, exactly as Node would, and only the rest pays for it.
+// It returns the internals the worker calls between jobs (never reachable from guest code).
+(function install(bridge) {
   'use strict';
   const write = bridge.write;
   const requestExit = bridge.exit;
-  const { inspect, format, formatError } = createInspect({ promiseState: bridge.promiseState });
+  const slowInspect = bridge.inspect;
+  const slowFormat = bridge.format;
+  const formatError = bridge.formatError;
 
   const apply = Reflect.apply;
+  const objectIs = Object.is;
+  const StringCtorForFast = String;
+  const stringCharCodeAt = String.prototype.charCodeAt;
   const defineProperty = Object.defineProperty;
   const freeze = Object.freeze;
   const create = Object.create;
@@ -51,6 +63,63 @@
   const arrayPush = Array.prototype.push;
   const TypeErrorCtor = TypeError;
   const InternalErrorProto = typeof InternalError === 'function' ? InternalError.prototype : undefined;
+
+  // ---- formatting: Node's output for plain values here, the rest by guest-inspect.js ----------
+  /** util.inspect of a plain value, or undefined when it needs the full formatter. */
+  const fastInspect = (value) => {
+    switch (typeof value) {
+      case 'number':
+        return objectIs(value, -0) ? '-0' : StringCtorForFast(value);
+      case 'boolean':
+      case 'undefined':
+        return StringCtorForFast(value);
+      case 'bigint':
+        return StringCtorForFast(value) + 'n';
+      case 'string': {
+        // Printable ASCII without a quote or a backslash, short enough never to be split: 'as is'.
+        if (value.length > 64) return undefined;
+        for (let i = 0; i < value.length; i++) {
+          const code = apply(stringCharCodeAt, value, [i]);
+          if (code < 0x20 || code > 0x7e || code === 0x27 || code === 0x5c) return undefined;
+        }
+        return "'" + value + "'";
+      }
+      case 'object':
+        return value === null ? 'null' : undefined;
+      default:
+        return undefined;
+    }
+  };
+  /** What is printed when the formatter cannot run (the step's deadline, or the memory is full). */
+  const plain = (value) => {
+    try {
+      return typeof value === 'symbol' ? '[symbol]' : typeof value === 'object' && value !== null ? '[object]' : StringCtorForFast(value);
+    } catch {
+      return '[value]';
+    }
+  };
+  const inspect = (value) => fastInspect(value) ?? slowInspect(value) ?? plain(value);
+  /** util.format: strings as they are and plain values joined by spaces here; `%` and objects by the formatter. */
+  const format = (...args) => {
+    let text = '';
+    for (let i = 0; i < args.length; i++) {
+      const arg = args[i];
+      let piece;
+      if (typeof arg === 'string') {
+        if (i === 0 && apply(stringIndexOf, arg, ['%']) !== -1) return apply(slowFormat, undefined, args) ?? arg;
+        piece = arg;
+      } else {
+        piece = fastInspect(arg);
+        if (piece === undefined) {
+          const slow = apply(slowFormat, undefined, args);
+          if (slow !== undefined) return slow;
+          piece = plain(arg);
+        }
+      }
+      text += i === 0 ? piece : ' ' + piece;
+    }
+    return text;
+  };
 
   // Deep recursion ends in QuickJS's "InternalError: stack overflow"; Node throws a RangeError.
   // Let `catch (e) { e instanceof RangeError }` hold for it, as it does in Node.
@@ -281,11 +350,31 @@
         text = 'RangeError: Maximum call stack size exceeded\n' + stack;
       } else if (error instanceof Error) {
         text = formatError(error);
+        if (typeof text !== 'string') {
+          // The formatter could not run: Node's first line, from own data properties only.
+          const name = Object.getOwnPropertyDescriptor(error, 'name') ?? Object.getOwnPropertyDescriptor(Object.getPrototypeOf(error), 'name');
+          const message = Object.getOwnPropertyDescriptor(error, 'message');
+          const stack = Object.getOwnPropertyDescriptor(error, 'stack');
+          text = `${typeof name?.value === 'string' ? name.value : 'Error'}: ${typeof message?.value === 'string' ? message.value : ''}\n${typeof stack?.value === 'string' ? stack.value : ''}`;
+        }
       } else {
         text = 'Uncaught ' + inspect(error);
       }
     } catch {
       text = 'Uncaught exception';
+    }
+    // An error without frames (a SyntaxError of the step itself) is `[SyntaxError: ...]` to
+    // util.inspect; Node prints an uncaught one bare.
+    if (text.length > 2 && text[0] === '[' && text[text.length - 1] === ']' && apply(stringIndexOf, text, ['\n']) === -1) {
+      text = apply(stringSlice, text, [1, -1]);
+    }
+    // QuickJS quotes the name in "'x' is not defined"; V8 does not.
+    if (apply(stringStartsWith, text, ["ReferenceError: '"])) {
+      const end = apply(stringIndexOf, text, ["' is not defined"]);
+      const lineEnd = apply(stringIndexOf, text, ['\n']);
+      if (end !== -1 && (lineEnd === -1 || end < lineEnd)) {
+        text = 'ReferenceError: ' + apply(stringSlice, text, [17, end]) + apply(stringSlice, text, [end + 1]);
+      }
     }
     let trimmed = trimFrames(text);
     while (trimmed.length > 0 && trimmed[trimmed.length - 1] === '\n') trimmed = apply(stringSlice, trimmed, [0, -1]);

@@ -8,8 +8,10 @@
 export interface WorkerConfig {
   /** The QuickJS release-sync wasm, compiled once by the server and shared by every worker. */
   wasmModule: WebAssembly.Module;
-  /** The guest prelude (console, process, timers, formatting), evaluated in every new context. */
+  /** The guest prelude (console, process, timers, plain formatting), evaluated in every new context. */
   preludeSource: string;
+  /** Node's formatter (guest-inspect.js), evaluated in a context of its own on an episode's first use. */
+  formatterSource: string;
   /** Cap of each episode's WebAssembly.Memory (its `maximum`), in bytes. */
   memoryLimitBytes: number;
   /** QuickJS's own heap accounting, a second cap below the memory's. */

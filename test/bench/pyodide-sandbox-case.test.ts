@@ -7,7 +7,7 @@ import { createPyodideBackend } from '../../sandbox/pyodide/pyodide-backend.js';
 // Numbers are reported, never asserted here: only that the case measures and reports all it should.
 t.test('the pyodide sandbox case times create(), reports the snapshot and weighs each live episode', async (t) => {
   const benchCase = pyodideSandboxCase({ createRuns: 10, quickCreateRuns: 2, createMaxMs: 500, liveSandboxes: 2, episodeMaxPssBytes: 200_000_000 });
-  const result = await benchCase.run({ baseUrl: 'http://127.0.0.1:9', quick: true, settle: async () => undefined, progress: () => undefined });
+  const result = await benchCase.run({ baseUrl: 'http://127.0.0.1:9', serverPid: process.pid, quick: true, settle: async () => undefined, progress: () => undefined });
   t.equal(result.name, 'pyodide sandbox');
   t.same(
     result.metrics.map((line) => [line.via, line.metric]),
