@@ -24,17 +24,20 @@ const normalise = (text: string): string =>
     .replace(UUID, '<uuid>')
     .replace(/"duration_ms":[\d.]+/g, '"duration_ms":<ms>')
     .replace(/"pool":\{[^}]*\}/g, '"pool":<pool>')
+    .replace(/"(ready|starting|episodes)":\d+/g, '"$1":<n>')
     .trimEnd();
 
 t.test('the README curl quick start prints what the README says, against the real binary', async (t) => {
   const { url } = await startCliServer(t, ['--env', 'coding_env', '--python-backend', 'process']);
-  const { text } = blockAfter('<!-- quickstart:curl', 'console');
+  // The Python block, then the JavaScript one, against the same server.
+  const python = blockAfter('<!-- quickstart:curl ', 'console');
+  const javascript = blockAfter('<!-- quickstart:curl-js', 'console', python.end);
   const steps: { command: string; expected: string[] }[] = [];
-  for (const line of text.split('\n')) {
+  for (const line of `${python.text}${javascript.text}`.split('\n')) {
     if (line.startsWith('$ ')) steps.push({ command: line.slice(2), expected: [] });
     else if (line !== '') steps.at(-1)!.expected.push(line);
   }
-  t.ok(steps.length >= 4, 'the quick start has its commands');
+  t.ok(steps.length >= 9, 'the quick start has its commands, in both languages');
   for (const { command, expected } of steps) {
     const { stdout } = await run('bash', ['-c', command.replaceAll('localhost:8000', url.replace('http://', ''))]);
     t.equal(normalise(stdout), normalise(expected.join('\n')), command);

@@ -34,9 +34,9 @@ export type CodeObservation = z.infer<typeof CodeObservation>;
 
 /** The state of coding_env. */
 export const CodeState = State.extend({
-  /** The language of the episode (of the next one, before the first reset). */
-  language: Language,
   /** Exit code of the last step, null before the first. */
   last_exit_code: z.number().int().nullable(),
+  /** The language of the episode (of the next one, before the first reset). */
+  language: Language,
 });
 export type CodeState = z.infer<typeof CodeState>;

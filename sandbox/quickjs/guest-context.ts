@@ -10,6 +10,7 @@ import {
   type QuickJSSyncVariant,
 } from 'quickjs-emscripten-core';
 import type { StepReport, WorkerConfig } from './protocol.js';
+import { trackAsyncFunctions } from './track-async.js';
 
 /** The only variant envbox uses: release build, no asyncify (2-5x faster, shallow V8 stack use). */
 const variant = releaseSyncVariant as unknown as QuickJSSyncVariant;
@@ -266,7 +267,7 @@ export class GuestContext {
     let unsettled = false;
     try {
       onBusy(true);
-      const evaluated = ctx.evalCode(code, `step-${this.#steps}.js`, JS_EVAL_FLAG_ASYNC);
+      const evaluated = ctx.evalCode(trackAsyncFunctions(code), `step-${this.#steps}.js`, JS_EVAL_FLAG_ASYNC);
       let promise: QuickJSHandle | undefined;
       if (evaluated.error) {
         uncaught = this.#failure(evaluated.error);

@@ -277,8 +277,8 @@
   // QuickJS's host rejection tracker is not exposed by quickjs-emscripten, so the guest tracks the
   // promises it can see: the global `Promise` becomes a subclass whose instances note whether they
   // were rejected with no handler attached. `await`, `.then`, `.catch` and `.finally` on one all go
-  // through `then`, which marks it handled. (Promises made inside the engine, such as those of
-  // native async functions, are not instances of it; see the README.)
+  // through `then`, which marks it handled. Async functions are rewritten to return one (below);
+  // promises made inside the engine otherwise (an async generator's) are not tracked.
   const records = new WeakMapCtor();
   const unhandled = new SetCtor();
   class TrackedPromise extends NativePromise {
@@ -310,6 +310,14 @@
     }
   }
   defineProperty(TrackedPromise, 'name', { value: 'Promise' });
+  // The worker rewrites each async function of a step so that its promise is a tracked one:
+  // `async function f() { B }` runs as `function f() { return __envbox_async(async () => { B }) }`
+  // (sandbox/quickjs/track-async.ts).
+  const trackAsync = (body) => {
+    const inner = body();
+    return new TrackedPromise((resolve, reject) => apply(nativeThen, inner, [resolve, reject]));
+  };
+  defineProperty(globalThis, '__envbox_async', { value: trackAsync, writable: false, configurable: false, enumerable: false });
   defineProperty(globalThis, 'Promise', { value: TrackedPromise, writable: true, configurable: true, enumerable: false });
 
   /** Formatted reports of the promises rejected without a handler since the last call. */

@@ -68,6 +68,6 @@ t.test('run.js names every entry in its usage and refuses an unknown one with ex
   t.match(stdout, 'echo_env, coding_env, coding_env_pyodide');
   await t.rejects(run(process.execPath, [`${ROOT}dist/bench/run.js`, '--env', 'coding_env_jython'], { cwd: ROOT }), {
     code: 2,
-    stderr: /invalid --env: expected one of echo_env, coding_env, coding_env_pyodide, received "coding_env_jython"/,
+    stderr: /invalid --env: expected one of echo_env, coding_env, coding_env_pyodide, coding_env_javascript, received "coding_env_jython"/,
   });
 });

@@ -45,6 +45,16 @@ t.test('transforms: custom options, composition, and no transforms at all', asyn
     { reward: 0 },
     'only a line that starts with the error name',
   );
+  t.same(
+    quality.apply({ code: 'let x = = 1', metadata: {} }, observation({ exit_code: 1, stderr: "SyntaxError: unexpected token in expression: '='\n    at step-2.js:1:9\n" })),
+    { reward: -3, metadata: { syntax_error: true } },
+    "a JavaScript step that does not parse (QuickJS's one frame of the step's source)",
+  );
+  t.same(
+    quality.apply({ code: "JSON.parse('{')", metadata: {} }, observation({ exit_code: 1, stderr: 'SyntaxError: expecting property name\n    at <input>:1:2\n    at parse (native)\n    at <eval> (step-3.js:1:11)\n' })),
+    { reward: 0 },
+    "a SyntaxError thrown at run time (JSON.parse) is the code's error, not a syntax error of the step",
+  );
 
   const base = observation({ metadata: { duration_ms: 1 } });
   t.equal(applyTransforms([], action, base), base, 'no transforms: the observation as it was');

@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream';
 import t from 'tap';
 import { ENVIRONMENTS } from '../../envs/index.js';
-import { DEFAULT_PYTHON_BACKEND, EXIT_USAGE, parseServeConfig, PYTHON_BACKEND_NAMES, runCli, type CliContext } from '../../runtime/index.js';
+import { DEFAULT_PYTHON_BACKEND, EXIT_USAGE, LANGUAGE_NAMES, parseServeConfig, PYTHON_BACKEND_NAMES, runCli, type CliContext } from '../../runtime/index.js';
 
 function context(env: NodeJS.ProcessEnv = {}) {
   const stdout = new PassThrough();
@@ -26,6 +26,7 @@ t.test('parseServeConfig: defaults, flags, ENVBOX_* variables, flags win', async
     wsPingIntervalMs: 30_000,
     logLevel: 'info',
     pythonBackend: 'pyodide',
+    defaultLanguage: 'python',
     allowSubprocess: false,
     requireIsolation: false,
     poolSize: 4,
@@ -63,6 +64,12 @@ t.test('parseServeConfig: sandbox options, booleans as flags or variables', asyn
   t.equal(parseServeConfig({ env: 'coding_env', 'python-backend': 'process' }, { ENVBOX_PYTHON_BACKEND: 'pyodide' }).pythonBackend, 'process', 'the flag wins');
   t.throws(() => parseServeConfig({ env: 'coding_env', 'python-backend': 'jython' }, {}), {
     message: /invalid --python-backend: expected one of pyodide, process, received "jython"/,
+  });
+  t.same(LANGUAGE_NAMES, ['python', 'javascript']);
+  t.equal(parseServeConfig({ env: 'coding_env', 'default-language': 'javascript' }, {}).defaultLanguage, 'javascript', '--default-language');
+  t.equal(parseServeConfig({ env: 'coding_env' }, { ENVBOX_DEFAULT_LANGUAGE: 'javascript' }).defaultLanguage, 'javascript', 'ENVBOX_DEFAULT_LANGUAGE');
+  t.throws(() => parseServeConfig({ env: 'coding_env', 'default-language': 'ruby' }, {}), {
+    message: /invalid --default-language: expected one of python, javascript, received "ruby"/,
   });
   t.throws(() => parseServeConfig({ env: 'coding_env' }, { ENVBOX_REQUIRE_ISOLATION: 'maybe' }), {
     message: /invalid ENVBOX_REQUIRE_ISOLATION: expected true or false, received "maybe"/,

@@ -114,6 +114,20 @@ t.test('exit codes: uncaught errors, syntax errors and unhandled rejections are 
   const made = await run(js, "new Promise((_, reject) => reject(new RangeError('late'))); 1");
   t.equal(made.exitCode, 1);
   t.match(made.stderr, /^RangeError: late\n/);
+  const native = await run(js, "async function g() { throw new Error('from an async function') }\ng(); 'went on'");
+  t.equal(native.exitCode, 1, "an async function's rejection nobody handles fails the step, as in Node");
+  t.match(native.stderr, /^Error: from an async function\n/);
+  const iife = await run(js, "(async () => { await null; throw new TypeError('later') })()");
+  t.equal(iife.exitCode, 1);
+  t.match(iife.stderr, /^TypeError: later\n/);
+  const caughtAsync = await run(js, "async function h() { throw new Error('x') }\nawait h().catch((e) => e.message)");
+  t.equal(caughtAsync.exitCode, 0, 'a handled one is fine');
+  t.equal(caughtAsync.result, "'x'");
+  const tryAwait = await run(js, "async function k() { throw new Error('y') }\ntry { await k() } catch (e) { 'caught ' + e.message }");
+  t.equal(tryAwait.result, "'caught y'");
+  t.equal(tryAwait.exitCode, 0);
+  const method = await run(js, "class S { async m() { return super.constructor === Object } }\nawait new S().m()");
+  t.equal(method.result, 'true', 'super and this still work in rewritten async methods');
   const awaited = await run(js, "await (async () => { throw new Error('inside') })()");
   t.equal(awaited.exitCode, 1, 'a rejected top-level await is an uncaught error');
   t.match(awaited.stderr, /^Error: inside\n/);
@@ -246,7 +260,7 @@ t.test('what the guest sees: no require, host process, fetch, files, host timers
   const globals = await run(js, 'Object.getOwnPropertyNames(globalThis).filter((n) => !/^[A-Z]/.test(n)).sort().join(" ")');
   t.equal(
     globals.result,
-    "'clearImmediate clearInterval clearTimeout console decodeURI decodeURIComponent encodeURI encodeURIComponent escape eval globalThis isFinite isNaN parseFloat parseInt process queueMicrotask setImmediate setInterval setTimeout undefined unescape'",
+    "'__envbox_async clearImmediate clearInterval clearTimeout console decodeURI decodeURIComponent encodeURI encodeURIComponent escape eval globalThis isFinite isNaN parseFloat parseInt process queueMicrotask setImmediate setInterval setTimeout undefined unescape'",
   );
   for (const name of ['require', 'module', 'exports', 'fetch', 'Buffer', 'WebAssembly', 'Deno', 'Bun', 'XMLHttpRequest', 'importScripts', 'postMessage', '__dirname', 'std', 'os']) {
     t.equal((await run(js, `typeof ${name}`)).result, "'undefined'", `no ${name}`);

@@ -15,8 +15,11 @@ export interface QualityTransformOptions {
   syntaxErrorPenalty?: number;
 }
 
-// The runner's syntax errors end stderr with the exception line, e.g. "SyntaxError: invalid syntax".
-const SYNTAX_ERROR = /^(SyntaxError|IndentationError|TabError): /m;
+// A syntax error of the step itself ends stderr: Python's runner ends with the exception line
+// ("SyntaxError: invalid syntax"); QuickJS adds the one frame of the step's own source
+// ("SyntaxError: unexpected token in expression: '='\n    at step-3.js:1:9"). A SyntaxError thrown
+// at run time (JavaScript's JSON.parse) has deeper frames and is not one.
+const SYNTAX_ERROR = /(?:^|\n)(?:SyntaxError|IndentationError|TabError): [^\n]*\n(?: {4}at step-\d+\.js:\d+:\d+\n)?$/;
 
 /** Rewards concise code (+0.1 at most 100 characters) and penalises syntax errors (-0.2). */
 export class QualityTransform implements RewardTransform {
