@@ -627,6 +627,23 @@ export async function codingEnvSuite(suite: CodingEnvSuiteOptions): Promise<void
     t.equal(uncaught.body.observation.stderr, "ReferenceError: y is not defined\n    at <eval> (step-13.js:1:1)\n");
   });
 
+  t.test('no JavaScript step stalls the server: it answers while a guest holds its worker thread past the deadline', async (t) => {
+    const { server } = await codingServer(t);
+    await request(server, 'POST', '/reset', {});
+    let settled = false;
+    // includes() over 2^32 - 1 holes never checks QuickJS's interrupt handler (> 20 s natively).
+    const stalled = step(server, 'const a = []; a.length = 2 ** 32 - 1; a.includes(1)', { timeout_s: 0.5 }).finally(() => (settled = true));
+    for (let i = 0; i < 5; i++) {
+      const health = await request(server, 'GET', '/health');
+      t.equal(health.status, 200, `GET /health answered during the stall (${i + 1})`);
+      t.equal((await request(server, 'GET', '/schema')).status, 200);
+    }
+    t.equal(settled, false, 'the stalled step was still running while the server answered');
+    const killed = await stalled;
+    t.equal(killed.body.observation.exit_code, 137, 'its worker was terminated');
+    t.equal((await step(server, '2 ** 5')).body.observation.result, '32', 'and the episode goes on in a fresh context');
+  });
+
   t.test('closing a session closes its sandbox', async (t) => {
     const { server, definition } = await codingServer(t);
     const javascript = () => (definition.health?.() as { javascript: { episodes: number; pool: { ready: number; starting: number; size: number } } }).javascript;
