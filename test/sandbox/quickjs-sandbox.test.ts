@@ -309,6 +309,56 @@ t.test('the console bridge passes strings only: hostile arguments cannot reach t
   t.match(exitValueOf.stderr, /^TypeError: /);
 });
 
+t.test('the host bridge is out of reach: a walk of everything reachable from the guest finds no host function', async (t) => {
+  const backend = await backendFor(t);
+  const js = await sandboxFor(t, backend);
+  // Walk globalThis: every own property (values, getters, setters), every prototype, every
+  // function's constructor. Host functions made by the bridge print as native code named after
+  // what they do (write, exit, promiseState, inspect, format, formatError).
+  const walked = await run(
+    js,
+    `const seen = new Set(); const queue = [globalThis]; const found = [];
+    const bridgeNames = new Set(['write', 'exit', 'promiseState', 'inspect', 'format', 'formatError']);
+    while (queue.length > 0) {
+      const value = queue.pop();
+      if ((typeof value !== 'object' && typeof value !== 'function') || value === null || seen.has(value)) continue;
+      seen.add(value);
+      if (typeof value === 'function' && bridgeNames.has(value.name) && /native code/.test(Function.prototype.toString.call(value))) found.push(value.name);
+      queue.push(Object.getPrototypeOf(value));
+      for (const key of Reflect.ownKeys(value)) {
+        const descriptor = Object.getOwnPropertyDescriptor(value, key);
+        if (descriptor === undefined) continue;
+        queue.push(descriptor.value, descriptor.get, descriptor.set);
+      }
+    }
+    [seen.size > 500, found]`,
+    10_000,
+  );
+  t.equal(walked.exitCode, 0, walked.stderr);
+  t.equal(walked.result, '[ true, [] ]', 'hundreds of objects walked, no bridge function among them');
+  const afterPrint = await run(js, "console.log({ a: 1 }, [new Map([[1, 2]])]); Object.getOwnPropertyNames(globalThis).filter((n) => /envbox|bridge|formatter/i.test(n))");
+  t.equal(afterPrint.result, "[ '__envbox_async' ]", 'loading the formatter added nothing to the guest realm but the async tracker');
+});
+
+t.test('hostile values given to console: traps that throw or spin, prototype tricks', async (t) => {
+  const backend = await backendFor(t);
+  const js = await sandboxFor(t, backend);
+  const throwing = await run(js, "console.log(new Proxy({}, { ownKeys() { throw new Error('trap') } })); 'after'");
+  t.equal(throwing.exitCode, 0, 'a throwing trap does not fail the step');
+  t.equal(throwing.result, "'after'");
+  const spinning = await run(js, 'console.log(new Proxy({}, { ownKeys() { for (;;) {} } }))', 500);
+  t.equal(spinning.exitCode, 124, 'a spinning trap is cut by the deadline');
+  const nullProto = await run(js, "const o = Object.create(null); o.x = 1; Object.setPrototypeOf(Array.prototype, null); console.log(o, [1, 2]); 'ok'");
+  t.equal(nullProto.exitCode, 0, nullProto.stderr);
+  t.equal(nullProto.stdout, '[Object: null prototype] { x: 1 } [ 1, 2 ]\n');
+  const constructorGetter = await run(js, "const evil = Object.create({ get constructor() { throw new Error('no') } }); evil.x = 1;\nconsole.log(evil); 'ok'");
+  t.equal(constructorGetter.exitCode, 0, constructorGetter.stderr);
+  const thenable = await run(js, "await { then(resolve) { resolve(typeof require + typeof process.binding) } }");
+  t.equal(thenable.result, "'undefinedundefined'", 'a thenable resolves inside the guest only');
+  const asyncIterator = await run(js, "const it = { [Symbol.asyncIterator]() { let n = 0; return { next: async () => ({ done: n > 2, value: n++ }) } } };\nconst got = []; for await (const v of it) got.push(v); got");
+  t.equal(asyncIterator.result, '[ 0, 1, 2 ]');
+});
+
 t.test('10,000 episodes one after another: every handle is disposed and memory stays flat', async (t) => {
   const backend = await backendFor(t);
   const rssAfter = async (episodes: number): Promise<number> => {
