@@ -5,7 +5,8 @@ PORT ?= 8000
 HOST ?= 127.0.0.1
 NODE_MAJOR_MIN := 20
 
-.PHONY: install build test run bench clean check-node system-packages
+.PHONY: install build test run bench clean check-node system-packages \
+	docker-up base-image image run-docker test-docker docker-clean
 
 # Debian packages the sandboxes use: the system CPython and bubblewrap (per-episode namespaces).
 SYSTEM_PACKAGES := python3 bubblewrap
@@ -51,3 +52,52 @@ bench: build
 
 clean:
 	rm -rf dist .tap coverage
+
+## ---- Docker appliance (images/README.md) -------------------------------------------------------
+# Offline base (debootstrap + Node 22 from npm), the appliance tag, and `run-docker`'s limits.
+OFFLINE_BASE_IMAGE := envbox/base:node22-bookworm
+APPLIANCE_IMAGE ?= envbox/appliance:latest
+DOCKER_CONTAINER ?= envbox-appliance
+# The same caps as the TypeScript client's defaults (client/docker/hardened-host-config.ts).
+DOCKER_MEMORY ?= 1g
+DOCKER_CPUS ?= 1
+DOCKER_PIDS_LIMIT ?= 512
+DOCKER_TMPFS_SIZE ?= 64m
+# Set RUNTIME=runsc to run the appliance under gVisor (registered by docker-up when runsc exists).
+RUNTIME ?=
+# An empty BASE_IMAGE means the offline base, built on demand by base-image.
+BASE_IMAGE ?=
+
+## docker-up: install docker.io (as root, when dockerd is missing) and start dockerd if none answers
+docker-up:
+	images/docker-up.sh
+
+## base-image: build $(OFFLINE_BASE_IMAGE) without a registry (no-op when it exists; FORCE=1 rebuilds)
+base-image:
+	images/base/build-base.sh $(if $(FORCE),--force)
+
+## image: build $(APPLIANCE_IMAGE) from $(BASE_IMAGE), or from the offline base when BASE_IMAGE is empty
+image: build $(if $(BASE_IMAGE),,base-image)
+	node dist/cli.js build-image --base-image $(or $(BASE_IMAGE),$(OFFLINE_BASE_IMAGE)) --tag $(APPLIANCE_IMAGE)
+
+## run-docker: serve $(ENV) from the appliance on $(HOST):$(PORT), hardened (read-only root, no
+## capabilities, images/seccomp.json so bubblewrap can create namespaces, resource caps)
+run-docker:
+	docker run --rm --name $(DOCKER_CONTAINER) --label envbox.managed=true \
+	  --read-only --tmpfs /tmp:rw,noexec,nosuid,size=$(DOCKER_TMPFS_SIZE) \
+	  --cap-drop ALL --security-opt no-new-privileges --security-opt seccomp=images/seccomp.json \
+	  --pids-limit $(DOCKER_PIDS_LIMIT) --memory $(DOCKER_MEMORY) --memory-swap $(DOCKER_MEMORY) --cpus $(DOCKER_CPUS) \
+	  --init $(if $(RUNTIME),--runtime $(RUNTIME)) -p $(HOST):$(PORT):8000 \
+	  -e ENVBOX_PYTHON_BACKEND=$(PYTHON_BACKEND) \
+	  $(APPLIANCE_IMAGE) --env $(ENV)
+
+## test-docker: the Docker client tests against the real engine (they fail, not skip, without one)
+test-docker: build
+	ENVBOX_DOCKER_TESTS=required npx tap test/client/docker-*.test.ts
+
+## docker-clean: remove containers labelled envbox.managed=true and the envbox/* images
+docker-clean:
+	@containers="$$(docker ps -aq --filter label=envbox.managed=true)"; \
+	if [ -n "$$containers" ]; then docker rm -f $$containers; fi
+	@images="$$( { docker images -q --filter 'reference=envbox/*'; docker images -q --filter label=envbox.managed=true; } | sort -u)"; \
+	if [ -n "$$images" ]; then docker rmi -f $$images; fi

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { buildImageCommand } from './client/index.js';
 import { ENVIRONMENTS } from './envs/index.js';
 import { runCli } from './runtime/index.js';
 import { VERSION } from './version.js';
@@ -9,6 +10,7 @@ const outcome = await runCli(process.argv.slice(2), {
   env: process.env,
   stdout: process.stdout,
   stderr: process.stderr,
+  commands: { 'build-image': buildImageCommand },
 }).catch((error: unknown) => {
   const message = error instanceof Error ? error.message : String(error);
   process.stderr.write(`envbox: cannot start: ${message}\n`);

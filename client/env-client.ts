@@ -1,5 +1,8 @@
 import type { z } from 'zod';
 import type { ResetRequest, StepResponse } from '../runtime/index.js';
+import { DEFAULT_IMAGE_TAG } from './docker/build-image.js';
+import type { DockerContainer } from './docker/docker-container.js';
+import { launchFromDockerImage, type FromDockerImageOptions } from './docker/from-docker-image.js';
 import { HttpTransport, type HttpSession } from './http-transport.js';
 import { parseResponse } from './parse-response.js';
 import type { CallOptions, Transport } from './transport.js';
@@ -28,6 +31,15 @@ export interface EnvClientOptions {
   headers?: Readonly<Record<string, string>>;
   /** Per-call timeout. @default 60 s */
   timeoutMs?: number;
+  /** The container the server runs in, owned by the client: `close()` closes it after the session. */
+  container?: DockerContainer;
+}
+
+/** A typed client class, as `fromDockerImage` needs it: constructible from client options alone. */
+export interface EnvClientClass<C> {
+  new (options: EnvClientOptions): C;
+  /** See {@link EnvClient.dockerCommand}. */
+  readonly dockerCommand?: readonly string[] | undefined;
 }
 
 /** Options of one call. */
@@ -61,11 +73,41 @@ export interface StepResult<O> {
  * @typeParam S the state
  */
 export class EnvClient<A, O, S> {
+  /** The container this client was launched in ({@link EnvClient.fromDockerImage}), closed with it. */
+  readonly container: DockerContainer | undefined;
   readonly #schemas: EnvSchemasOf<O, S>;
   readonly #transport: Transport;
   readonly #timeoutMs: number;
 
+  /**
+   * The arguments after the appliance's `envbox serve` that {@link EnvClient.fromDockerImage} runs
+   * this client's environment with; undefined: the image's CMD (`--env coding_env`).
+   */
+  static readonly dockerCommand: readonly string[] | undefined = undefined;
+
+  /**
+   * Start a hardened appliance container of `image` (`envbox build-image` makes
+   * `envbox/appliance:latest`, the default), wait until it is healthy, and return a client of this
+   * class that owns it: `close()` and `await using` also stop and remove the container. Called on
+   * a typed client, OpenEnv's `from_docker_image` classmethod: `CodingEnv.fromDockerImage()`. For
+   * an untyped `EnvClient`, see {@link launchFromDockerImage}.
+   * @throws {DockerUnavailableError} when no Docker engine answers (fix: `make docker-up`)
+   * @throws {ImageNotFoundError} when the engine lacks `image` (fix: `make image`)
+   * @throws {ContainerStartError} when the container cannot start or exits first (with its last log lines)
+   * @throws {HealthTimeoutError} when it is not healthy within `healthTimeoutMs` (with its last log lines)
+   */
+  static async fromDockerImage<C>(
+    this: EnvClientClass<C>,
+    image: string = DEFAULT_IMAGE_TAG,
+    options: FromDockerImageOptions = {},
+  ): Promise<C> {
+    const command = options.command ?? this.dockerCommand;
+    const start = command === undefined ? options : { ...options, command };
+    return launchFromDockerImage(image, start, (clientOptions) => new this(clientOptions));
+  }
+
   constructor(schemas: EnvSchemasOf<O, S>, options: EnvClientOptions) {
+    this.container = options.container;
     this.#schemas = schemas;
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_CLIENT_TIMEOUT_MS;
     const headers = options.headers ?? {};
@@ -94,9 +136,26 @@ export class EnvClient<A, O, S> {
     return parseResponse(this.#schemas.state, await this.#transport.state(this.#callOptions(options)), 'state');
   }
 
-  /** Close the session (a `new` HTTP session is deleted; a WebSocket is closed). Idempotent. */
+  /**
+   * Close the session (a `new` HTTP session is deleted; a WebSocket is closed), then the container
+   * the client owns, if any. Idempotent. A failure to close the session does not keep the container
+   * alive; the first failure is thrown.
+   */
   async close(): Promise<void> {
-    await this.#transport.close();
+    let sessionError: { error: unknown } | undefined;
+    try {
+      await this.#transport.close();
+    } catch (error) {
+      sessionError = { error };
+    }
+    try {
+      await this.container?.close();
+    } catch (error) {
+      // The session's failure came first and is the one to see; a container left behind is still
+      // removed by the exit handlers or `cleanup()`.
+      if (sessionError === undefined) throw error;
+    }
+    if (sessionError !== undefined) throw sessionError.error;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -6,6 +6,17 @@ import { startServer, type EnvboxServer } from './server.js';
 /** Exit code of a usage error (bad option, unknown command). */
 export const EXIT_USAGE = 2;
 
+/**
+ * A subcommand besides `serve` (e.g. `build-image`), registered by the entry point: runtime/
+ * only dispatches to it, knowing nothing of what it does.
+ */
+export interface CliCommand {
+  /** Its usage line, e.g. `envbox build-image [--tag <image>]`, shown by `--help`. */
+  usage: string;
+  /** Run it with the arguments after its name; exit code 2 for a usage error. */
+  run(argv: readonly string[], context: CliContext): Promise<{ exitCode: number }>;
+}
+
 /** Where the CLI writes and what it serves; injectable for tests. */
 export interface CliContext {
   /** Environments `--env` can name, each built from the configuration at start. */
@@ -15,6 +26,8 @@ export interface CliContext {
   env: NodeJS.ProcessEnv;
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream;
+  /** Subcommands besides `serve`, by name. */
+  commands?: Readonly<Record<string, CliCommand>>;
 }
 
 /** What the CLI started: a server to keep running, or an exit code to leave with. */
@@ -26,7 +39,9 @@ function usage(context: CliContext): string {
 
 Usage:
   envbox serve --env <name> [options]
-  envbox --help | --version
+${Object.values(context.commands ?? {})
+  .map((command) => `  ${command.usage}\n`)
+  .join('')}  envbox --help | --version
 
 Options of serve (flag, or environment variable; the flag wins):
 ${options}
@@ -44,6 +59,11 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
     context.stderr.write(`envbox: ${message}\nRun 'envbox --help' for the options.\n`);
     return { exitCode: EXIT_USAGE };
   };
+  const [name] = argv;
+  // Other commands have options of their own: theirs to parse.
+  if (name !== undefined && context.commands !== undefined && Object.hasOwn(context.commands, name)) {
+    return context.commands[name]!.run(argv.slice(1), context);
+  }
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({
@@ -70,7 +90,8 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
   }
   const [command, ...rest] = positionals;
   if (command !== 'serve' || rest.length > 0) {
-    return fail(command === undefined ? 'missing command; expected serve' : `unknown command ${JSON.stringify(positionals.join(' '))}; expected serve`);
+    const expected = ['serve', ...Object.keys(context.commands ?? {})].join(' or ');
+    return fail(command === undefined ? `missing command; expected ${expected}` : `unknown command ${JSON.stringify(positionals.join(' '))}; expected ${expected}`);
   }
   let config: ServeConfig;
   try {

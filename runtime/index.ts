@@ -4,7 +4,7 @@ export type { ErrorReply } from './error-reply.js';
 export { createHotRoutes } from './hot-routes.js';
 export type { CreateAppOptions } from './app.js';
 export { runCli, EXIT_USAGE } from './cli.js';
-export type { CliContext, CliOutcome } from './cli.js';
+export type { CliCommand, CliContext, CliOutcome } from './cli.js';
 export {
   AppConfig,
   ConfigError,

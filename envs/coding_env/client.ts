@@ -5,7 +5,8 @@ import { CodeObservation, CodeState, type CodeAction } from './models.js';
 /**
  * Typed client of coding_env.
  * @example
- * await using env = new CodingEnv({ baseUrl: 'http://127.0.0.1:8000' });
+ * await using env = await CodingEnv.fromDockerImage(); // envbox/appliance:latest, removed when env is disposed
+ * // or, with a server already running: new CodingEnv({ baseUrl: 'http://127.0.0.1:8000' })
  * await env.reset();
  * await env.step({ code: 'x = 41' });
  * (await env.step({ code: 'x + 1' })).observation.result; // '42'

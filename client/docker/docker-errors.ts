@@ -1,0 +1,162 @@
+import { EnvboxError, type EnvboxErrorOptions } from '../../runtime/index.js';
+
+/**
+ * The errors of the Docker boundary. dockerode's own errors (`statusCode`, `json`, socket errors)
+ * never leave `client/docker/`: {@link dockerError} maps them here, in one place, keeping the
+ * original as `cause`. Like {@link TransportError} they are client-side only (status 0).
+ */
+
+/** The facts a container failure carries: which container, and what it printed last. */
+export interface ContainerFailureOptions extends EnvboxErrorOptions {
+  /** The container's id, when it was created. */
+  containerId?: string;
+  /** The container's last log lines (stdout and stderr, interleaved), possibly empty. */
+  logs?: string;
+}
+
+/** `DOCKER_UNAVAILABLE`: no Docker engine answers (not running, wrong `DOCKER_HOST`, no permission). */
+export class DockerUnavailableError extends EnvboxError {
+  constructor(message: string, options?: EnvboxErrorOptions) {
+    super('DOCKER_UNAVAILABLE', 0, message, options);
+  }
+}
+
+/** `IMAGE_NOT_FOUND`: the image is not present in the engine (and there is no registry to pull it from). */
+export class ImageNotFoundError extends EnvboxError {
+  /** The image reference that was asked for, e.g. `envbox/appliance:latest`. */
+  readonly image: string;
+
+  constructor(image: string, message: string, options?: EnvboxErrorOptions) {
+    super('IMAGE_NOT_FOUND', 0, message, options);
+    this.image = image;
+  }
+}
+
+/** `CONTAINER_START`: the container could not be created or started, or it exited before it was healthy. */
+export class ContainerStartError extends EnvboxError {
+  /** The container's id, when it got as far as being created. */
+  readonly containerId: string | undefined;
+  /** The container's last log lines; empty when it never ran. */
+  readonly logs: string;
+
+  constructor(message: string, options: ContainerFailureOptions = {}) {
+    super('CONTAINER_START', 0, message, options);
+    this.containerId = options.containerId;
+    this.logs = options.logs ?? '';
+  }
+}
+
+/** `HEALTH_TIMEOUT`: the container ran, but `GET /health` did not answer healthy before the deadline. */
+export class HealthTimeoutError extends EnvboxError {
+  /** The container's id. */
+  readonly containerId: string | undefined;
+  /** The container's last log lines. */
+  readonly logs: string;
+  /** The deadline that passed, in milliseconds. */
+  readonly timeoutMs: number;
+
+  constructor(message: string, options: ContainerFailureOptions & { timeoutMs: number }) {
+    super('HEALTH_TIMEOUT', 0, message, options);
+    this.containerId = options.containerId;
+    this.logs = options.logs ?? '';
+    this.timeoutMs = options.timeoutMs;
+  }
+}
+
+/** `IMAGE_BUILD`: an image build failed (a Dockerfile step, the base image, the build context). */
+export class ImageBuildError extends EnvboxError {
+  /** The last lines the build printed. */
+  readonly logs: string;
+
+  constructor(message: string, options: EnvboxErrorOptions & { logs?: string } = {}) {
+    super('IMAGE_BUILD', 0, message, options);
+    this.logs = options.logs ?? '';
+  }
+}
+
+/** `DOCKER_ENGINE`: the engine refused a call outside a start (inspect, exec, stop, remove, list). */
+export class DockerEngineError extends EnvboxError {
+  constructor(message: string, options?: EnvboxErrorOptions) {
+    super('DOCKER_ENGINE', 0, message, options);
+  }
+}
+
+/** What dockerode rejects with: an HTTP error of the engine, or a socket error. */
+interface DockerodeFailure {
+  message?: unknown;
+  statusCode?: unknown;
+  code?: unknown;
+  json?: unknown;
+}
+
+/** Socket errors that mean "no engine here", as opposed to an engine that refused the request. */
+const UNREACHABLE_CODES = new Set(['ENOENT', 'ECONNREFUSED', 'EACCES', 'EPERM', 'ENOTFOUND', 'EHOSTUNREACH', 'ETIMEDOUT', 'ECONNRESET']);
+
+/** The fix printed with every {@link DockerUnavailableError}. */
+export const DOCKER_UP_HINT = 'start an engine with `make docker-up` (or point DOCKER_HOST at a running one)';
+
+/** The engine's own message of a failed API call, without dockerode's `(HTTP code 404) no such container -` prefix. */
+export function engineMessage(error: unknown): string {
+  const failure = (error ?? {}) as DockerodeFailure;
+  const json = failure.json as { message?: unknown } | null | undefined;
+  if (json !== null && typeof json === 'object' && typeof json.message === 'string') return json.message;
+  if (typeof failure.message === 'string') return failure.message.trim();
+  return String(error);
+}
+
+/** The engine's HTTP status of a failed API call; undefined for socket errors. */
+export function engineStatus(error: unknown): number | undefined {
+  const status = ((error ?? {}) as DockerodeFailure).statusCode;
+  return typeof status === 'number' ? status : undefined;
+}
+
+/** What was being done when the engine failed, for the message and the mapping. */
+export interface DockerCallContext {
+  /** e.g. `create a container of envbox/appliance:latest`. */
+  action: string;
+  /** The image involved: a 404 "No such image" becomes {@link ImageNotFoundError}. */
+  image?: string;
+  /** Where the engine was looked for, e.g. `unix:///var/run/docker.sock`. */
+  endpoint?: string;
+  /** The container involved. */
+  containerId?: string;
+  /** Which error an engine refusal becomes. @default 'start' ({@link ContainerStartError}); 'engine': {@link DockerEngineError} */
+  phase?: 'start' | 'engine';
+}
+
+/**
+ * Map anything dockerode threw to an envbox error: an unreachable engine becomes
+ * {@link DockerUnavailableError}, a missing image {@link ImageNotFoundError}, anything else
+ * {@link ContainerStartError} while starting, {@link DockerEngineError} otherwise. Envbox errors
+ * pass through unchanged.
+ */
+export function dockerError(error: unknown, context: DockerCallContext): EnvboxError {
+  if (error instanceof EnvboxError) return error;
+  const failure = (error ?? {}) as DockerodeFailure;
+  const code = typeof failure.code === 'string' ? failure.code : undefined;
+  const status = engineStatus(error);
+  const message = engineMessage(error);
+  if (status === undefined && code !== undefined && UNREACHABLE_CODES.has(code)) {
+    const where = context.endpoint === undefined ? 'the Docker engine' : `the Docker engine at ${context.endpoint}`;
+    const permission = code === 'EACCES' || code === 'EPERM' ? ' (permission denied: run as root or join the docker group)' : '';
+    return new DockerUnavailableError(
+      `Cannot ${context.action}: ${where} does not answer (${message})${permission}; ${DOCKER_UP_HINT}.`,
+      { cause: error },
+    );
+  }
+  if (status === 404 && context.image !== undefined && /no such image|not found|pull access denied/i.test(message)) {
+    return new ImageNotFoundError(
+      context.image,
+      `Cannot ${context.action}: image ${context.image} is not in the engine (${message}); build it with ` +
+        '`envbox build-image --tag ' +
+        context.image +
+        '` (`make image`) or load it with `docker load`.',
+      { cause: error },
+    );
+  }
+  const text = `Cannot ${context.action}: the engine answered ${status ?? code ?? 'an error'} (${message}).`;
+  if (context.phase === 'engine') return new DockerEngineError(text, { cause: error });
+  const options: ContainerFailureOptions = { cause: error };
+  if (context.containerId !== undefined) options.containerId = context.containerId;
+  return new ContainerStartError(text, options);
+}
