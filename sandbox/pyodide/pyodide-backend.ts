@@ -7,6 +7,14 @@ import type { GuestProgram } from '../process/command.js';
 import { probeIsolation } from '../process/isolation-probe.js';
 import { RUNNER_IN_SANDBOX, RUNNER_PATH, type PythonBackend, type PythonBackendOptions } from '../process/process-backend.js';
 import { DEFAULT_INTERRUPT_GRACE_MS, ProcessSandbox, type ProcessSandboxOptions } from '../process/process-sandbox.js';
+
+/**
+ * How long an interrupted Pyodide step may take to stop before its process is killed: twice the
+ * CPython grace. The interrupt goes signal → the guest's main thread → a shared buffer the wasm
+ * interpreter polls, two threads that a loaded host can each starve for a few hundred ms (a CI run
+ * beside two image builds missed 500 ms). @default 1000 ms
+ */
+export const PYODIDE_INTERRUPT_GRACE_MS = 2 * DEFAULT_INTERRUPT_GRACE_MS;
 import { SANDBOX_UID_BASE, UidPool } from '../process/uid-pool.js';
 import type { Sandbox } from '../sandbox.js';
 import { buildSnapshot, type SnapshotOutcome } from './snapshot.js';
@@ -55,7 +63,7 @@ export async function createPyodideBackend(options: PythonBackendOptions = {}): 
     procMount: probe.procMount,
     tmpBytes: limits.tmpBytes,
     maxOutputBytes: options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES,
-    interruptGraceMs: options.interruptGraceMs ?? DEFAULT_INTERRUPT_GRACE_MS,
+    interruptGraceMs: options.interruptGraceMs ?? PYODIDE_INTERRUPT_GRACE_MS,
     uids,
     label: 'Pyodide sandbox',
   } satisfies Partial<ProcessSandboxOptions>;
