@@ -5,7 +5,7 @@ PORT ?= 8000
 HOST ?= 127.0.0.1
 NODE_MAJOR_MIN := 20
 
-.PHONY: install build test run bench clean check-node system-packages \
+.PHONY: install build test run bench clean check-node system-packages browser \
 	docker-up base-image image run-docker test-docker docker-clean
 
 # Debian packages the sandboxes use: the system CPython and bubblewrap (per-episode namespaces).
@@ -15,7 +15,7 @@ check-node:
 	@node -e 'const m = Number(process.versions.node.split(".")[0]); if (m < $(NODE_MAJOR_MIN)) { console.error("envbox needs Node >= $(NODE_MAJOR_MIN), found " + process.version); process.exit(1) }'
 
 ## install: system packages (as root, where missing), dependencies from the lockfile, then build
-install: check-node system-packages
+install: check-node system-packages browser
 	npm ci --no-audit --no-fund
 	$(MAKE) build
 
@@ -28,6 +28,18 @@ system-packages:
 	  echo "warning: install $(SYSTEM_PACKAGES) (e.g. sudo apt-get install $(SYSTEM_PACKAGES)); without bubblewrap sandboxes run without namespaces"; \
 	fi
 
+# Debian's chromium for the web interface's browser tests (never a downloaded browser); without it
+# those tests skip, saying why. A failure here (no root, no mirror) does not stop the install.
+browser:
+	@if [ -x /usr/bin/chromium ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  apt-get install -y --no-install-recommends chromium || \
+	  { apt-get update -qq && apt-get install -y --no-install-recommends chromium; } || \
+	  echo "warning: could not install chromium; the web interface browser tests will skip"; \
+	else \
+	  echo "warning: install chromium (e.g. sudo apt-get install chromium) to run the web interface browser tests"; \
+	fi
+
 ## build: compile TypeScript to dist/
 build:
 	npm run build
@@ -37,9 +49,9 @@ test: build
 	npx tsc -p tsconfig.json --noEmit
 	npx tap
 
-## run: serve $(ENV) on $(HOST):$(PORT) (Python episodes in the $(PYTHON_BACKEND) sandbox)
+## run: serve $(ENV) on $(HOST):$(PORT) with the web interface at /web (Python episodes in the $(PYTHON_BACKEND) sandbox)
 run: build
-	node dist/cli.js serve --env $(ENV) --port $(PORT) --host $(HOST) --python-backend $(PYTHON_BACKEND)
+	node dist/cli.js serve --env $(ENV) --port $(PORT) --host $(HOST) --python-backend $(PYTHON_BACKEND) --web
 
 ## bench: latency and throughput of $(ENV) over HTTP keep-alive and WebSocket; coding_env on both
 ## Python backends (bench entries coding_env and coding_env_pyodide). Every entry runs, even after

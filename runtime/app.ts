@@ -10,6 +10,7 @@ import type { HealthResponse } from './models.js';
 import { EnvProtocol } from './protocol.js';
 import type { Session } from './session.js';
 import { SessionManager } from './session-manager.js';
+import { registerWebInterface } from './web-interface.js';
 
 /** Header naming the session a plain HTTP request acts on. */
 export const SESSION_HEADER = 'x-session-id';
@@ -74,7 +75,8 @@ export class EnvboxApp extends Koa {
 
 /**
  * Build the Koa app that serves `definition`: `POST /reset`, `POST /step`, `GET /state`,
- * `GET /health`, `GET /metadata`, `GET /schema`, `POST /sessions`, `DELETE /sessions/:id`.
+ * `GET /health`, `GET /metadata`, `GET /schema`, `POST /sessions`, `DELETE /sessions/:id`, and
+ * with `config.web` the web interface at `GET /web`.
  * The WebSocket endpoint `/ws` is attached to the HTTP server by `startServer`.
  * @throws {z.ZodError} when `config` is invalid
  */
@@ -126,6 +128,7 @@ export function createApp(definition: AnyEnvDefinition, config: AppConfigInput =
     void sessions.close(session.id, 'client');
     ctx.body = { session_id: session.id, closed: true };
   });
+  if (parsed.web) registerWebInterface(router);
   router.get('/ws', () => {
     throw new EnvboxError('UPGRADE_REQUIRED', 426, 'GET /ws is a WebSocket endpoint; connect with a WebSocket client.');
   });

@@ -112,6 +112,7 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
   context.stdout.write(
     `envbox ${context.version}: serving ${definition.name} on ${server.url} (max ${config.maxSessions} sessions); Ctrl+C to stop\n`,
   );
+  if (config.web) context.stdout.write(`web interface: ${server.url}/web\n`);
   // The environment's own facts (e.g. which isolation its sandboxes got) belong in the start log.
   server.app.logger.info('serving', { env: definition.name, url: server.url, ...definition.health?.() });
   return { server, config };

@@ -33,6 +33,8 @@ export const AppConfig = z.strictObject({
   /** WebSocket keep-alive ping interval. */
   wsPingIntervalMs: z.number().positive().default(DEFAULT_WS_PING_INTERVAL_MS),
   logLevel: LogLevel.default('info'),
+  /** Serve the web interface (`GET /web`): a page to drive the environment by hand. */
+  web: z.boolean().default(false),
 });
 /** Input form of {@link AppConfig}: every field optional. */
 export type AppConfigInput = z.input<typeof AppConfig>;
@@ -77,6 +79,8 @@ export type ServeConfig = z.output<typeof ServeConfig>;
 interface OptionSpec {
   flag: string;
   variable: string;
+  /** Further variables read when `variable` is unset, e.g. OpenEnv's `ENABLE_WEB_INTERFACE`. */
+  aliases?: readonly string[];
   key: keyof ServeConfig;
   kind: 'string' | 'int' | 'seconds' | 'level' | 'boolean';
   /** What a valid value looks like, for error messages. */
@@ -100,6 +104,7 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { flag: 'require-isolation', variable: 'ENVBOX_REQUIRE_ISOLATION', key: 'requireIsolation', kind: 'boolean', expected: 'true or false', help: 'refuse to start without per-episode namespaces' },
   { flag: 'pool-size', variable: 'ENVBOX_POOL_SIZE', key: 'poolSize', kind: 'int', expected: 'an integer from 0 to 1024', help: `sandboxes started ahead (default ${DEFAULT_POOL_SIZE})` },
   { flag: 'max-output-bytes', variable: 'ENVBOX_MAX_OUTPUT_BYTES', key: 'maxOutputBytes', kind: 'int', expected: 'an integer number of bytes of at least 1024', help: `cap of stdout and of stderr per step (default ${DEFAULT_MAX_OUTPUT_BYTES})` },
+  { flag: 'web', variable: 'ENVBOX_WEB', aliases: ['ENABLE_WEB_INTERFACE'], key: 'web', kind: 'boolean', expected: 'true or false', help: 'serve the web interface at /web (also ENABLE_WEB_INTERFACE)' },
   { flag: 'log-level', variable: 'ENVBOX_LOG_LEVEL', key: 'logLevel', kind: 'level', expected: `one of ${LOG_LEVELS.join(', ')}`, help: `${LOG_LEVELS.join('|')} (default info)` },
 ];
 
@@ -122,9 +127,10 @@ export function parseServeConfig(flags: Readonly<Record<string, string | boolean
   const sources = new Map<string, string>();
   for (const option of SERVE_OPTIONS) {
     const fromFlag = flags[option.flag];
-    const value = fromFlag ?? env[option.variable];
+    const variable = variableOf(option, env);
+    const value = fromFlag ?? env[variable];
     if (value === undefined || value === '') continue;
-    sources.set(option.key, fromFlag === undefined ? `${option.variable}` : `--${option.flag}`);
+    sources.set(option.key, fromFlag === undefined ? variable : `--${option.flag}`);
     raw[option.key] = convert(option, value);
   }
   const parsed = ServeConfig.safeParse(raw);
@@ -133,11 +139,17 @@ export function parseServeConfig(flags: Readonly<Record<string, string | boolean
   const key = String(issue.path[0]);
   const option = SERVE_OPTIONS.find((o) => o.key === key);
   const name = sources.get(key) ?? (option === undefined ? key : `--${option.flag}`);
-  const given = option === undefined ? undefined : (flags[option.flag] ?? env[option.variable]);
+  const given = option === undefined ? undefined : (flags[option.flag] ?? env[variableOf(option, env)]);
   const received = given === undefined ? undefined : String(given);
   const shown = received === undefined ? 'nothing' : JSON.stringify(received);
   const expected = option === undefined ? issue.message : `expected ${option.expected}`;
   throw new ConfigError(`invalid ${name}: ${expected}, received ${shown}`);
+}
+
+/** The variable `option` is read from: its own, or the first alias set (non-empty) in `env`. */
+function variableOf(option: OptionSpec, env: NodeJS.ProcessEnv): string {
+  if (env[option.variable] !== undefined && env[option.variable] !== '') return option.variable;
+  return option.aliases?.find((alias) => env[alias] !== undefined && env[alias] !== '') ?? option.variable;
 }
 
 function convert(option: OptionSpec, value: string | boolean): unknown {

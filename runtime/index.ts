@@ -70,3 +70,4 @@ export type { SessionManagerEvents, SessionManagerOptions } from './session-mana
 export { DEFAULT_CLOSE_GRACE_MS, EnvboxServer, startServer } from './server.js';
 export type { StartServerOptions } from './server.js';
 export { WS_CLOSE, WS_PATH, WsEndpoint } from './ws-endpoint.js';
+export { registerWebInterface, WEB_CONTENT_SECURITY_POLICY, WEB_HEADERS, WEB_PATH } from './web-interface.js';

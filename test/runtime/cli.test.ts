@@ -31,6 +31,7 @@ t.test('parseServeConfig: defaults, flags, ENVBOX_* variables, flags win', async
     requireIsolation: false,
     poolSize: 4,
     maxOutputBytes: 1_048_576,
+    web: false,
   });
   t.equal(DEFAULT_PYTHON_BACKEND, 'pyodide', 'Pyodide needs nothing outside npm, so it is the default');
   const fromEnv = parseServeConfig(
