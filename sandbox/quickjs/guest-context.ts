@@ -9,6 +9,7 @@ import {
   type QuickJSRuntime,
   type QuickJSSyncVariant,
 } from 'quickjs-emscripten-core';
+import { EXIT_ERROR, EXIT_KILLED, EXIT_OK, EXIT_TIMEOUT } from '../sandbox.js';
 import type { StepReport, WorkerConfig } from './protocol.js';
 import { trackAsyncFunctions } from './track-async.js';
 
@@ -30,13 +31,8 @@ const SETUP_BUDGET_MS = 5_000;
 /** Time given, past the step's deadline, to format its result or its error (guest code may run). */
 export const FORMAT_BUDGET_MS = 200;
 
-/** What `GuestContext` reports; also used for a context that was destroyed. */
-const EXIT_OK = 0;
-const EXIT_ERROR = 1;
 /** Node's exit code when the main module's top-level await never settles. */
 const EXIT_UNSETTLED = 13;
-const EXIT_TIMEOUT = 124;
-const EXIT_KILLED = 137;
 
 /** Node's formatter, in a realm of its own beside the guest's (loaded on first use). */
 interface Formatter {

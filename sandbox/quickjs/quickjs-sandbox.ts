@@ -1,5 +1,6 @@
 import { EXIT_KILLED, type ExecResult, type RunOptions, type Sandbox } from '../sandbox.js';
-import { lostReport, type QuickJsWorker } from './quickjs-worker.js';
+import { lostReport } from './lost-report.js';
+import type { QuickJsWorker } from './quickjs-worker.js';
 
 /**
  * One JavaScript episode: a QuickJS context living in a worker thread shared with a few other

@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { SandboxUnavailableError } from '../errors.js';
+import { lostReport } from './lost-report.js';
 import type { HostMessage, StepReport, WorkerConfig, WorkerMessage } from './protocol.js';
 
 /** From source (tests) the worker is TypeScript; built, it is JavaScript beside this file. */
@@ -192,16 +193,4 @@ export class QuickJsWorker {
     this.#pending.clear();
     this.#options.onDeath(this);
   }
-}
-
-/** The report of a step whose episode was lost with its worker. */
-export function lostReport(reason: string): StepReport {
-  return {
-    stdout: '',
-    stderr: `envbox: the sandbox was destroyed: ${reason}; its state is lost and the next step starts in a fresh sandbox.\n`,
-    exitCode: 137,
-    result: null,
-    truncated: false,
-    stateLost: true,
-  };
 }

@@ -1,5 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { GuestContext } from './guest-context.js';
+import { lostReport } from './lost-report.js';
 import type { HostMessage, WorkerConfig, WorkerMessage } from './protocol.js';
 
 /**
@@ -47,11 +48,7 @@ async function handle(message: HostMessage): Promise<void> {
     case 'run': {
       const guest = await episodes.get(message.episode);
       if (guest === undefined) {
-        send({
-          type: 'ran',
-          request: message.request,
-          report: { stdout: '', stderr: 'envbox: the sandbox is gone; its state is lost and the next step starts in a fresh sandbox.\n', exitCode: 137, result: null, truncated: false, stateLost: true },
-        });
+        send({ type: 'ran', request: message.request, report: lostReport('its context is gone') });
         return;
       }
       const report = await guest.run(message.code, message.timeoutMs, (busy) => {
