@@ -29,6 +29,12 @@ export interface EnvClientOptions {
   session?: HttpSession;
   /** Extra headers on every request and on the WebSocket upgrade. */
   headers?: Readonly<Record<string, string>>;
+  /**
+   * The server's bearer token (its `--token` / `ENVBOX_TOKEN`), sent as `Authorization: Bearer
+   * <token>` on every request and on the WebSocket upgrade; a wrong or missing one makes calls
+   * throw `UnauthorizedError`. @default none
+   */
+  token?: string;
   /** Per-call timeout. @default 60 s */
   timeoutMs?: number;
   /** The container the server runs in, owned by the client: `close()` closes it after the session. */
@@ -110,7 +116,7 @@ export class EnvClient<A, O, S> {
     this.container = options.container;
     this.#schemas = schemas;
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_CLIENT_TIMEOUT_MS;
-    const headers = options.headers ?? {};
+    const headers = options.token === undefined ? (options.headers ?? {}) : { ...options.headers, authorization: `Bearer ${options.token}` };
     this.#transport =
       options.transport === 'ws'
         ? new WsTransport({ baseUrl: options.baseUrl, headers })

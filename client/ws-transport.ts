@@ -1,5 +1,6 @@
 import WebSocket from 'ws';
 import {
+  ErrorResponse,
   errorFromWire,
   ProtocolError,
   TransportError,
@@ -112,6 +113,18 @@ export class WsTransport implements Transport {
         handshakeTimeout: this.#options.connectTimeoutMs ?? DEFAULT_WS_CONNECT_TIMEOUT_MS,
       });
       socket.on('open', () => resolve(socket));
+      // The server refused the upgrade with an HTTP answer (401 without a valid token): rebuild its error.
+      socket.on('unexpected-response', (request, response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => {
+          const failure = refusedUpgrade(this.#url, response.statusCode ?? 0, Buffer.concat(chunks));
+          this.#fail(failure);
+          reject(failure);
+          request.destroy();
+        });
+        response.on('error', () => request.destroy());
+      });
       socket.on('message', (data) => this.#receive(data));
       socket.on('error', (error) => {
         const failure = new TransportError(`WebSocket ${this.#url} failed (${error.message}); is the server running?`, { cause: error });
@@ -151,6 +164,19 @@ export class WsTransport implements Transport {
     this.#broken ??= error;
     for (const pending of this.#pending.splice(0)) pending.reject(this.#broken);
   }
+}
+
+/** The error an HTTP answer to the upgrade carries: the envelope's class, else a {@link TransportError}. */
+function refusedUpgrade(url: string, status: number, body: Buffer): EnvboxError {
+  let json: unknown;
+  try {
+    json = JSON.parse(body.toString('utf8'));
+  } catch {
+    json = undefined;
+  }
+  const envelope = ErrorResponse.safeParse(json);
+  if (envelope.success) return errorFromWire(envelope.data.error, status);
+  return new TransportError(`WebSocket ${url} was refused with HTTP ${status}; is it an envbox server?`);
 }
 
 function expect(message: WsServerMessage, type: 'observation', call: string): StepResponse;

@@ -1,11 +1,13 @@
 import Router from '@koa/router';
 import Koa from 'koa';
+import { bearerAuthMiddleware } from './bearer-auth.js';
 import { AppConfig, type AppConfigInput } from './config.js';
 import type { AnyEnvDefinition } from './environment.js';
 import { EnvboxError, MethodNotAllowedError, NotFoundError, SessionNotFoundError } from './errors.js';
 import { errorReply } from './error-reply.js';
 import { readJsonBody } from './json-body.js';
 import { createLogger, type Logger } from './logger.js';
+import { AppMetrics, METRICS_PATH } from './metrics.js';
 import type { HealthResponse } from './models.js';
 import { EnvProtocol } from './protocol.js';
 import type { Session } from './session.js';
@@ -31,6 +33,8 @@ export class EnvboxApp extends Koa {
   readonly logger: Logger;
   readonly sessions: SessionManager;
   readonly protocol: EnvProtocol;
+  /** This app's Prometheus metrics (its own registry), served at `GET /metrics`. */
+  readonly metrics: AppMetrics;
 
   constructor(definition: AnyEnvDefinition, config: AppConfig, logger: Logger) {
     super({ proxy: false });
@@ -38,7 +42,8 @@ export class EnvboxApp extends Koa {
     this.config = config;
     this.logger = logger;
     this.sessions = new SessionManager(definition, { ...config, logger });
-    this.protocol = new EnvProtocol(definition, config);
+    this.metrics = new AppMetrics(definition, this.sessions);
+    this.protocol = new EnvProtocol(definition, config, this.metrics);
     // Koa logs every error it sees by default; errors are logged once, by our error middleware.
     this.silent = true;
   }
@@ -75,7 +80,7 @@ export class EnvboxApp extends Koa {
 
 /**
  * Build the Koa app that serves `definition`: `POST /reset`, `POST /step`, `GET /state`,
- * `GET /health`, `GET /metadata`, `GET /schema`, `POST /sessions`, `DELETE /sessions/:id`, and
+ * `GET /health`, `GET /metrics`, `GET /metadata`, `GET /schema`, `POST /sessions`, `DELETE /sessions/:id`, and
  * with `config.web` the web interface at `GET /web`.
  * The WebSocket endpoint `/ws` is attached to the HTTP server by `startServer`.
  * @throws {z.ZodError} when `config` is invalid
@@ -111,6 +116,10 @@ export function createApp(definition: AnyEnvDefinition, config: AppConfigInput =
     };
     ctx.body = health;
   });
+  router.get(METRICS_PATH, async (ctx) => {
+    ctx.type = app.metrics.contentType;
+    ctx.body = await app.metrics.scrape();
+  });
   router.get('/metadata', (ctx) => {
     ctx.body = protocol.metadata;
   });
@@ -133,7 +142,8 @@ export function createApp(definition: AnyEnvDefinition, config: AppConfigInput =
     throw new EnvboxError('UPGRADE_REQUIRED', 426, 'GET /ws is a WebSocket endpoint; connect with a WebSocket client.');
   });
 
-  app.use(errorMiddleware(app.logger));
+  app.use(errorMiddleware(app.logger, app.metrics));
+  if (parsed.token !== undefined) app.use(bearerAuthMiddleware(parsed.token));
   // Sets 405/501 and the Allow header; the error middleware turns them into the envelope.
   app.use(router.allowedMethods());
   app.use(router.routes());
@@ -147,7 +157,7 @@ export const COMMON_HEADERS: Readonly<Record<string, string>> = Object.freeze({
 });
 
 /** Turn anything thrown below into the error envelope (see {@link errorReply}), and 404 unknown routes. */
-function errorMiddleware(logger: Logger): Koa.Middleware {
+function errorMiddleware(logger: Logger, metrics: AppMetrics): Koa.Middleware {
   return async (ctx, next) => {
     ctx.set(COMMON_HEADERS);
     try {
@@ -160,6 +170,7 @@ function errorMiddleware(logger: Logger): Koa.Middleware {
       }
     } catch (thrown) {
       const reply = errorReply(thrown, logger, ctx.method, ctx.path);
+      metrics.recordError(reply.body.error.code);
       ctx.set(reply.headers);
       ctx.status = reply.status;
       ctx.body = reply.body;

@@ -35,6 +35,11 @@ export const AppConfig = z.strictObject({
   logLevel: LogLevel.default('info'),
   /** Serve the web interface (`GET /web`): a page to drive the environment by hand. */
   web: z.boolean().default(false),
+  /**
+   * Require `Authorization: Bearer <token>` on every route but `/health` and on the `/ws` upgrade.
+   * @default undefined (no auth)
+   */
+  token: z.string().min(1).optional(),
 });
 /** Input form of {@link AppConfig}: every field optional. */
 export type AppConfigInput = z.input<typeof AppConfig>;
@@ -83,6 +88,8 @@ interface OptionSpec {
   aliases?: readonly string[];
   key: keyof ServeConfig;
   kind: 'string' | 'int' | 'seconds' | 'level' | 'boolean';
+  /** A secret: an empty value is an error (not "unset"), and error messages never show the value. */
+  secret?: boolean;
   /** What a valid value looks like, for error messages. */
   expected: string;
   help: string;
@@ -105,6 +112,7 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { flag: 'pool-size', variable: 'ENVBOX_POOL_SIZE', key: 'poolSize', kind: 'int', expected: 'an integer from 0 to 1024', help: `sandboxes started ahead (default ${DEFAULT_POOL_SIZE})` },
   { flag: 'max-output-bytes', variable: 'ENVBOX_MAX_OUTPUT_BYTES', key: 'maxOutputBytes', kind: 'int', expected: 'an integer number of bytes of at least 1024', help: `cap of stdout and of stderr per step (default ${DEFAULT_MAX_OUTPUT_BYTES})` },
   { flag: 'web', variable: 'ENVBOX_WEB', aliases: ['ENABLE_WEB_INTERFACE'], key: 'web', kind: 'boolean', expected: 'true or false', help: 'serve the web interface at /web (also ENABLE_WEB_INTERFACE)' },
+  { flag: 'token', variable: 'ENVBOX_TOKEN', key: 'token', kind: 'string', secret: true, expected: 'a non-empty secret', help: 'require Authorization: Bearer <token> on every route but /health and on /ws' },
   { flag: 'log-level', variable: 'ENVBOX_LOG_LEVEL', key: 'logLevel', kind: 'level', expected: `one of ${LOG_LEVELS.join(', ')}`, help: `${LOG_LEVELS.join('|')} (default info)` },
 ];
 
@@ -129,7 +137,7 @@ export function parseServeConfig(flags: Readonly<Record<string, string | boolean
     const fromFlag = flags[option.flag];
     const variable = variableOf(option, env);
     const value = fromFlag ?? env[variable];
-    if (value === undefined || value === '') continue;
+    if (value === undefined || (value === '' && option.secret !== true)) continue;
     sources.set(option.key, fromFlag === undefined ? variable : `--${option.flag}`);
     raw[option.key] = convert(option, value);
   }
@@ -141,7 +149,7 @@ export function parseServeConfig(flags: Readonly<Record<string, string | boolean
   const name = sources.get(key) ?? (option === undefined ? key : `--${option.flag}`);
   const given = option === undefined ? undefined : (flags[option.flag] ?? env[variableOf(option, env)]);
   const received = given === undefined ? undefined : String(given);
-  const shown = received === undefined ? 'nothing' : JSON.stringify(received);
+  const shown = received === undefined ? 'nothing' : option?.secret === true && received !== '' ? 'a value (hidden)' : JSON.stringify(received);
   const expected = option === undefined ? issue.message : `expected ${option.expected}`;
   throw new ConfigError(`invalid ${name}: ${expected}, received ${shown}`);
 }

@@ -1,3 +1,4 @@
+import type { Registry } from 'prom-client';
 import type { z } from 'zod';
 import type { ServeConfig } from './config.js';
 import type { Observation, ResetRequest, State } from './models.js';
@@ -61,6 +62,11 @@ export interface EnvDefinition<
   create(): Promise<Environment<A, O, S, R>> | Environment<A, O, S, R>;
   /** Extra facts for `GET /health` (e.g. the isolation in force). */
   health?(): Record<string, unknown>;
+  /**
+   * Register the environment's own metrics (e.g. sandbox starts, pool size) in an app's registry;
+   * called once per app, so keep values in the definition and read them in `collect()` callbacks.
+   */
+  metrics?(registry: Registry): void;
   /** Free what the definition shares between sessions (e.g. a warm sandbox pool); the app calls it on close. */
   close?(): Promise<void> | void;
 }

@@ -89,6 +89,13 @@ export class MethodNotAllowedError extends EnvboxError {
   }
 }
 
+/** 401 `UNAUTHORIZED`: the server requires a bearer token and the request has none, or a wrong one. */
+export class UnauthorizedError extends EnvboxError {
+  constructor(message: string, options?: EnvboxErrorOptions) {
+    super('UNAUTHORIZED', 401, message, options);
+  }
+}
+
 /** 404 `SESSION_NOT_FOUND`: the `X-Session-Id` names no open session. */
 export class SessionNotFoundError extends EnvboxError {
   constructor(message: string, options?: EnvboxErrorOptions) {
@@ -143,6 +150,7 @@ const ERROR_CLASSES: Readonly<Record<string, ErrorClass>> = {
   PAYLOAD_TOO_LARGE: PayloadTooLargeError,
   NOT_FOUND: NotFoundError,
   METHOD_NOT_ALLOWED: MethodNotAllowedError,
+  UNAUTHORIZED: UnauthorizedError,
   SESSION_NOT_FOUND: SessionNotFoundError,
   CAPACITY_EXCEEDED: CapacityExceededError,
   SESSION_CLOSED: SessionClosedError,

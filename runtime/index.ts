@@ -42,8 +42,11 @@ export {
   SessionNotFoundError,
   toEnvboxError,
   TransportError,
+  UnauthorizedError,
 } from './errors.js';
 export type { EnvboxErrorOptions, WireError } from './errors.js';
+export { BEARER_CHALLENGE, bearerCheck } from './bearer-auth.js';
+export type { TokenCheck } from './bearer-auth.js';
 export { createLogger } from './logger.js';
 export type { Logger } from './logger.js';
 export {
@@ -61,6 +64,8 @@ export {
   WsClientMessage,
   WsServerMessage,
 } from './models.js';
+export { AppMetrics, METRICS_PATH, METRICS_PREFIX, NO_EXIT_CODE_LABEL, STEP_DURATION_BUCKETS_S } from './metrics.js';
+export type { Registry as MetricsRegistry } from 'prom-client';
 export { EnvProtocol, serializeObservation, validate } from './protocol.js';
 export type { EnvSchemas, WireIssue } from './protocol.js';
 export { Session } from './session.js';

@@ -1,8 +1,10 @@
 import { z } from 'zod';
 import type { AppConfig } from './config.js';
+import { performance } from 'node:perf_hooks';
 import type { AnyEnvDefinition } from './environment.js';
 import { InvalidRequestError } from './errors.js';
 import { ResetRequest, StepRequest, type MetadataResponse, type Observation, type StepResponse } from './models.js';
+import type { AppMetrics } from './metrics.js';
 import type { Session } from './session.js';
 
 /** One schema failure, as sent in `details.issues` of a 422. */
@@ -56,9 +58,12 @@ export class EnvProtocol {
   readonly schemas: EnvSchemas;
   readonly metadata: MetadataResponse;
   readonly #stepTimeoutMs: number;
+  readonly #metrics: AppMetrics | undefined;
 
-  constructor(definition: AnyEnvDefinition, config: AppConfig) {
+  /** @param metrics where answered resets and steps are counted */
+  constructor(definition: AnyEnvDefinition, config: AppConfig, metrics?: AppMetrics) {
     this.definition = definition;
+    this.#metrics = metrics;
     this.resetRequest = definition.resetRequest ?? ResetRequest;
     this.stepRequest = StepRequest.extend({ action: definition.action });
     this.#stepTimeoutMs = config.stepTimeoutMs;
@@ -84,19 +89,22 @@ export class EnvProtocol {
   async reset(session: Session, body: unknown): Promise<StepResponse> {
     const request = validate(this.resetRequest, body, 'Reset request');
     const observation = await session.run((env) => env.reset({ ...request, signal: session.signal }));
+    this.#metrics?.recordReset();
     return serializeObservation(observation);
   }
 
   /** Validate a step body (`{"action": ..., "timeout_s"?, "request_id"?}`) and act in `session`. */
   async step(session: Session, body: unknown): Promise<StepResponse> {
+    const startMs = performance.now();
     const request = validate(this.stepRequest, body, 'Step request');
-    return this.#step(session, request.action, request.timeout_s, request.request_id);
+    return this.#step(session, request.action, request.timeout_s, request.request_id, startMs);
   }
 
   /** Validate a bare action (the WebSocket `step` message's `data`) and act in `session`. */
   async stepAction(session: Session, action: unknown, timeoutS?: number | null): Promise<StepResponse> {
+    const startMs = performance.now();
     const parsed = validate(this.definition.action, action, 'Action');
-    return this.#step(session, parsed, timeoutS, undefined);
+    return this.#step(session, parsed, timeoutS, undefined, startMs);
   }
 
   /** The state of the episode in `session`. */
@@ -104,10 +112,11 @@ export class EnvProtocol {
     return session.run((env) => env.state());
   }
 
-  async #step(session: Session, action: unknown, timeoutS: number | null | undefined, requestId: string | null | undefined) {
+  async #step(session: Session, action: unknown, timeoutS: number | null | undefined, requestId: string | null | undefined, startMs: number) {
     const timeoutMs = timeoutS == null ? this.#stepTimeoutMs : Math.min(timeoutS * 1000, this.#stepTimeoutMs);
     const options = requestId == null ? { timeoutMs, signal: session.signal } : { timeoutMs, signal: session.signal, requestId };
     const observation = await session.run((env) => env.step(action, options));
+    this.#metrics?.recordStep(observation, (performance.now() - startMs) / 1000);
     return serializeObservation(observation);
   }
 }

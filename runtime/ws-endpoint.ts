@@ -2,6 +2,7 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { EnvboxApp } from './app.js';
+import { BEARER_CHALLENGE, bearerCheck, unauthorized, type TokenCheck } from './bearer-auth.js';
 import { CapacityExceededError, InvalidRequestError, toEnvboxError } from './errors.js';
 import { parseJson } from './json-body.js';
 import { WsClientMessage, type WsServerMessage } from './models.js';
@@ -26,7 +27,8 @@ export const WS_CLOSE = {
 const MESSAGE_TYPES = WsClientMessage.options.map((option) => option.shape.type.value);
 
 /**
- * The `/ws` endpoint: one session per connection, the OpenEnv message protocol, ping/pong
+ * The `/ws` endpoint: one session per connection (the upgrade needs the bearer token when the
+ * server has one), the OpenEnv message protocol, ping/pong
  * keep-alive that drops dead peers and frees their sessions.
  */
 export class WsEndpoint {
@@ -35,10 +37,12 @@ export class WsEndpoint {
   readonly #sockets = new Map<string, WebSocket>();
   readonly #alive = new WeakSet<WebSocket>();
   readonly #heartbeat: NodeJS.Timeout;
+  readonly #authorized: TokenCheck;
   readonly #onSessionClosed: (session: Session, reason: CloseReason) => void;
 
   constructor(app: EnvboxApp, server: Server) {
     this.#app = app;
+    this.#authorized = bearerCheck(app.config.token);
     this.#wss = new WebSocketServer({ noServer: true, maxPayload: app.config.maxBodyBytes, perMessageDeflate: false });
     server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => this.#upgrade(request, socket, head));
     this.#heartbeat = setInterval(() => this.#ping(), app.config.wsPingIntervalMs);
@@ -74,6 +78,15 @@ export class WsEndpoint {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
+    if (!this.#authorized(request.headers.authorization)) {
+      // Refused before the handshake: a plain HTTP 401 with the error envelope, no WebSocket.
+      const body = JSON.stringify({ error: unauthorized(request.headers.authorization).toWire() });
+      socket.end(
+        `HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: ${BEARER_CHALLENGE}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+          `Cache-Control: no-store\r\nConnection: close\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      );
+      return;
+    }
     this.#wss.handleUpgrade(request, socket, head, (ws) => this.#connect(ws));
   }
 
@@ -95,6 +108,7 @@ export class WsEndpoint {
       },
       (error: unknown) => {
         const failure = toEnvboxError(error);
+        this.#app.metrics.recordError(failure.code);
         this.#send(ws, { type: 'error', data: failure.toWire() });
         ws.close(failure instanceof CapacityExceededError ? WS_CLOSE.tryAgainLater : WS_CLOSE.normal, failure.code);
       },
@@ -144,6 +158,7 @@ export class WsEndpoint {
       if (error.status >= 500 && error.status !== 503) {
         this.#app.logger.error('websocket message failed', { session_id: session.id, error: thrown });
       }
+      this.#app.metrics.recordError(error.code);
       this.#send(ws, { type: 'error', data: error.toWire() });
     }
   }

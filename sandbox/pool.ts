@@ -31,6 +31,7 @@ export class WarmPool {
   readonly #fullWaiters: { resolve: () => void; reject: (error: unknown) => void }[] = [];
   readonly #controller = new AbortController();
   #starting = 0;
+  #started = 0;
   #closed = false;
   #retryMs = POOL_RETRY_MIN_MS;
   #retry: NodeJS.Timeout | undefined;
@@ -51,6 +52,11 @@ export class WarmPool {
   /** Sandboxes being started now. */
   get startingCount(): number {
     return this.#starting;
+  }
+
+  /** Sandboxes this pool has started successfully, ever (for metrics). */
+  get startedCount(): number {
+    return this.#started;
   }
 
   /** The most sandboxes kept ready. */
@@ -107,6 +113,7 @@ export class WarmPool {
       this.#factory.create({ signal: this.#controller.signal }).then(
         (sandbox) => {
           this.#starting -= 1;
+          this.#started += 1;
           this.#retryMs = POOL_RETRY_MIN_MS;
           if (this.#closed) void sandbox.close();
           else {

@@ -33,6 +33,8 @@ export interface DockerContainerInit {
   address: EngineAddress;
   endpoint: string;
   stopTimeoutS: number;
+  /** The server's bearer token, or undefined when it runs without auth. */
+  token: string | undefined;
   /** Told once the container is gone (the provider forgets it). */
   onClosed: (container: DockerContainer) => void;
 }
@@ -65,6 +67,15 @@ export class DockerContainer {
     this.baseUrl = `http://127.0.0.1:${init.hostPort}`;
     this.health = init.health;
     this.timings = init.timings;
+  }
+
+  /**
+   * The bearer token its server requires (pass it as the client's `token`), or undefined when it
+   * runs without auth. A getter over a private field, so logging or JSON-serialising the handle
+   * does not print it.
+   */
+  get token(): string | undefined {
+    return this.#init.token;
   }
 
   /** False once `close()` was called. */

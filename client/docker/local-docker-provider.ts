@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Container, ContainerCreateOptions } from 'dockerode';
 import { containerLogs } from './container-logs.js';
@@ -32,6 +33,12 @@ export interface StartContainerOptions {
   command?: readonly string[];
   /** Environment variables of the server, e.g. `{ ENVBOX_PYTHON_BACKEND: 'process' }`. */
   env?: Readonly<Record<string, string>>;
+  /**
+   * The server's bearer token, passed as `ENVBOX_TOKEN` and kept on the container
+   * (`DockerContainer.token`) for its clients; `false` runs the server without auth.
+   * @default a fresh one per container: 32 random bytes, base64url
+   */
+  token?: string | false;
   /** A container name. @default one the engine picks */
   name?: string;
   /** Extra labels (the managed and owner labels are always set). */
@@ -106,10 +113,13 @@ export class LocalDockerProvider {
     const containerPort = options.containerPort ?? DEFAULT_CONTAINER_PORT;
     const portKey = `${containerPort}/tcp`;
     const stopTimeoutS = options.stopTimeoutS ?? DEFAULT_STOP_TIMEOUT_S;
+    const token = options.token === false ? undefined : (options.token ?? randomBytes(32).toString('base64url'));
+    if (token === '') throw new ContainerStartError('Invalid token: expected a non-empty string or false, received "".');
+    const env = { ...options.env, ...(token === undefined ? {} : { ENVBOX_TOKEN: token }) };
     const create: ContainerCreateOptions = {
       Image: image,
       User: user,
-      Env: Object.entries(options.env ?? {}).map(([key, value]) => `${key}=${value}`),
+      Env: Object.entries(env).map(([key, value]) => `${key}=${value}`),
       Labels: { ...options.labels, [MANAGED_LABEL]: 'true', [OWNER_LABEL]: `${hostname()}:${process.pid}` },
       ExposedPorts: { [portKey]: {} },
       StopTimeout: stopTimeoutS,
@@ -169,6 +179,8 @@ export class LocalDockerProvider {
       },
     };
     if (options.signal !== undefined) waitOptions.signal = options.signal;
+    // With the token, /health answers its full body (isolation facts) rather than liveness only.
+    if (token !== undefined) waitOptions.headers = { authorization: `Bearer ${token}` };
     const wait = await waitForHealth(healthUrl, waitOptions);
     if (!wait.healthy) {
       const logs = await containerLogs(container);
@@ -191,6 +203,7 @@ export class LocalDockerProvider {
       address,
       endpoint,
       stopTimeoutS,
+      token,
       onClosed: (closed) => this.#containers.delete(closed),
     });
     this.#containers.add(handle);

@@ -19,6 +19,8 @@ export interface WaitForHealthOptions {
   signal?: AbortSignal;
   /** Pause between probes. @default {@link HEALTH_POLL_INTERVAL_MS} */
   intervalMs?: number;
+  /** Extra headers of each probe (e.g. `Authorization`, for the full body rather than liveness only). */
+  headers?: Readonly<Record<string, string>>;
   /** Per-probe timeout. @default {@link HEALTH_REQUEST_TIMEOUT_MS} */
   requestTimeoutMs?: number;
   /**
@@ -65,7 +67,7 @@ export async function waitForHealth(url: string, options: WaitForHealthOptions =
     const remaining = deadline - performance.now();
     if (remaining <= 0) return { healthy: false, reason: 'timed out', detail, attempts, elapsedMs: elapsed() };
     attempts += 1;
-    const probe = await probeHealth(url, Math.max(1, Math.min(requestTimeoutMs, remaining)), options.signal);
+    const probe = await probeHealth(url, Math.max(1, Math.min(requestTimeoutMs, remaining)), options.signal, options.headers);
     if (probe.healthy) return { healthy: true, body: probe.body, attempts, elapsedMs: elapsed() };
     detail = probe.detail;
     const stop = await options.stopReason?.();
@@ -84,7 +86,12 @@ export async function waitForHealth(url: string, options: WaitForHealthOptions =
 type Probe = { healthy: true; body: HealthResponse } | { healthy: false; detail: string };
 
 /** One GET of `url` on a connection of its own, answered or failed within `timeoutMs`. */
-function probeHealth(url: string, timeoutMs: number, signal: AbortSignal | undefined): Promise<Probe> {
+function probeHealth(
+  url: string,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+  headers: Readonly<Record<string, string>> | undefined,
+): Promise<Probe> {
   return new Promise<Probe>((resolve) => {
     let settled = false;
     const settle = (probe: Probe): void => {
@@ -95,7 +102,7 @@ function probeHealth(url: string, timeoutMs: number, signal: AbortSignal | undef
       request.destroy();
       resolve(probe);
     };
-    const request = get(url, { agent: false, headers: { accept: 'application/json' } }, (response: IncomingMessage) => {
+    const request = get(url, { agent: false, headers: { ...headers, accept: 'application/json' } }, (response: IncomingMessage) => {
       const chunks: Buffer[] = [];
       let size = 0;
       response.on('data', (chunk: Buffer) => {

@@ -14,14 +14,24 @@ export class CodeActEnv implements Environment<CodeAction, CodeObservation, Code
   readonly #pools: Readonly<Record<Language, WarmPool>>;
   readonly #transforms: readonly RewardTransform[];
   readonly #defaultLanguage: Language;
+  readonly #onStateLost: (language: Language) => void;
   #language: Language;
   #sandbox: Sandbox | undefined;
   #episodeId: string | null = null;
   #stepCount = 0;
   #lastExitCode: number | null = null;
 
-  /** @param defaultLanguage the language of an episode whose reset names none */
-  constructor(pools: Readonly<Record<Language, WarmPool>>, transforms: readonly RewardTransform[], defaultLanguage: Language) {
+  /**
+   * @param defaultLanguage the language of an episode whose reset names none
+   * @param onStateLost told each time a step finds its sandbox killed (exit 137, state lost)
+   */
+  constructor(
+    pools: Readonly<Record<Language, WarmPool>>,
+    transforms: readonly RewardTransform[],
+    defaultLanguage: Language,
+    onStateLost: (language: Language) => void = () => undefined,
+  ) {
+    this.#onStateLost = onStateLost;
     this.#pools = pools;
     this.#transforms = transforms;
     this.#defaultLanguage = defaultLanguage;
@@ -48,7 +58,10 @@ export class CodeActEnv implements Environment<CodeAction, CodeObservation, Code
       this.#episodeId ??= randomUUID();
     }
     const result = await this.#sandbox.run(action.code, { timeoutMs: options.timeoutMs, signal: options.signal });
-    if (result.stateLost) this.#discardSandbox();
+    if (result.stateLost) {
+      this.#onStateLost(this.#language);
+      this.#discardSandbox();
+    }
     this.#stepCount += 1;
     this.#lastExitCode = result.exitCode;
     const observation: CodeObservation = {

@@ -1,5 +1,16 @@
 import { readFileSync } from 'node:fs';
-import { createLogger, DEFAULT_LANGUAGE, DEFAULT_POOL_SIZE, DEFAULT_PYTHON_BACKEND, type EnvDefinition, type ServeConfig } from '../../runtime/index.js';
+import { Counter, Gauge } from 'prom-client';
+import {
+  createLogger,
+  DEFAULT_LANGUAGE,
+  DEFAULT_POOL_SIZE,
+  DEFAULT_PYTHON_BACKEND,
+  LANGUAGE_NAMES,
+  METRICS_PREFIX,
+  type EnvDefinition,
+  type MetricsRegistry,
+  type ServeConfig,
+} from '../../runtime/index.js';
 import { createPythonBackend, createQuickJsBackend, WarmPool, type JavaScriptBackendOptions, type PythonBackendOptions } from '../../sandbox/index.js';
 import { CodeActEnv } from './code-act-env.js';
 import { CodeAction, CodeObservation, CodeResetRequest, CodeState, type Language } from './models.js';
@@ -37,6 +48,7 @@ export async function createCodingEnvDefinition(options: CodingEnvOptions = {}):
   const pools = { python: new WarmPool(backend, poolOptions), javascript: new WarmPool(javascript, poolOptions) };
   const transforms = options.transforms ?? defaultTransforms();
   const defaultLanguage = options.defaultLanguage ?? DEFAULT_LANGUAGE;
+  const kills: Record<Language, number> = { python: 0, javascript: 0 };
   const poolHealth = (pool: WarmPool) => ({ ready: pool.readyCount, starting: pool.startingCount, size: pool.size });
   return {
     name: 'coding_env',
@@ -47,7 +59,8 @@ export async function createCodingEnvDefinition(options: CodingEnvOptions = {}):
     observation: CodeObservation,
     state: CodeState,
     resetRequest: CodeResetRequest,
-    create: () => new CodeActEnv(pools, transforms, defaultLanguage),
+    create: () => new CodeActEnv(pools, transforms, defaultLanguage, (language) => (kills[language] += 1)),
+    metrics: (registry) => registerPoolMetrics(registry, pools, kills),
     health: () => ({
       isolation: backend.isolation,
       python_backend: backend.backend,
@@ -71,6 +84,50 @@ export async function createCodingEnvDefinition(options: CodingEnvOptions = {}):
       await javascript.close();
     },
   };
+}
+
+/**
+ * coding_env's metrics in an app's registry, read from the shared pools and kill counts at scrape
+ * time: `envbox_sandbox_starts_total`, `envbox_sandbox_kills_total`, `envbox_pool_ready` and
+ * `envbox_pool_size`, each by `language`.
+ */
+function registerPoolMetrics(registry: MetricsRegistry, pools: Readonly<Record<Language, WarmPool>>, kills: Readonly<Record<Language, number>>): void {
+  const labelNames = ['language'] as const;
+  const registers = [registry];
+  // Counters mirror totals kept by the definition (shared by every session), so each scrape resets and sets them.
+  const mirror = (read: (language: Language) => number) =>
+    function (this: Counter<'language'> | Gauge<'language'>) {
+      this.reset();
+      for (const language of LANGUAGE_NAMES) this.inc({ language }, read(language));
+    };
+  new Counter({
+    name: `${METRICS_PREFIX}sandbox_starts_total`,
+    help: 'Sandboxes started (warm pool fills and on-demand starts), by language.',
+    labelNames,
+    registers,
+    collect: mirror((language) => pools[language].startedCount),
+  });
+  new Counter({
+    name: `${METRICS_PREFIX}sandbox_kills_total`,
+    help: 'Steps that found their sandbox killed (exit 137, state lost), by language.',
+    labelNames,
+    registers,
+    collect: mirror((language) => kills[language]),
+  });
+  new Gauge({
+    name: `${METRICS_PREFIX}pool_ready`,
+    help: 'Sandboxes ready in the warm pool now, by language.',
+    labelNames,
+    registers,
+    collect: mirror((language) => pools[language].readyCount),
+  });
+  new Gauge({
+    name: `${METRICS_PREFIX}pool_size`,
+    help: 'Sandboxes the warm pool keeps ready, by language.',
+    labelNames,
+    registers,
+    collect: mirror((language) => pools[language].size),
+  });
 }
 
 /** Build coding_env from the `envbox serve` configuration. */
