@@ -1,0 +1,406 @@
+/**
+ * API fuzzer (issue 8): property-based requests against every route and the WS protocol of a real
+ * echo_env server over real sockets. Invariants on every run: never a 5xx, an answer to every
+ * request (per-request timeouts), every error is the documented envelope with a code from the
+ * README's table (and that code's status), and a bystander session keeps its episode throughout.
+ *
+ * The seed is fixed (override with FUZZ_SEED); fast-check prints seed and counterexample on failure.
+ */
+import { request as httpRequest, Agent } from 'node:http';
+import fc from 'fast-check';
+import t, { type Test } from 'tap';
+import WebSocket from 'ws';
+import type { EnvboxServer } from '../../runtime/index.js';
+import { startTestServer } from '../fixtures/test-server.js';
+
+const SEED = Number(process.env.FUZZ_SEED ?? 20_250_608);
+const MAX_BODY_BYTES = 65_536;
+const ANSWER_TIMEOUT_MS = 5_000;
+
+/** The README's errors table: code -> status. */
+const ERROR_STATUS: Record<string, number> = {
+  INVALID_JSON: 400,
+  INVALID_REQUEST: 422,
+  PAYLOAD_TOO_LARGE: 413,
+  NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  UNAUTHORIZED: 401,
+  SESSION_NOT_FOUND: 404,
+  SESSION_CLOSED: 409,
+  UPGRADE_REQUIRED: 426,
+  CAPACITY_EXCEEDED: 503,
+  INTERNAL: 500,
+};
+
+const agent = new Agent({ keepAlive: true, maxSockets: 8 });
+t.teardown(() => agent.destroy());
+
+interface Answer {
+  status: number;
+  text: string;
+}
+
+/** One raw request (Buffer bodies, any method, any header); rejects if no answer in time. */
+function send(server: EnvboxServer, method: string, path: string, body?: Buffer, headers: Record<string, string> = {}): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    let answered = false;
+    const all: Record<string, string | number> = { ...headers };
+    if (body !== undefined) all['content-length'] = body.length;
+    const req = httpRequest(`${server.url}${path}`, { method, headers: all, agent, timeout: ANSWER_TIMEOUT_MS }, (res) => {
+      answered = true;
+      const parts: Buffer[] = [];
+      res.on('data', (part: Buffer) => parts.push(part));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(parts).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`no answer to ${method} ${path} within ${ANSWER_TIMEOUT_MS} ms`)));
+    req.on('error', (error) => {
+      if (!answered) reject(error);
+    });
+    req.end(body);
+  });
+}
+
+function fail(message: string): never {
+  throw new Error(message);
+}
+
+/** The invariants on one HTTP answer; throws (so fast-check shrinks) on a violation. */
+function checkAnswer(what: string, answer: Answer, method: string): void {
+  if (answer.status >= 500) fail(`${what}: ${answer.status} ${answer.text}`);
+  if (answer.status < 400 || method === 'HEAD') return;
+  let body: unknown;
+  try {
+    body = JSON.parse(answer.text);
+  } catch {
+    fail(`${what}: error ${answer.status} is not JSON: ${JSON.stringify(answer.text.slice(0, 200))}`);
+  }
+  checkEnvelope(what, body, answer.status);
+}
+
+/** `{"error": {"code": string, "message": string, "details"?}}` with a documented code (and its status). */
+function checkEnvelope(what: string, body: unknown, status?: number): void {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) fail(`${what}: envelope is not an object`);
+  const keys = Object.keys(body);
+  if (keys.length !== 1 || keys[0] !== 'error') fail(`${what}: envelope keys ${JSON.stringify(keys)}`);
+  checkWireError(what, (body as { error: unknown }).error, status);
+}
+
+function checkWireError(what: string, error: unknown, status?: number): void {
+  if (typeof error !== 'object' || error === null || Array.isArray(error)) fail(`${what}: error is not an object`);
+  const { code, message } = error as Record<string, unknown>;
+  const extra = Object.keys(error).filter((key) => !['code', 'message', 'details'].includes(key));
+  if (extra.length > 0) fail(`${what}: unexpected error fields ${JSON.stringify(extra)}`);
+  if (typeof code !== 'string' || !(code in ERROR_STATUS)) fail(`${what}: undocumented code ${JSON.stringify(code)}`);
+  if (typeof message !== 'string') fail(`${what}: message is not a string`);
+  if (status !== undefined && ERROR_STATUS[code] !== status) fail(`${what}: ${code} came with status ${status}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Arbitraries
+
+const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'HEAD'];
+
+const sessionId = fc.oneof(
+  fc.uuid(),
+  fc.stringMatching(/^[\x21-\x7e]{0,40}$/),
+  fc.constantFrom('', 'default', '00000000-0000-0000-0000-000000000000', '../state', '%00'),
+);
+
+const path = fc.oneof(
+  { weight: 8, arbitrary: fc.constantFrom('/reset', '/step', '/state', '/health', '/metadata', '/schema', '/sessions') },
+  { weight: 2, arbitrary: sessionId.map((id) => `/sessions/${encodeURIComponent(id)}`) },
+  { weight: 1, arbitrary: fc.constantFrom('/sessions/', '/sessions/a/b', '/reset/', '/STEP', '/%ff', '/%', '//step', '/step?x=%zz', '/ws/x', '/') },
+  { weight: 2, arbitrary: fc.webPath().map((p) => (p.startsWith('/') ? p : `/${p}`)) },
+);
+
+const text = (s: string) => Buffer.from(s, 'utf8');
+const serialized = (value: unknown) => {
+  try {
+    return JSON.stringify(value) ?? 'undefined';
+  } catch {
+    return 'null';
+  }
+};
+const INVALID_UTF8 = [[0xff], [0xfe], [0xc0, 0x80], [0xed, 0xa0, 0x80], [0xe2, 0x82], [0xf4, 0x90, 0x80, 0x80], [0x80]];
+
+const validJsonText = fc.oneof(
+  fc.json(),
+  fc.record({ action: fc.record({ message: fc.string() }) }).map(serialized),
+  fc.constant('{"action":{"message":"hi"},"timeout_s":5,"request_id":"r"}'),
+  fc.constant('{"seed":1,"episode_id":"e"}'),
+);
+
+const body: fc.Arbitrary<Buffer | undefined> = fc.oneof(
+  fc.constant(undefined),
+  fc.constant(Buffer.alloc(0)),
+  fc.json().map(text),
+  fc.anything().map((value) => text(serialized(value))),
+  // Truncated JSON.
+  fc.tuple(validJsonText, fc.nat()).map(([s, n]) => text(s.slice(0, s.length === 0 ? 0 : n % s.length))),
+  // Random bytes.
+  fc.uint8Array({ maxLength: 512 }).map((bytes) => Buffer.from(bytes)),
+  // Invalid UTF-8 spliced into otherwise valid JSON.
+  fc.tuple(validJsonText, fc.nat(), fc.constantFrom(...INVALID_UTF8)).map(([s, n, bad]) => {
+    const bytes = text(s);
+    const at = n % (bytes.length + 1);
+    return Buffer.concat([bytes.subarray(0, at), Buffer.from(bad), bytes.subarray(at)]);
+  }),
+  // Wrong types in the known fields.
+  fc.record(
+    { action: fc.anything(), timeout_s: fc.anything(), request_id: fc.anything(), seed: fc.anything(), episode_id: fc.anything() },
+    { requiredKeys: [] },
+  ).map((value) => text(serialized(value))),
+  // Unknown fields beside and inside valid bodies.
+  fc.tuple(fc.string(), fc.jsonValue(), fc.string(), fc.jsonValue()).map(([k1, v1, k2, v2]) =>
+    text(serialized({ action: { message: 'm', [k1]: v1 }, [k2]: v2 })),
+  ),
+  fc.tuple(fc.string(), fc.jsonValue()).map(([k, v]) => text(serialized({ seed: 3, [k]: v }))),
+  // Just over (or at) the size limit.
+  fc.integer({ min: -2, max: 64 }).map((over) => {
+    const shell = '{"action":{"message":""}}';
+    return text(shell.slice(0, -2) + 'x'.repeat(MAX_BODY_BYTES + over - shell.length) + '"}}');
+  }),
+);
+
+const contentType = fc.option(
+  fc.constantFrom('application/json', 'application/json; charset=latin1', 'text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', '*/*', ''),
+  { nil: undefined },
+);
+
+// ---------------------------------------------------------------------------------------------
+// The bystander
+
+class Bystander {
+  steps = 0;
+  constructor(
+    readonly server: EnvboxServer,
+    readonly id: string,
+  ) {}
+
+  static async open(server: EnvboxServer): Promise<Bystander> {
+    const created = await send(server, 'POST', '/sessions');
+    if (created.status !== 201) fail(`bystander: POST /sessions ${created.status}`);
+    const bystander = new Bystander(server, (JSON.parse(created.text) as { session_id: string }).session_id);
+    const reset = await send(server, 'POST', '/reset', text('{}'), bystander.#headers());
+    if (reset.status !== 200) fail(`bystander: reset ${reset.status} ${reset.text}`);
+    await bystander.check();
+    return bystander;
+  }
+
+  #headers(): Record<string, string> {
+    return { 'x-session-id': this.id, 'content-type': 'application/json' };
+  }
+
+  /** Its state still has exactly the steps taken; one more step echoes its known message; health is fine. */
+  async check(): Promise<void> {
+    const state = await send(this.server, 'GET', '/state', undefined, this.#headers());
+    if (state.status !== 200) fail(`bystander: state ${state.status} ${state.text}`);
+    const stepCount = (JSON.parse(state.text) as { step_count: number }).step_count;
+    if (stepCount !== this.steps) fail(`bystander: step_count ${stepCount}, expected ${this.steps}`);
+    const message = `bystander-${this.steps}`;
+    const step = await send(this.server, 'POST', '/step', text(JSON.stringify({ action: { message } })), this.#headers());
+    if (step.status !== 200) fail(`bystander: step ${step.status} ${step.text}`);
+    const echoed = (JSON.parse(step.text) as { observation: { echoed_message: string } }).observation.echoed_message;
+    if (echoed !== message) fail(`bystander: echoed ${JSON.stringify(echoed)}, expected ${message}`);
+    this.steps += 1;
+    const health = await send(this.server, 'GET', '/health');
+    if (health.status !== 200 || (JSON.parse(health.text) as { status: string }).status !== 'healthy') {
+      fail(`bystander: health ${health.status} ${health.text}`);
+    }
+  }
+}
+
+async function setup(t: Test): Promise<{ server: EnvboxServer; bystander: Bystander }> {
+  const server = await startTestServer(t, { maxBodyBytes: MAX_BODY_BYTES, maxSessions: 1000 });
+  const bystander = await Bystander.open(server);
+  t.comment(`fast-check seed ${SEED} (set FUZZ_SEED to change)`);
+  return { server, bystander };
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP
+
+t.test('HTTP: random methods, paths, bodies, headers', async (t) => {
+  const { server, bystander } = await setup(t);
+  let run = 0;
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom(...METHODS), path, body, fc.option(sessionId, { nil: undefined }), contentType, async (method, p, b, id, type) => {
+      const headers: Record<string, string> = {};
+      if (id !== undefined) headers['x-session-id'] = id;
+      if (type !== undefined) headers['content-type'] = type;
+      const what = `${method} ${p}`;
+      const answer = await send(server, method, p, b, headers);
+      checkAnswer(what, answer, method);
+      // Do not let created sessions pile up to the capacity limit.
+      if (answer.status === 201 && p === '/sessions') {
+        const created = JSON.parse(answer.text) as { session_id: string };
+        checkAnswer('DELETE created', await send(server, 'DELETE', `/sessions/${created.session_id}`), 'DELETE');
+      }
+      if (++run % 50 === 0) await bystander.check();
+    }),
+    { numRuns: 300, seed: SEED },
+  );
+  await bystander.check();
+  t.equal(bystander.steps, 2 + Math.floor(run / 50), 'the bystander kept every step it took');
+});
+
+t.test('HTTP: deeply nested bodies (up to 10,000 levels) on every POST route', async (t) => {
+  const { server, bystander } = await setup(t);
+  const nested = (depth: number, kind: 'array' | 'object') =>
+    kind === 'array' ? '['.repeat(depth) + ']'.repeat(depth) : '{"a":'.repeat(depth) + '1' + '}'.repeat(depth);
+  const shapes = fc.constantFrom(
+    (deep: string) => deep,
+    (deep: string) => `{"action":${deep}}`,
+    (deep: string) => `{"action":{"message":"m","metadata":{"x":${deep}}}}`,
+    (deep: string) => `{"seed":1,"extra":${deep}}`,
+    (deep: string) => `{"episode_id":${deep}}`,
+    (deep: string) => `{"action":{"message":"m"},"request_id":${deep}}`,
+  );
+  await fc.assert(
+    fc.asyncProperty(
+      fc.constantFrom('/reset', '/step', '/sessions', '/state'),
+      fc.oneof(fc.constant(10_000), fc.integer({ min: 500, max: 10_000 })),
+      fc.constantFrom<'array' | 'object'>('array', 'object'),
+      shapes,
+      fc.boolean(),
+      async (p, depth, kind, shape, truncate) => {
+        let s = shape(nested(depth, kind));
+        if (truncate) s = s.slice(0, s.length - 3);
+        const answer = await send(server, 'POST', p, text(s), { 'content-type': 'application/json' });
+        checkAnswer(`POST ${p} depth ${depth} ${kind}`, answer, 'POST');
+        if (answer.status === 201 && p === '/sessions') {
+          await send(server, 'DELETE', `/sessions/${(JSON.parse(answer.text) as { session_id: string }).session_id}`);
+        }
+      },
+    ),
+    { numRuns: 60, seed: SEED },
+  );
+  await bystander.check();
+  t.equal(bystander.steps, 2, 'the bystander kept its episode');
+});
+
+// ---------------------------------------------------------------------------------------------
+// WebSocket
+
+type WsSend = { kind: 'text'; data: string } | { kind: 'binary'; data: Buffer } | { kind: 'close' };
+
+const wsMessage: fc.Arbitrary<WsSend> = fc.oneof(
+  { weight: 3, arbitrary: fc.constantFrom('{"type":"reset"}', '{"type":"reset","data":{"seed":2}}', '{"type":"step","data":{"message":"hi"}}', '{"type":"state"}').map((data) => ({ kind: 'text' as const, data })) },
+  { weight: 2, arbitrary: fc.json().map((data) => ({ kind: 'text' as const, data })) },
+  { weight: 2, arbitrary: fc.anything().map((v) => ({ kind: 'text' as const, data: serialized(v) })) },
+  {
+    weight: 2,
+    arbitrary: fc
+      .record({ type: fc.constantFrom('reset', 'step', 'state', 'close', 'STEP', ''), data: fc.anything(), timeout_s: fc.anything(), request_id: fc.anything() }, { requiredKeys: ['type'] })
+      .map((v) => ({ kind: 'text' as const, data: serialized(v) })),
+  },
+  { weight: 2, arbitrary: fc.string().map((data) => ({ kind: 'text' as const, data })) },
+  { weight: 1, arbitrary: fc.uint8Array({ maxLength: 256 }).map((bytes) => ({ kind: 'binary' as const, data: Buffer.from(bytes) })) },
+  { weight: 1, arbitrary: fc.constant({ kind: 'binary' as const, data: text('{"type":"state"}') }) },
+  { weight: 1, arbitrary: fc.constant({ kind: 'close' as const }) },
+);
+
+/** Whether the server will read `m` as a close message (any object whose `type` is "close"). */
+function isClose(m: WsSend): boolean {
+  if (m.kind === 'close') return true;
+  try {
+    const raw = m.kind === 'binary' ? new TextDecoder('utf-8', { fatal: true }).decode(m.data) : m.data;
+    const value = JSON.parse(raw) as unknown;
+    return typeof value === 'object' && value !== null && !Array.isArray(value) && (value as { type?: unknown }).type === 'close';
+  } catch {
+    return false;
+  }
+}
+
+function checkWsReply(what: string, raw: string): { type: string } {
+  let message: unknown;
+  try {
+    message = JSON.parse(raw);
+  } catch {
+    fail(`${what}: reply is not JSON`);
+  }
+  const { type, data } = (message ?? {}) as { type?: unknown; data?: unknown };
+  if (type === 'error') checkWireError(what, data);
+  else if (type !== 'observation' && type !== 'state') fail(`${what}: reply type ${JSON.stringify(type)}`);
+  if (typeof data !== 'object' || data === null) fail(`${what}: reply data is not an object`);
+  if (type === 'error' && ERROR_STATUS[(data as { code: string }).code]! >= 500) fail(`${what}: 5xx error ${raw}`);
+  return { type: type as string };
+}
+
+t.test('WebSocket: random and out-of-order messages, binary frames, close then more', async (t) => {
+  const { server, bystander } = await setup(t);
+  const url = `${server.url.replace('http', 'ws')}/ws`;
+  let connections = 0;
+  await fc.assert(
+    fc.asyncProperty(fc.array(wsMessage, { minLength: 1, maxLength: 8 }), async (messages) => {
+      connections += 1;
+      const ws = new WebSocket(url);
+      const replies: string[] = [];
+      let closed: { code: number } | undefined;
+      let wake = () => {};
+      ws.on('message', (data: Buffer) => {
+        replies.push(data.toString('utf8'));
+        wake();
+      });
+      ws.on('close', (code: number) => {
+        closed = { code };
+        wake();
+      });
+      ws.on('error', () => undefined);
+      await new Promise<void>((resolve, reject) => {
+        ws.once('open', () => resolve());
+        ws.once('error', reject);
+      });
+      const until = async (what: string, done: () => boolean) => {
+        const deadline = Date.now() + ANSWER_TIMEOUT_MS;
+        while (!done()) {
+          if (Date.now() > deadline) fail(`WS: no answer: ${what} (replies ${replies.length}, closed ${JSON.stringify(closed)})`);
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+            setTimeout(resolve, 50);
+          });
+        }
+      };
+      const closeAt = messages.findIndex(isClose);
+      for (const m of messages) {
+        if (m.kind === 'close') ws.send('{"type":"close"}', () => undefined);
+        else ws.send(m.data, { binary: m.kind === 'binary' }, () => undefined);
+      }
+      try {
+        if (closeAt >= 0) {
+          // One reply per message before the close, then a normal close and nothing more.
+          await until('close after {"type":"close"}', () => closed !== undefined);
+          if (closed!.code !== 1000) fail(`WS: close code ${closed!.code}`);
+          if (replies.length !== closeAt) fail(`WS: ${replies.length} replies before close, expected ${closeAt}`);
+        } else {
+          // One reply per message, in order, then a state reply to a final state message.
+          ws.send('{"type":"state"}');
+          await until('a reply to every message', () => replies.length >= messages.length + 1 || closed !== undefined);
+          if (closed !== undefined) fail(`WS: server closed the socket (${closed.code}) after ${replies.length} replies`);
+          if (replies.length !== messages.length + 1) fail(`WS: ${replies.length} replies to ${messages.length + 1} messages`);
+          if (checkWsReply('WS final state', replies.at(-1)!).type !== 'state') fail(`WS: final reply is not state: ${replies.at(-1)}`);
+        }
+        replies.forEach((raw, i) => checkWsReply(`WS reply ${i}`, raw));
+      } finally {
+        if (closed === undefined) {
+          ws.close();
+          await until('client close', () => closed !== undefined).catch(() => ws.terminate());
+        }
+      }
+      if (connections % 25 === 0) await bystander.check();
+    }),
+    { numRuns: 150, seed: SEED },
+  );
+  // An over-size message closes with 1009 and leaves the server up.
+  const big = new WebSocket(url);
+  await new Promise((resolve) => big.once('open', resolve));
+  const code = await new Promise<number>((resolve) => {
+    big.once('close', (c: number) => resolve(c));
+    big.on('error', () => undefined);
+    big.send(`{"type":"step","data":{"message":"${'x'.repeat(MAX_BODY_BYTES)}"}}`);
+  });
+  t.equal(code, 1009, 'an over-size message closes with 1009');
+  await bystander.check();
+  t.equal(bystander.steps, 2 + Math.floor(connections / 25), 'the bystander kept every step it took');
+});
