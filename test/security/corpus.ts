@@ -1,0 +1,145 @@
+import type { Test } from 'tap';
+import { createCodingEnvDefinition, type CodingEnvOptions, type Language } from '../../envs/coding_env/index.js';
+import type { EnvboxServer } from '../../runtime/index.js';
+import type { PythonBackendName } from '../../sandbox/index.js';
+import { request, startTestServer } from '../fixtures/test-server.js';
+import { testNoSandboxOutlivesClose, trackSpawnedProcesses } from '../fixtures/sandbox-processes.js';
+
+/** The exact safe outcome of one step. */
+export interface Outcome {
+  /** The step's exit code, or the codes any of which is safe (backends differ only where they must). */
+  exit_code: number | readonly number[];
+  /** stdout must equal the string, or match the pattern. */
+  stdout?: string | RegExp;
+  /** stderr must equal the string, or match the pattern. */
+  stderr?: string | RegExp;
+  /** `metadata.state_lost` must be this. */
+  state_lost?: boolean;
+  /** stdout + stderr must be at most this many characters (output caps). */
+  max_output_chars?: number;
+}
+
+/** One hostile program and what it must get. */
+export interface HostileCase {
+  /** What the program attempts, e.g. `reads /etc/shadow`. */
+  name: string;
+  /** The program: one step, or several in one episode (every step's outcome is checked). */
+  steps: readonly { code: string; expect: Outcome; timeout_s?: number }[];
+  /**
+   * After the hostile episode, the same session resets and a fresh episode runs this: tampering must not
+   * leak across the episode boundary.
+   */
+  next_episode?: { code: string; expect: Outcome };
+  /** Skip with this loud reason (e.g. a wall the host cannot build). */
+  skip?: string | false;
+}
+
+export interface CorpusOptions {
+  language: Language;
+  /** The Python backend (Python corpora only). */
+  backend?: PythonBackendName;
+  cases: readonly HostileCase[];
+  env?: CodingEnvOptions;
+}
+
+/** A live session on `server`, driven over HTTP with `X-Session-Id`. */
+export class CorpusSession {
+  private constructor(
+    private readonly server: EnvboxServer,
+    readonly id: string,
+    private readonly language: Language,
+  ) {}
+
+  static async open(server: EnvboxServer, language: Language): Promise<CorpusSession> {
+    const created = await request(server, 'POST', '/sessions');
+    if (created.status !== 200 && created.status !== 201) throw new Error(`POST /sessions answered ${created.status}: ${JSON.stringify(created.body)}`);
+    const session = new CorpusSession(server, created.body.session_id, language);
+    await session.reset();
+    return session;
+  }
+
+  async reset(): Promise<void> {
+    const reset = await request(this.server, 'POST', '/reset', { language: this.language }, { 'X-Session-Id': this.id });
+    if (reset.status !== 200) throw new Error(`reset answered ${reset.status}: ${JSON.stringify(reset.body)}`);
+  }
+
+  async step(code: string, timeout_s?: number): Promise<{ status: number; body: any }> {
+    return request(this.server, 'POST', '/step', { action: { code }, ...(timeout_s === undefined ? {} : { timeout_s }) }, { 'X-Session-Id': this.id });
+  }
+
+  async close(): Promise<void> {
+    await request(this.server, 'DELETE', `/sessions/${this.id}`);
+  }
+}
+
+/** Check one observation against its expected outcome. */
+export function checkOutcome(t: Test, response: { status: number; body: any }, expect: Outcome, label: string): void {
+  t.equal(response.status, 200, `${label}: the step is answered (200)`);
+  const observation = response.body?.observation ?? {};
+  const codes = typeof expect.exit_code === 'number' ? [expect.exit_code] : expect.exit_code;
+  t.ok(codes.includes(observation.exit_code), `${label}: exit code ${observation.exit_code} is one of ${codes.join(', ')}`, {
+    stdout: String(observation.stdout ?? '').slice(0, 2000),
+    stderr: String(observation.stderr ?? '').slice(-2000),
+  });
+  for (const stream of ['stdout', 'stderr'] as const) {
+    const want = expect[stream];
+    if (want === undefined) continue;
+    const got = String(observation[stream] ?? '');
+    if (typeof want === 'string') t.equal(got, want, `${label}: ${stream}`);
+    else t.match(got, want, `${label}: ${stream} matches ${want}`);
+  }
+  if (expect.state_lost !== undefined) t.equal(observation.metadata?.state_lost === true, expect.state_lost, `${label}: state_lost is ${expect.state_lost}`);
+  if (expect.max_output_chars !== undefined) {
+    const chars = String(observation.stdout ?? '').length + String(observation.stderr ?? '').length;
+    t.ok(chars <= expect.max_output_chars, `${label}: ${chars} characters of output, at most ${expect.max_output_chars}`);
+  }
+}
+
+/**
+ * Run a corpus of hostile programs against a live coding_env server. Each case gets a session of its
+ * own; after each, a bystander session (made before the first case, with a variable set) must still
+ * have its variable, `/health` must answer, and the case's session must be gone after its DELETE.
+ */
+export async function runCorpus(t: Test, options: CorpusOptions): Promise<void> {
+  const spawned = trackSpawnedProcesses();
+  const definition = await createCodingEnvDefinition({
+    poolSize: 2,
+    defaultLanguage: options.language,
+    ...(options.backend ? { pythonBackend: options.backend } : {}),
+    ...options.env,
+  });
+  const server = await startTestServer(t, {}, definition);
+  const python = options.language === 'python';
+  const bystander = await CorpusSession.open(server, options.language);
+  const set = await bystander.step(python ? 'bystander = 41' : 'var bystander = 41');
+  if (set.body?.observation?.exit_code !== 0) throw new Error(`the bystander could not set its variable: ${JSON.stringify(set.body)}`);
+  const bystanderCheck = python ? 'print(bystander + 1)' : 'console.log(bystander + 1)';
+  const baseline = (await request(server, 'GET', '/health')).body.active_sessions as number;
+
+  for (const hostile of options.cases) {
+    await t.test(hostile.name, { skip: hostile.skip ?? false }, async (t) => {
+      const session = await CorpusSession.open(server, options.language);
+      try {
+        for (const [index, step] of hostile.steps.entries()) {
+          checkOutcome(t, await session.step(step.code, step.timeout_s), step.expect, `step ${index + 1}`);
+        }
+        if (hostile.next_episode) {
+          await session.reset();
+          checkOutcome(t, await session.step(hostile.next_episode.code), hostile.next_episode.expect, 'next episode');
+        }
+      } finally {
+        await session.close();
+      }
+      const health = await request(server, 'GET', '/health');
+      t.equal(health.status, 200, 'the server is up');
+      t.equal(health.body.active_sessions, baseline, 'the case session is gone; only the bystander remains');
+      const after = await bystander.step(bystanderCheck);
+      t.equal(after.body?.observation?.stdout, '42\n', 'the bystander session kept its state');
+    });
+  }
+  await t.test('the server closes with the bystander still open', async (t) => {
+    await server.close(100);
+    t.pass('closed');
+  });
+  if (python && options.backend === 'process') testNoSandboxOutlivesClose(t, spawned);
+}
