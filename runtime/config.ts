@@ -14,6 +14,8 @@ export const DEFAULT_STEP_TIMEOUT_MS = 30_000;
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 /** How often WebSocket peers are pinged; a peer that missed the previous pong is dropped. @default 30 s */
 export const DEFAULT_WS_PING_INTERVAL_MS = 30_000;
+/** A request's headers and body must arrive within this (slow or stalled uploads get 408). @default 30 s */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
 /** Verbosity of the server log (JSON lines on stderr). */
@@ -32,6 +34,8 @@ export const AppConfig = z.strictObject({
   maxBodyBytes: z.number().int().min(1).default(DEFAULT_MAX_BODY_BYTES),
   /** WebSocket keep-alive ping interval. */
   wsPingIntervalMs: z.number().positive().default(DEFAULT_WS_PING_INTERVAL_MS),
+  /** A request's headers and body must arrive within this; 408 `REQUEST_TIMEOUT` otherwise. */
+  requestTimeoutMs: z.number().positive().default(DEFAULT_REQUEST_TIMEOUT_MS),
   logLevel: LogLevel.default('info'),
   /** Serve the web interface (`GET /web`): a page to drive the environment by hand. */
   web: z.boolean().default(false),
@@ -105,6 +109,7 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { flag: 'step-timeout-s', variable: 'ENVBOX_STEP_TIMEOUT_S', key: 'stepTimeoutMs', kind: 'seconds', expected: 'a number of seconds greater than 0', help: `maximum and default step time (default ${DEFAULT_STEP_TIMEOUT_MS / 1000})` },
   { flag: 'max-body-bytes', variable: 'ENVBOX_MAX_BODY_BYTES', key: 'maxBodyBytes', kind: 'int', expected: 'an integer number of bytes of at least 1', help: `largest request body or WS message (default ${DEFAULT_MAX_BODY_BYTES})` },
   { flag: 'ws-ping-interval-s', variable: 'ENVBOX_WS_PING_INTERVAL_S', key: 'wsPingIntervalMs', kind: 'seconds', expected: 'a number of seconds greater than 0', help: `WebSocket ping interval (default ${DEFAULT_WS_PING_INTERVAL_MS / 1000})` },
+  { flag: 'request-timeout-s', variable: 'ENVBOX_REQUEST_TIMEOUT_S', key: 'requestTimeoutMs', kind: 'seconds', expected: 'a number of seconds greater than 0', help: `time to receive a request's headers and body (default ${DEFAULT_REQUEST_TIMEOUT_MS / 1000})` },
   { flag: 'python-backend', variable: 'ENVBOX_PYTHON_BACKEND', key: 'pythonBackend', kind: 'string', expected: `one of ${PYTHON_BACKEND_NAMES.join(', ')}`, help: `sandbox of Python episodes (default ${DEFAULT_PYTHON_BACKEND})` },
   { flag: 'default-language', variable: 'ENVBOX_DEFAULT_LANGUAGE', key: 'defaultLanguage', kind: 'string', expected: `one of ${LANGUAGE_NAMES.join(', ')}`, help: `language of episodes whose reset names none (default ${DEFAULT_LANGUAGE})` },
   { flag: 'allow-subprocess', variable: 'ENVBOX_ALLOW_SUBPROCESS', key: 'allowSubprocess', kind: 'boolean', expected: 'true or false', help: 'let guest code start processes inside its namespaces' },

@@ -61,6 +61,30 @@ export class InvalidJsonError extends EnvboxError {
   }
 }
 
+/**
+ * 400 `BAD_REQUEST`: the request is not valid HTTP (a malformed request line, URL or header, a
+ * Content-Length that disagrees with the body, conflicting framing).
+ */
+export class BadRequestError extends EnvboxError {
+  constructor(message: string, options?: EnvboxErrorOptions & { status?: number }) {
+    super('BAD_REQUEST', options?.status ?? 400, message, options);
+  }
+}
+
+/** 431 `HEADERS_TOO_LARGE`: the request's headers are over Node's limit (16 KiB). */
+export class HeadersTooLargeError extends EnvboxError {
+  constructor(message: string, options?: EnvboxErrorOptions) {
+    super('HEADERS_TOO_LARGE', 431, message, options);
+  }
+}
+
+/** 408 `REQUEST_TIMEOUT`: the request's headers and body did not arrive within `--request-timeout-s`. */
+export class RequestTimeoutError extends EnvboxError {
+  constructor(message: string, options?: EnvboxErrorOptions) {
+    super('REQUEST_TIMEOUT', 408, message, options);
+  }
+}
+
 /** 422 `INVALID_REQUEST`: the JSON is well-formed but fails the route's schema. */
 export class InvalidRequestError extends EnvboxError {
   constructor(message: string, options?: EnvboxErrorOptions) {
@@ -146,6 +170,9 @@ type ErrorClass = new (message: string, options?: EnvboxErrorOptions) => EnvboxE
 
 const ERROR_CLASSES: Readonly<Record<string, ErrorClass>> = {
   INVALID_JSON: InvalidJsonError,
+  BAD_REQUEST: BadRequestError,
+  REQUEST_TIMEOUT: RequestTimeoutError,
+  HEADERS_TOO_LARGE: HeadersTooLargeError,
   INVALID_REQUEST: InvalidRequestError,
   PAYLOAD_TOO_LARGE: PayloadTooLargeError,
   NOT_FOUND: NotFoundError,
@@ -164,6 +191,7 @@ const ERROR_CLASSES: Readonly<Record<string, ErrorClass>> = {
 export function errorFromWire(wire: WireError, status = 0): EnvboxError {
   const Class = ERROR_CLASSES[wire.code];
   const options = wire.details === undefined ? {} : { details: wire.details };
+  if (Class === BadRequestError) return new BadRequestError(wire.message, { ...options, ...(status >= 400 ? { status } : {}) });
   if (Class !== undefined) return new Class(wire.message, options);
   return new EnvboxError(wire.code, status, wire.message, options);
 }
@@ -178,7 +206,7 @@ export function toEnvboxError(error: unknown): EnvboxError {
   const message = error instanceof Error ? error.message : String(error);
   const status = (error as { status?: unknown } | null)?.status;
   if (typeof status === 'number' && status >= 400 && status < 500) {
-    return new EnvboxError('BAD_REQUEST', status, message, { cause: error });
+    return new BadRequestError(message, { status, cause: error });
   }
   return new InternalError(message, { cause: error });
 }

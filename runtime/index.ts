@@ -28,9 +28,11 @@ export {
 export type { AppConfigInput, ServeConfigInput } from './config.js';
 export type { AnyEnvDefinition, EnvDefinition, EnvFactory, Environment, ResetOptions, StepOptions } from './environment.js';
 export {
+  BadRequestError,
   CapacityExceededError,
   EnvboxError,
   errorFromWire,
+  HeadersTooLargeError,
   InternalError,
   InvalidJsonError,
   InvalidRequestError,
@@ -38,6 +40,7 @@ export {
   NotFoundError,
   PayloadTooLargeError,
   ProtocolError,
+  RequestTimeoutError,
   SessionClosedError,
   SessionNotFoundError,
   toEnvboxError,

@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { answerClientErrors } from './client-error.js';
 import { createApp, type CreateAppOptions, type EnvboxApp } from './app.js';
 import { DEFAULT_HOST, type AppConfigInput } from './config.js';
 import type { AnyEnvDefinition } from './environment.js';
@@ -77,11 +78,15 @@ export async function startServer(definition: AnyEnvDefinition, options: StartSe
   const app = createApp(definition, config, logger === undefined ? {} : { logger });
   const koa = app.callback();
   const hot = createHotRoutes(app);
-  const http = createServer((request, response) => {
+  const { requestTimeoutMs } = app.config;
+  // Node checks request timeouts on this interval, so it bounds how late a 408 can come.
+  const connectionsCheckingInterval = Math.min(30_000, Math.max(100, requestTimeoutMs / 4));
+  const http = createServer({ connectionsCheckingInterval }, (request, response) => {
     if (!hot(request, response)) void koa(request, response);
   });
   // Keep-alive connections outlive Node's 5 s default between an agent's steps.
   http.keepAliveTimeout = 65_000;
+  answerClientErrors(http, requestTimeoutMs, app.logger);
   const ws = new WsEndpoint(app, http);
   try {
     await new Promise<void>((resolve, reject) => {

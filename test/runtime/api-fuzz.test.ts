@@ -7,6 +7,7 @@
  * The seed is fixed (override with FUZZ_SEED); fast-check prints seed and counterexample on failure.
  */
 import { request as httpRequest, Agent } from 'node:http';
+import { connect } from 'node:net';
 import fc from 'fast-check';
 import t, { type Test } from 'tap';
 import WebSocket from 'ws';
@@ -20,6 +21,9 @@ const ANSWER_TIMEOUT_MS = 5_000;
 /** The README's errors table: code -> status. */
 const ERROR_STATUS: Record<string, number> = {
   INVALID_JSON: 400,
+  BAD_REQUEST: 400,
+  REQUEST_TIMEOUT: 408,
+  HEADERS_TOO_LARGE: 431,
   INVALID_REQUEST: 422,
   PAYLOAD_TOO_LARGE: 413,
   NOT_FOUND: 404,
@@ -278,6 +282,162 @@ t.test('HTTP: deeply nested bodies (up to 10,000 levels) on every POST route', a
   );
   await bystander.check();
   t.equal(bystander.steps, 2, 'the bystander kept its episode');
+});
+
+// ---------------------------------------------------------------------------------------------
+// HTTP framing over raw sockets: trickled, slow, truncated and mis-framed bodies
+
+/** How long the framing server waits for a whole request (short, so stalled uploads answer 408 soon). */
+const REQUEST_TIMEOUT_MS = 1_000;
+
+interface RawResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/**
+ * Write `chunks` to a fresh TCP connection, yielding to the event loop between them (so each is its
+ * own segment), optionally half-close, and collect every response until the server closes the
+ * connection. Rejects if the server neither answers nor closes within ANSWER_TIMEOUT_MS.
+ */
+function raw(server: EnvboxServer, chunks: readonly Buffer[], options: { end?: boolean } = {}): Promise<RawResponse[]> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(server.port, '127.0.0.1');
+    const received: Buffer[] = [];
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`raw: no answer and no close within ${ANSWER_TIMEOUT_MS} ms (got ${JSON.stringify(Buffer.concat(received).toString('latin1').slice(0, 200))})`));
+    }, ANSWER_TIMEOUT_MS);
+    socket.on('data', (data: Buffer) => received.push(data));
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      clearTimeout(timer);
+      try {
+        resolve(parseResponses(Buffer.concat(received)));
+      } catch (error) {
+        reject(error);
+      }
+    });
+    socket.once('connect', async () => {
+      for (const chunk of chunks) {
+        if (socket.destroyed) return;
+        socket.write(chunk);
+        await new Promise((next) => setImmediate(next));
+      }
+      if (options.end === true) socket.end();
+    });
+  });
+}
+
+/** Split a byte stream into HTTP/1.1 responses (Content-Length framed, as the server writes them). */
+function parseResponses(bytes: Buffer): RawResponse[] {
+  const responses: RawResponse[] = [];
+  let rest = bytes;
+  while (rest.length > 0) {
+    const headEnd = rest.indexOf('\r\n\r\n');
+    if (headEnd < 0) fail(`raw: a partial response: ${JSON.stringify(rest.toString('latin1').slice(0, 200))}`);
+    const [statusLine, ...lines] = rest.subarray(0, headEnd).toString('latin1').split('\r\n');
+    const status = Number(/^HTTP\/1\.1 (\d{3}) /.exec(statusLine!)?.[1] ?? fail(`raw: status line ${JSON.stringify(statusLine)}`));
+    const headers = Object.fromEntries(lines.map((line) => [line.slice(0, line.indexOf(':')).toLowerCase(), line.slice(line.indexOf(':') + 1).trim()]));
+    const length = Number(headers['content-length'] ?? fail(`raw: a response without Content-Length: ${statusLine}`));
+    const body = rest.subarray(headEnd + 4, headEnd + 4 + length).toString('utf8');
+    responses.push({ status, headers, body });
+    rest = rest.subarray(headEnd + 4 + length);
+  }
+  return responses;
+}
+
+/** A request's bytes: `head` lines, then the body (Content-Length `length`, by default its size; none for null). */
+function httpBytes(method: string, path: string, body: string, extra: string[] = [], length?: number | string | null): Buffer {
+  const bytes = text(body);
+  const head = [`${method} ${path} HTTP/1.1`, 'Host: x', 'Content-Type: application/json', 'Connection: close', ...extra];
+  if (length !== null) head.push(`Content-Length: ${length ?? bytes.length}`);
+  return Buffer.concat([text(head.join('\r\n') + '\r\n\r\n'), bytes]);
+}
+
+/** Every response documented: never a 5xx, every error the envelope with its code's status. */
+function checkRaw(what: string, responses: RawResponse[]): void {
+  for (const response of responses) checkAnswer(what, { status: response.status, text: response.body }, 'POST');
+}
+
+/** The one error code of a single error response. */
+function codeOf(responses: RawResponse[]): string | undefined {
+  if (responses.length !== 1) return undefined;
+  return (JSON.parse(responses[0]!.body) as { error?: { code?: string } }).error?.code;
+}
+
+t.test('HTTP framing: trickled, slow, truncated and mis-framed bodies over raw sockets', async (t) => {
+  const server = await startTestServer(t, { maxBodyBytes: MAX_BODY_BYTES, maxSessions: 1000, requestTimeoutMs: REQUEST_TIMEOUT_MS });
+  const bystander = await Bystander.open(server);
+  const step = JSON.stringify({ action: { message: 'trickled' } });
+
+  // A body (and its headers) trickled in random pieces, each its own write: answered as if whole.
+  await fc.assert(
+    fc.asyncProperty(fc.uniqueArray(fc.nat(), { maxLength: 12 }), async (cuts) => {
+      const bytes = httpBytes('POST', '/step', step);
+      const points = [...new Set(cuts.map((c) => c % bytes.length))].sort((a, b) => a - b);
+      const pieces = [0, ...points, bytes.length].slice(1).map((end, i, ends) => bytes.subarray(i === 0 ? 0 : ends[i - 1], end));
+      const responses = await raw(server, pieces);
+      checkRaw('trickled step', responses);
+      if (responses.length !== 1 || responses[0]!.status !== 200) fail(`trickled step: ${JSON.stringify(responses)}`);
+      if ((JSON.parse(responses[0]!.body) as { observation: { echoed_message: string } }).observation.echoed_message !== 'trickled') {
+        fail(`trickled step echoed ${responses[0]!.body}`);
+      }
+    }),
+    { numRuns: 40, seed: SEED },
+  );
+
+  // A Content-Length longer or shorter than the body sent, the connection left open or half-closed.
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom('/step', '/reset', '/sessions'), fc.integer({ min: -20, max: 200 }), fc.boolean(), async (p, delta, end) => {
+      const body = p === '/step' ? step : '{}';
+      const declared = Math.max(0, Buffer.byteLength(body) + delta);
+      const responses = await raw(server, [httpBytes('POST', p, body, [], declared)], { end });
+      checkRaw(`POST ${p} Content-Length ${declared} for ${Buffer.byteLength(body)} bytes${end ? ', half-closed' : ''}`, responses);
+      for (const r of responses) {
+        if (r.status === 201) await send(server, 'DELETE', `/sessions/${(JSON.parse(r.body) as { session_id: string }).session_id}`);
+      }
+      // Longer than sent and left open: nothing more comes, so a route that reads the body must give
+      // up with 408 (POST /sessions reads none and answers at once).
+      if (p !== '/sessions' && delta > 0 && !end && codeOf(responses) !== 'REQUEST_TIMEOUT') fail(`stalled body: ${JSON.stringify(responses)}`);
+    }),
+    { numRuns: 30, seed: SEED },
+  );
+  await bystander.check();
+
+  const cases: { name: string; bytes: Buffer[]; code: string; status: number }[] = [
+    { name: 'headers that never end (slowloris)', bytes: [text('POST /step HTTP/1.1\r\nHost: x\r\nX-Slow: ')], code: 'REQUEST_TIMEOUT', status: 408 },
+    { name: 'a body that stops half-way and stalls', bytes: [httpBytes('POST', '/step', step.slice(0, 10), [], step.length)], code: 'REQUEST_TIMEOUT', status: 408 },
+    { name: 'Content-Length and Transfer-Encoding together (smuggling)', bytes: [httpBytes('POST', '/step', '0\r\n\r\n', ['Transfer-Encoding: chunked'])], code: 'BAD_REQUEST', status: 400 },
+    { name: 'a negative Content-Length', bytes: [httpBytes('POST', '/step', step, [], -5)], code: 'BAD_REQUEST', status: 400 },
+    { name: 'a non-numeric Content-Length', bytes: [httpBytes('POST', '/step', step, [], '12abc')], code: 'BAD_REQUEST', status: 400 },
+    { name: 'two different Content-Lengths', bytes: [httpBytes('POST', '/step', step, [`Content-Length: ${step.length + 1}`])], code: 'BAD_REQUEST', status: 400 },
+    { name: 'an invalid chunk size', bytes: [httpBytes('POST', '/step', 'zz\r\n{}\r\n0\r\n\r\n', ['Transfer-Encoding: chunked'], null)], code: 'BAD_REQUEST', status: 400 },
+    { name: 'a malformed request line', bytes: [text('POST /step HTTP/9.x\r\n\r\n')], code: 'BAD_REQUEST', status: 400 },
+    { name: 'a header with no colon', bytes: [text('POST /step HTTP/1.1\r\nHost x\r\n\r\n')], code: 'BAD_REQUEST', status: 400 },
+    { name: 'a control character in a header value', bytes: [text('POST /step HTTP/1.1\r\nHost: x\r\nX-Bad: a\x00b\r\n\r\n')], code: 'BAD_REQUEST', status: 400 },
+    { name: '64 KiB of headers', bytes: [text(`GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(65_536)}\r\n\r\n`)], code: 'HEADERS_TOO_LARGE', status: 431 },
+    { name: 'a chunked body over --max-body-bytes', bytes: [httpBytes('POST', '/step', `10001\r\n${'a'.repeat(0x10001)}\r\n0\r\n\r\n`, ['Transfer-Encoding: chunked'], null)], code: 'PAYLOAD_TOO_LARGE', status: 413 },
+  ];
+  for (const c of cases) {
+    const responses = await raw(server, c.bytes);
+    checkRaw(c.name, responses);
+    t.equal(codeOf(responses), c.code, `${c.name}: ${c.code}`);
+    t.equal(responses[0]?.status, c.status, `${c.name}: ${c.status}`);
+  }
+
+  // A Content-Length shorter than the body: the request ends early (its truncated JSON is 400) and the
+  // rest is not taken as a second request (no request smuggling past the first response).
+  const short = await raw(server, [httpBytes('POST', '/step', `${step}POST /reset HTTP/1.1\r\nHost: x\r\n\r\n`, [], step.length - 4)]);
+  checkRaw('short Content-Length', short);
+  t.equal(short[0]?.status, 400, 'short Content-Length: the truncated body is 400 INVALID_JSON');
+  t.notOk(short.some((r) => r.status === 200), 'the bytes after the declared length are never served as a request');
+
+  await bystander.check();
+  const health = await send(server, 'GET', '/health');
+  t.equal(health.status, 200, 'the server is up after every mis-framed request');
+  t.equal(bystander.steps, 3, 'the bystander kept its episode');
 });
 
 // ---------------------------------------------------------------------------------------------

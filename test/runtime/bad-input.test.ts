@@ -1,6 +1,8 @@
 import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import t, { type Test } from 'tap';
 import type { EnvboxServer } from '../../runtime/index.js';
+import { ProbeRegistry } from '../fixtures/probe-env.js';
 import { request, startTestServer } from '../fixtures/test-server.js';
 
 /** A raw request, for bodies fetch will not send (bad UTF-8 with a lying length, chunked floods). */
@@ -103,4 +105,28 @@ t.test('a malformed URL is a 4xx with the envelope', async (t) => {
   const response = await request(server, 'DELETE', '/sessions/%E0%A4%A');
   t.ok(response.status >= 400 && response.status < 500, `status ${response.status}`);
   t.type(response.body.error.code, 'string');
+});
+
+t.test('--request-timeout-s bounds receiving a request, not answering it', async (t) => {
+  const registry = new ProbeRegistry();
+  const server = await startTestServer(t, { requestTimeoutMs: 200 }, registry.definition());
+  const id = (await request(server, 'POST', '/sessions')).body.session_id as string;
+  await request(server, 'POST', '/reset', {}, { 'X-Session-Id': id });
+  const entered = registry.entered('slow');
+  const slowStep = request(server, 'POST', '/step', { action: { op: 'hold', key: 'slow' } }, { 'X-Session-Id': id });
+  await entered;
+  // A request begun after the slow step was received, whose body never completes: its 408 proves the
+  // slow step has been running for longer than the request timeout.
+  const stalled = await new Promise<string>((resolve) => {
+    const socket = connect(server.port, '127.0.0.1', () => socket.write('POST /reset HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n{'));
+    const parts: Buffer[] = [];
+    socket.on('data', (part: Buffer) => parts.push(part));
+    socket.on('error', () => undefined);
+    socket.on('close', () => resolve(Buffer.concat(parts).toString('utf8')));
+  });
+  t.match(stalled, /^HTTP\/1\.1 408 [\s\S]*"code":"REQUEST_TIMEOUT"/, 'a stalled upload gets 408 REQUEST_TIMEOUT');
+  registry.release('slow');
+  const answered = await slowStep;
+  t.equal(answered.status, 200, 'the step that outlived the request timeout is still answered');
+  t.equal(answered.body.observation.order, 1, 'with its observation');
 });

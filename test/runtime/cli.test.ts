@@ -24,6 +24,7 @@ t.test('parseServeConfig: defaults, flags, ENVBOX_* variables, flags win', async
     stepTimeoutMs: 30_000,
     maxBodyBytes: 1_048_576,
     wsPingIntervalMs: 30_000,
+    requestTimeoutMs: 30_000,
     logLevel: 'info',
     pythonBackend: 'pyodide',
     defaultLanguage: 'python',
