@@ -17,6 +17,10 @@ export interface Outcome {
   state_lost?: boolean;
   /** stdout + stderr must be at most this many characters (output caps). */
   max_output_chars?: number;
+  /** `result` (the step's trailing value, inspected) must equal the string or null, or match the pattern. */
+  result?: string | null | RegExp;
+  /** `metadata.truncated` must be this. */
+  truncated?: boolean;
 }
 
 /** One hostile program and what it must get. */
@@ -40,6 +44,11 @@ export interface CorpusOptions {
   backend?: PythonBackendName;
   cases: readonly HostileCase[];
   env?: CodingEnvOptions;
+  /**
+   * Strings no response may contain anywhere (e.g. a canary secret set in the server's environment):
+   * checked on every step and next-episode response, over the whole JSON body.
+   */
+  forbiddenOutput?: readonly string[];
 }
 
 /** A live session on `server`, driven over HTTP with `X-Session-Id`. */
@@ -89,10 +98,21 @@ export function checkOutcome(t: Test, response: { status: number; body: any }, e
     else t.match(got, want, `${label}: ${stream} matches ${want}`);
   }
   if (expect.state_lost !== undefined) t.equal(observation.metadata?.state_lost === true, expect.state_lost, `${label}: state_lost is ${expect.state_lost}`);
+  if (expect.result !== undefined) {
+    if (expect.result === null || typeof expect.result === 'string') t.equal(observation.result, expect.result, `${label}: result`);
+    else t.match(String(observation.result), expect.result, `${label}: result matches ${expect.result}`);
+  }
+  if (expect.truncated !== undefined) t.equal(observation.metadata?.truncated === true, expect.truncated, `${label}: truncated is ${expect.truncated}`);
   if (expect.max_output_chars !== undefined) {
     const chars = String(observation.stdout ?? '').length + String(observation.stderr ?? '').length;
     t.ok(chars <= expect.max_output_chars, `${label}: ${chars} characters of output, at most ${expect.max_output_chars}`);
   }
+}
+
+/** No string of `forbidden` appears anywhere in the response body. */
+export function checkForbidden(t: Test, response: { body: any }, forbidden: readonly string[], label: string): void {
+  const text = JSON.stringify(response.body ?? null);
+  for (const secret of forbidden) t.notOk(text.includes(secret), `${label}: the response does not contain ${JSON.stringify(secret)}`);
 }
 
 /**
@@ -121,11 +141,15 @@ export async function runCorpus(t: Test, options: CorpusOptions): Promise<void> 
       const session = await CorpusSession.open(server, options.language);
       try {
         for (const [index, step] of hostile.steps.entries()) {
-          checkOutcome(t, await session.step(step.code, step.timeout_s), step.expect, `step ${index + 1}`);
+          const response = await session.step(step.code, step.timeout_s);
+          checkOutcome(t, response, step.expect, `step ${index + 1}`);
+          checkForbidden(t, response, options.forbiddenOutput ?? [], `step ${index + 1}`);
         }
         if (hostile.next_episode) {
           await session.reset();
-          checkOutcome(t, await session.step(hostile.next_episode.code), hostile.next_episode.expect, 'next episode');
+          const response = await session.step(hostile.next_episode.code);
+          checkOutcome(t, response, hostile.next_episode.expect, 'next episode');
+          checkForbidden(t, response, options.forbiddenOutput ?? [], 'next episode');
         }
       } finally {
         await session.close();
