@@ -26,6 +26,8 @@ const INITIAL_PAGES = 256;
  * (a wasm trap) when the parser runs out of memory, so under pressure plain forms are printed.
  */
 const FORMATTER_HEADROOM_BYTES = 8 * 1024 * 1024;
+/** Room under QuickJS's memory cap that surely lets a step be parsed and run, after a failed step. */
+const USABLE_HEADROOM_BYTES = 1024 * 1024;
 /** Time given to install the prelude in a new context. */
 const SETUP_BUDGET_MS = 5_000;
 /** Time given, past the step's deadline, to format its result or its error (guest code may run). */
@@ -429,7 +431,10 @@ export class GuestContext {
    * after failed steps only (a few microseconds).
    */
   #usable(): boolean {
-    if (this.#memory.buffer.byteLength < this.#config.memoryLimitBytes - 4 * PAGE_BYTES) return true;
+    // QuickJS's own cap (runtimeMemoryLimitBytes) trips below the memory's: a heap held at that cap
+    // (a Map grown until it failed, still referenced) leaves the memory a few MiB short of its
+    // maximum, yet no step can even be parsed. Only memory well below the QuickJS cap is sure room.
+    if (this.#memory.buffer.byteLength < this.#config.runtimeMemoryLimitBytes - USABLE_HEADROOM_BYTES) return true;
     this.#deadline = Date.now() + FORMAT_BUDGET_MS;
     try {
       const probe = this.#context.evalCode('0', 'envbox-probe.js');

@@ -192,6 +192,17 @@ t.test('memory: the per-episode cap turns bombs into guest errors; the context s
   t.equal((await run(other, '6 * 7')).result, '42', 'another episode is untouched');
 });
 
+t.test('memory: a heap held at the cap (a Map grown until it failed, still referenced) is replaced (137), not left failing every step', async (t) => {
+  const backend = await backendFor(t, { memoryLimitBytes: 64 * 1024 * 1024 });
+  const js = await sandboxFor(t, backend);
+  const bombed = await run(js, 'var kept = 1; const m = new Map(); for (let i = 0; ; i++) m.set(i, { i })', 10_000);
+  t.equal(bombed.exitCode, 137, bombed.stderr);
+  t.equal(bombed.stateLost, true);
+  t.match(bombed.stderr, /envbox: the step ran out of memory and its context cannot run any more; its state is lost/);
+  const other = await sandboxFor(t, backend);
+  t.equal((await run(other, '6 * 7')).result, '42', 'another episode is untouched');
+});
+
 t.test('output is capped per stream; the cap is reported', async (t) => {
   const backend = await backendFor(t, { maxOutputBytes: 1024 });
   const js = await sandboxFor(t, backend);
