@@ -13,17 +13,17 @@
  * itself failed (server did not start, every call errored), 2 on a bad option; a missed target
  * is reported as MISS, not as a failure.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
 import { dirname, join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import type { BenchCaseResult } from './bench-case.js';
 import { BenchError } from './bench-error.js';
 import { BENCH_ENVS, BENCH_TRANSPORTS, type BenchEnv, type BenchTransport } from './bench-envs.js';
 import { collectMachineFacts } from './machine-facts.js';
+import { findPackageRoot } from './package-root.js';
 import { errorCount, measureLatency, measureThroughput, mergeErrors, warmUp, type ThroughputResult } from './measure.js';
 import { checkTargets, formatReport, type BenchResults, type BenchSettings, type TransportResults } from './report.js';
 import { ServerProcess } from './server-process.js';
@@ -102,19 +102,6 @@ function parseOptions(argv: readonly string[]): BenchOptions {
   const parsed = BenchOptions.safeParse(values);
   if (!parsed.success) throw new UsageError(parsed.error.issues[0]?.message ?? 'invalid options');
   return parsed.data;
-}
-
-/** The directory of the `envbox` package.json above this file (works from `bench/` and `dist/bench/`). */
-function findPackageRoot(): string {
-  const PackageJson = z.object({ name: z.string() });
-  let directory = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const candidate = join(directory, 'package.json');
-    if (existsSync(candidate) && PackageJson.safeParse(JSON.parse(readFileSync(candidate, 'utf8'))).data?.name === 'envbox') return directory;
-    const parent = dirname(directory);
-    if (parent === directory) throw new BenchError(`No package.json of envbox above ${fileURLToPath(import.meta.url)}.`);
-    directory = parent;
-  }
 }
 
 function progress(message: string): void {
