@@ -5,7 +5,7 @@ PORT ?= 8000
 HOST ?= 127.0.0.1
 NODE_MAJOR_MIN := 20
 
-.PHONY: install build test run bench clean check-node system-packages browser \
+.PHONY: install build test run bench soak clean check-node system-packages browser \
 	docker-up base-image image run-docker test-docker docker-clean
 
 # Debian packages the sandboxes use: the system CPython and bubblewrap (per-episode namespaces).
@@ -61,6 +61,12 @@ bench: build
 	@status=0; for env in $(BENCH_RUNS); do \
 	  echo "node dist/bench/run.js --env $$env"; node dist/bench/run.js --env $$env || status=1; \
 	done; exit $$status
+
+## soak: 10 minutes of mixed Python/JavaScript traffic from 32 sessions, hostile steps included,
+## against coding_env (process backend, loopback); every observation checked; writes
+## bench/results/soak.{json,md,png}. Knobs: SOAK_DURATION_S, SOAK_MAX_STEPS, SOAK_SESSIONS, SOAK_OUTPUT_DIR
+soak: build
+	node dist/bench/soak.js
 
 clean:
 	rm -rf dist .tap coverage

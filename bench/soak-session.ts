@@ -1,0 +1,124 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CodingEnv, type Language } from '../envs/coding_env/index.js';
+import type { SeededRandom } from './seeded-random.js';
+import type { SoakRecorder } from './soak-recorder.js';
+import { hostileKinds, hostileStep, isNeighbourStall, mismatch, ordinaryStep, setupStep, type EpisodeModel, type SoakStep } from './soak-workload.js';
+
+/** After this many failed calls in a row a session pauses, rather than spin against a broken server. */
+const ERRORS_BEFORE_PAUSE = 5;
+/** How long it pauses. @default 1 s */
+const ERROR_PAUSE_MS = 1_000;
+
+/** Options of {@link runSoakSession}. */
+export interface SoakSessionOptions {
+  /** Index of the session among the soak's, e.g. to stagger its hostile steps. */
+  index: number;
+  baseUrl: string;
+  language: Language;
+  /** `http` (a session of its own, `X-Session-Id`) or `ws` (a connection of its own). */
+  transport: 'http' | 'ws';
+  recorder: SoakRecorder;
+  random: SeededRandom;
+  /** A hostile step every this many ms (staggered between sessions). */
+  hostileIntervalMs: number;
+  /** Chance that an ordinary step is replaced by a reset, in [0, 1]. */
+  resetProbability: number;
+  /** Whether the run is over (duration spent or the server gone). */
+  stopped: () => boolean;
+  /** Take one step from the run's budget; false when it is spent. */
+  takeStep: () => boolean;
+  /** Whether a `stall` may run now (rate-limited across the run: it terminates a worker thread). */
+  mayStall: () => boolean;
+}
+
+/**
+ * Drive one session until the run stops: reset, set the episode's state up, then ordinary steps
+ * with a hostile one every `hostileIntervalMs` (each session cycles through its language's hostile
+ * kinds, starting at its own offset) and the odd reset. Every observation is checked against its
+ * expectation; a wrong one is counted and the episode reset to resynchronise. A failed call is
+ * counted by its code and the session reopened. The client is always closed.
+ */
+export async function runSoakSession(options: SoakSessionOptions): Promise<void> {
+  const { language, recorder, random } = options;
+  const open = (): CodingEnv => new CodingEnv({ baseUrl: options.baseUrl, transport: options.transport });
+  const kinds = hostileKinds(language);
+  let client = open();
+  const model: EpisodeModel = { counter: 0 };
+  let needsReset = true;
+  let needsSetup = true;
+  let hostileCount = 0;
+  let consecutiveErrors = 0;
+  let nextHostileMs = performance.now() + random.next() * options.hostileIntervalMs;
+  try {
+    while (!options.stopped()) {
+      try {
+        if (needsReset) {
+          await client.reset({ language });
+          recorder.resets += 1;
+          needsReset = false;
+          needsSetup = true;
+        }
+        let step: SoakStep;
+        if (needsSetup) step = setupStep(language);
+        else if (performance.now() >= nextHostileMs) {
+          let kind = kinds[(options.index + hostileCount) % kinds.length]!;
+          hostileCount += 1;
+          if (kind === 'stall' && !options.mayStall()) {
+            kind = kinds[(options.index + hostileCount) % kinds.length]!;
+            hostileCount += 1;
+          }
+          step = hostileStep(language, kind, model);
+          nextHostileMs = Math.max(nextHostileMs + options.hostileIntervalMs, performance.now());
+        } else if (random.next() < options.resetProbability) {
+          needsReset = true;
+          continue;
+        } else step = ordinaryStep(language, model, random);
+
+        if (!options.takeStep()) break;
+        const startMs = performance.now();
+        const { observation } = await client.step({ code: step.code }, step.timeoutS === undefined ? {} : { timeoutS: step.timeoutS });
+        const endMs = performance.now();
+        recorder.recordStep(endMs - startMs, step.hostile, endMs);
+        consecutiveErrors = 0;
+
+        if (step.kind !== 'stall' && isNeighbourStall(language, observation)) {
+          recorder.neighbourStalls += 1;
+          needsSetup = true;
+          continue;
+        }
+        const problem = mismatch(step.expect, observation);
+        if (step.hostile) recorder.recordHostile(language, step.kind, problem === undefined);
+        if (problem !== undefined) {
+          recorder.recordWrong({ language, transport: options.transport, kind: step.kind, problem });
+          needsReset = true;
+          continue;
+        }
+        if (!step.keepsState) needsSetup = true;
+        else {
+          if (step.kind === 'setup') needsSetup = false;
+          model.counter = step.counterAfter ?? model.counter;
+        }
+      } catch (error) {
+        recorder.recordError(errorCode(error));
+        consecutiveErrors += 1;
+        // The session may be gone (closed, or the connection dropped): start over in a new one.
+        await client.close().catch(() => undefined);
+        client = open();
+        needsReset = true;
+        if (consecutiveErrors >= ERRORS_BEFORE_PAUSE) await sleep(ERROR_PAUSE_MS);
+      }
+    }
+  } finally {
+    await client.close().catch((error: unknown) => recorder.recordError(`close_${errorCode(error)}`));
+  }
+}
+
+/** The error's wire code (`EnvboxError.code`), else its name (`TimeoutError`, `TypeError`). */
+function errorCode(error: unknown): string {
+  if (typeof error === 'object' && error !== null) {
+    const { code, name } = error as { code?: unknown; name?: unknown };
+    if (typeof code === 'string') return code;
+    if (typeof name === 'string') return name;
+  }
+  return 'unknown';
+}
