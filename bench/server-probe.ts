@@ -15,6 +15,8 @@ export const SAMPLED_METRICS = [
   'envbox_sandbox_kills_total',
   'envbox_process_resident_memory_bytes',
   'envbox_process_open_fds',
+  'envbox_nodejs_heap_size_used_bytes',
+  'envbox_nodejs_external_memory_bytes',
   'envbox_nodejs_eventloop_lag_p99_seconds',
 ] as const;
 

@@ -3,6 +3,11 @@ export const KEPT_WRONG_OUTPUTS = 20;
 
 /** The error kind of an observation that did not meet its expectation. */
 export const WRONG_OUTPUT = 'wrong_output';
+/**
+ * The error kind of a step answered 137 with the state lost when neither its own code nor a
+ * neighbour's stall explains it (e.g. the server gave up on a worker thread); its code never ran.
+ */
+export const UNEXPECTED_STATE_LOST = 'unexpected_state_lost';
 
 /** Outcomes of one hostile kind in one language. */
 export interface HostileTally {
@@ -17,10 +22,25 @@ export interface HostileTally {
 /** One wrong observation, kept to explain the count. */
 export interface WrongOutput {
   atS: number;
+  /** {@link WRONG_OUTPUT} or {@link UNEXPECTED_STATE_LOST}. */
+  code: string;
   language: string;
   transport: string;
   kind: string;
   problem: string;
+}
+
+/** How many of the slowest ordinary steps the report keeps. */
+export const KEPT_SLOWEST_STEPS = 10;
+
+/** One slow ordinary step, kept to explain a latency spike. */
+export interface SlowStep {
+  /** When it was sent, in s since the traffic started. */
+  startS: number;
+  latencyMs: number;
+  language: string;
+  transport: string;
+  kind: string;
 }
 
 /** What one sampling window saw: steps done in it and their latencies. */
@@ -55,6 +75,8 @@ export class SoakRecorder {
   readonly allLatenciesMs: number[] = [];
   /** Latencies of ordinary steps by minute of the run (index 0: the first minute), in ms. */
   readonly ordinaryLatenciesByMinuteMs: number[][] = [];
+  /** The {@link KEPT_SLOWEST_STEPS} slowest ordinary steps, slowest first. */
+  readonly slowestSteps: SlowStep[] = [];
   #window: WindowCounts = { steps: 0, ordinaryLatenciesMs: [] };
 
   constructor(startedMs: number) {
@@ -79,14 +101,23 @@ export class SoakRecorder {
     this.ordinaryLatenciesByMinuteMs[minute]!.push(latencyMs);
   }
 
+  /** Keep the step among the slowest when it is one of them. */
+  recordSlow(step: Omit<SlowStep, 'startS'>, startMs: number): void {
+    const slowest = this.slowestSteps;
+    if (slowest.length === KEPT_SLOWEST_STEPS && slowest[slowest.length - 1]!.latencyMs >= step.latencyMs) return;
+    slowest.push({ startS: Math.round(this.elapsedS(startMs) * 100) / 100, ...step, latencyMs: Math.round(step.latencyMs * 10) / 10 });
+    slowest.sort((a, b) => b.latencyMs - a.latencyMs);
+    slowest.length = Math.min(slowest.length, KEPT_SLOWEST_STEPS);
+  }
+
   /** Count an error of `code`. */
   recordError(code: string): void {
     this.errors[code] = (this.errors[code] ?? 0) + 1;
   }
 
-  /** Count a wrong observation and keep the first few. */
+  /** Count a wrong observation under its code and keep the first few. */
   recordWrong(wrong: Omit<WrongOutput, 'atS'>): void {
-    this.recordError(WRONG_OUTPUT);
+    this.recordError(wrong.code);
     if (this.wrongOutputs.length < KEPT_WRONG_OUTPUTS) this.wrongOutputs.push({ atS: Math.round(this.elapsedS() * 10) / 10, ...wrong });
   }
 

@@ -1,7 +1,7 @@
 import type { MachineFacts } from './machine-facts.js';
 import { errorCount } from './measure.js';
 import type { ProcessSnapshot, ServerReport } from './server-probe.js';
-import type { HostileTally, WrongOutput } from './soak-recorder.js';
+import type { HostileTally, SlowStep, WrongOutput } from './soak-recorder.js';
 import { percentile } from './stats.js';
 
 /** The settings a soak ran with (`SOAK_*` environment variables). */
@@ -80,6 +80,8 @@ export interface SoakReport {
   start: SoakSnapshot;
   end: SoakSnapshot;
   samples: SoakSample[];
+  /** The slowest ordinary steps, slowest first. */
+  slowestSteps: SlowStep[];
   /** The first few wrong observations, verbatim. */
   wrongOutputs: WrongOutput[];
 }
@@ -123,7 +125,7 @@ export function formatSoakMarkdown(report: SoakReport): string {
     `| JS steps whose state a neighbour's stall destroyed (by design) | ${summary.neighbourStalls} |`,
     `| step p50 / p99, ordinary | ${ms(summary.ordinaryP50Ms)} / ${ms(summary.ordinaryP99Ms)} ms |`,
     `| step p99, all (hostile included) | ${ms(summary.allP99Ms)} ms |`,
-    `| step p99 per minute | ${summary.p99ByMinuteMs.map(ms).join(', ')} ms |`,
+    `| step p99 per minute | ${summary.p99ByMinuteMs.map(ms).join(', ')} ms${summary.durationS % 60 > 0 && summary.p99ByMinuteMs.length > Math.floor(summary.durationS / 60) ? ` (the last over ${(summary.durationS % 60).toFixed(1)} s)` : ''} |`,
     `| server RSS start → end | ${(start.process.serverRssBytes / MIB).toFixed(1)} → ${(end.process.serverRssBytes / MIB).toFixed(1)} MiB (${signed((end.process.serverRssBytes - start.process.serverRssBytes) / MIB, 1)}) |`,
     `| tree PSS start → end | ${(start.process.treePssBytes / MIB).toFixed(1)} → ${(end.process.treePssBytes / MIB).toFixed(1)} MiB (${signed((end.process.treePssBytes - start.process.treePssBytes) / MIB, 1)}) |`,
     `| server fds start → end | ${start.process.serverFds} → ${end.process.serverFds} (${signed(end.process.serverFds - start.process.serverFds)}) |`,
@@ -131,12 +133,24 @@ export function formatSoakMarkdown(report: SoakReport): string {
     `| threads start → end | ${start.process.threads} → ${end.process.threads} (${signed(end.process.threads - start.process.threads)}) |`,
     `| sessions at the end | ${end.server.activeSessions} (${summary.sessionsReleased ? 'released' : 'NOT released'}); sandboxes ${summary.sandboxesReleased ? 'released' : 'NOT released'} |`,
     '',
+    `Slowest ordinary steps: ${report.slowestSteps.slice(0, 5).map((step) => `${ms(step.latencyMs)} ms (${step.language} ${step.kind} over ${step.transport}, sent at ${step.startS.toFixed(1)} s)`).join('; ')}.`,
+    '',
     '| hostile step | attempts | expected outcome | wrong |',
     '| --- | --- | --- | --- |',
     ...Object.entries(summary.hostile)
       .sort(([a], [b]) => a.localeCompare(b))
       .map(([kind, tally]) => `| ${kind} | ${tally.attempts} | ${tally.expected} | ${tally.wrong} |`),
     '',
+    'A hostile step whose sandbox was already gone when it arrived (answered 137, its code never ran) is counted under `unexpected_state_lost`, not in this table.',
+    '',
   ];
+  if (report.wrongOutputs.length > 0) {
+    lines.push(
+      `First ${report.wrongOutputs.length} problems:`,
+      '',
+      ...report.wrongOutputs.map((wrong) => `- ${wrong.atS} s, ${wrong.code}, ${wrong.language} ${wrong.kind} over ${wrong.transport}: ${wrong.problem.replace(/\|/g, '\\|')}`),
+      '',
+    );
+  }
   return lines.join('\n');
 }

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CodingEnv, type Language } from '../envs/coding_env/index.js';
 import type { SeededRandom } from './seeded-random.js';
-import type { SoakRecorder } from './soak-recorder.js';
+import { UNEXPECTED_STATE_LOST, WRONG_OUTPUT, type SoakRecorder } from './soak-recorder.js';
 import { hostileKinds, hostileStep, isNeighbourStall, mismatch, ordinaryStep, setupStep, type EpisodeModel, type SoakStep } from './soak-workload.js';
 
 /** After this many failed calls in a row a session pauses, rather than spin against a broken server. */
@@ -79,6 +79,7 @@ export async function runSoakSession(options: SoakSessionOptions): Promise<void>
         const { observation } = await client.step({ code: step.code }, step.timeoutS === undefined ? {} : { timeoutS: step.timeoutS });
         const endMs = performance.now();
         recorder.recordStep(endMs - startMs, step.hostile, endMs);
+        if (!step.hostile) recorder.recordSlow({ latencyMs: endMs - startMs, language, transport: options.transport, kind: step.kind }, startMs);
         consecutiveErrors = 0;
 
         if (step.kind !== 'stall' && isNeighbourStall(language, observation)) {
@@ -87,9 +88,15 @@ export async function runSoakSession(options: SoakSessionOptions): Promise<void>
           continue;
         }
         const problem = mismatch(step.expect, observation);
+        if (problem !== undefined && step.expect.stateLost !== true && observation.exit_code === 137 && observation.metadata.state_lost === true) {
+          // The sandbox was gone before the step's code ran: not a wrong answer to that code.
+          recorder.recordWrong({ code: UNEXPECTED_STATE_LOST, language, transport: options.transport, kind: step.kind, problem });
+          needsSetup = true;
+          continue;
+        }
         if (step.hostile) recorder.recordHostile(language, step.kind, problem === undefined);
         if (problem !== undefined) {
-          recorder.recordWrong({ language, transport: options.transport, kind: step.kind, problem });
+          recorder.recordWrong({ code: WRONG_OUTPUT, language, transport: options.transport, kind: step.kind, problem });
           needsReset = true;
           continue;
         }

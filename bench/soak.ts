@@ -233,6 +233,7 @@ async function main(): Promise<number> {
       start,
       end,
       samples,
+      slowestSteps: recorder.slowestSteps,
       wrongOutputs: recorder.wrongOutputs,
     };
 
