@@ -1,5 +1,5 @@
-/** How many wrong outputs are kept verbatim in the report (the rest are only counted). */
-export const KEPT_WRONG_OUTPUTS = 20;
+/** How many problems (wrong outputs, failed calls) are kept verbatim in the report (the rest are only counted). */
+export const KEPT_PROBLEMS = 20;
 
 /** The error kind of an observation that did not meet its expectation. */
 export const WRONG_OUTPUT = 'wrong_output';
@@ -19,10 +19,10 @@ export interface HostileTally {
   wrong: number;
 }
 
-/** One wrong observation, kept to explain the count. */
-export interface WrongOutput {
+/** One wrong observation or failed call, kept to explain the count. */
+export interface SoakProblem {
   atS: number;
-  /** {@link WRONG_OUTPUT} or {@link UNEXPECTED_STATE_LOST}. */
+  /** {@link WRONG_OUTPUT}, {@link UNEXPECTED_STATE_LOST} or a failed call's code. */
   code: string;
   language: string;
   transport: string;
@@ -67,8 +67,8 @@ export class SoakRecorder {
   readonly hostile: Record<string, HostileTally> = {};
   /** Steps of JavaScript episodes whose state a neighbour's stall destroyed (137 by design, not an error). */
   neighbourStalls = 0;
-  /** The first {@link KEPT_WRONG_OUTPUTS} wrong observations. */
-  readonly wrongOutputs: WrongOutput[] = [];
+  /** The first {@link KEPT_PROBLEMS} problems. */
+  readonly problems: SoakProblem[] = [];
   /** Latencies of every ordinary step, in ms. */
   readonly ordinaryLatenciesMs: number[] = [];
   /** Latencies of every step, hostile ones included, in ms. */
@@ -115,10 +115,10 @@ export class SoakRecorder {
     this.errors[code] = (this.errors[code] ?? 0) + 1;
   }
 
-  /** Count a wrong observation under its code and keep the first few. */
-  recordWrong(wrong: Omit<WrongOutput, 'atS'>): void {
+  /** Count a problem under its code and keep the first few. */
+  recordProblem(wrong: Omit<SoakProblem, 'atS'>): void {
     this.recordError(wrong.code);
-    if (this.wrongOutputs.length < KEPT_WRONG_OUTPUTS) this.wrongOutputs.push({ atS: Math.round(this.elapsedS() * 10) / 10, ...wrong });
+    if (this.problems.length < KEPT_PROBLEMS) this.problems.push({ atS: Math.round(this.elapsedS() * 10) / 10, ...wrong });
   }
 
   /** Count the outcome of a hostile step. */

@@ -1,7 +1,7 @@
 import type { MachineFacts } from './machine-facts.js';
 import { errorCount } from './measure.js';
 import type { ProcessSnapshot, ServerReport } from './server-probe.js';
-import type { HostileTally, SlowStep, WrongOutput } from './soak-recorder.js';
+import type { HostileTally, SlowStep, SoakProblem } from './soak-recorder.js';
 import { percentile } from './stats.js';
 
 /** The settings a soak ran with (`SOAK_*` environment variables). */
@@ -82,8 +82,8 @@ export interface SoakReport {
   samples: SoakSample[];
   /** The slowest ordinary steps, slowest first. */
   slowestSteps: SlowStep[];
-  /** The first few wrong observations, verbatim. */
-  wrongOutputs: WrongOutput[];
+  /** The first few wrong observations and failed calls, verbatim. */
+  problems: SoakProblem[];
 }
 
 /** p50 and p99 of `values` (any order), or nulls when there are none. */
@@ -144,11 +144,11 @@ export function formatSoakMarkdown(report: SoakReport): string {
     'A hostile step whose sandbox was already gone when it arrived (answered 137, its code never ran) is counted under `unexpected_state_lost`, not in this table.',
     '',
   ];
-  if (report.wrongOutputs.length > 0) {
+  if (report.problems.length > 0) {
     lines.push(
-      `First ${report.wrongOutputs.length} problems:`,
+      `First ${report.problems.length} problems:`,
       '',
-      ...report.wrongOutputs.map((wrong) => `- ${wrong.atS} s, ${wrong.code}, ${wrong.language} ${wrong.kind} over ${wrong.transport}: ${wrong.problem.replace(/\|/g, '\\|')}`),
+      ...report.problems.map((p) => `- ${p.atS} s, ${p.code}, ${p.language} ${p.kind} over ${p.transport}: ${p.problem.replace(/\|/g, '\\|')}`),
       '',
     );
   }

@@ -48,16 +48,20 @@ export async function runSoakSession(options: SoakSessionOptions): Promise<void>
   let needsSetup = true;
   let hostileCount = 0;
   let consecutiveErrors = 0;
+  /** What was in flight, for the report of a failed call. */
+  let call = 'reset';
   let nextHostileMs = performance.now() + random.next() * options.hostileIntervalMs;
   try {
     while (!options.stopped()) {
       try {
         if (needsReset) {
+          call = 'reset';
           await client.reset({ language });
           recorder.resets += 1;
           needsReset = false;
           needsSetup = true;
         }
+        call = 'step';
         let step: SoakStep;
         if (needsSetup) step = setupStep(language);
         else if (performance.now() >= nextHostileMs) {
@@ -73,6 +77,7 @@ export async function runSoakSession(options: SoakSessionOptions): Promise<void>
           needsReset = true;
           continue;
         } else step = ordinaryStep(language, model, random);
+        call = `step ${step.kind}`;
 
         if (!options.takeStep()) break;
         const startMs = performance.now();
@@ -90,13 +95,13 @@ export async function runSoakSession(options: SoakSessionOptions): Promise<void>
         const problem = mismatch(step.expect, observation);
         if (problem !== undefined && step.expect.stateLost !== true && observation.exit_code === 137 && observation.metadata.state_lost === true) {
           // The sandbox was gone before the step's code ran: not a wrong answer to that code.
-          recorder.recordWrong({ code: UNEXPECTED_STATE_LOST, language, transport: options.transport, kind: step.kind, problem });
+          recorder.recordProblem({ code: UNEXPECTED_STATE_LOST, language, transport: options.transport, kind: step.kind, problem });
           needsSetup = true;
           continue;
         }
         if (step.hostile) recorder.recordHostile(language, step.kind, problem === undefined);
         if (problem !== undefined) {
-          recorder.recordWrong({ code: WRONG_OUTPUT, language, transport: options.transport, kind: step.kind, problem });
+          recorder.recordProblem({ code: WRONG_OUTPUT, language, transport: options.transport, kind: step.kind, problem });
           needsReset = true;
           continue;
         }
@@ -106,7 +111,7 @@ export async function runSoakSession(options: SoakSessionOptions): Promise<void>
           model.counter = step.counterAfter ?? model.counter;
         }
       } catch (error) {
-        recorder.recordError(errorCode(error));
+        recorder.recordProblem({ code: errorCode(error), language, transport: options.transport, kind: call, problem: error instanceof Error ? error.message : String(error) });
         consecutiveErrors += 1;
         // The session may be gone (closed, or the connection dropped): start over in a new one.
         await client.close().catch(() => undefined);

@@ -234,7 +234,7 @@ async function main(): Promise<number> {
       end,
       samples,
       slowestSteps: recorder.slowestSteps,
-      wrongOutputs: recorder.wrongOutputs,
+      problems: recorder.problems,
     };
 
     await mkdir(outputDir, { recursive: true });

@@ -36,7 +36,7 @@ t.test('make soak, briefly: every step checked, every hostile kind got its outco
   t.equal(report.settings.sessions, 4);
   t.ok(report.summary.steps > 0, `steps were answered (${report.summary.steps})`);
   t.same(report.summary.errors, {}, 'no error of any code, no wrong output');
-  t.same(report.wrongOutputs, []);
+  t.same(report.problems, []);
   const kinds = [...PYTHON_HOSTILE_KINDS.map((kind) => `python.${kind}`), ...JAVASCRIPT_HOSTILE_KINDS.map((kind) => `javascript.${kind}`)];
   for (const kind of kinds) {
     const tally = report.summary.hostile[kind];
