@@ -47,10 +47,13 @@ function label(value: number): string {
 /**
  * The soak's plot as SVG: three panels over time (s) sharing the x axis: ordinary steps' p50 and
  * p99 latency per sample window, steps/s per window, and memory (server RSS and the whole tree's
- * PSS; the first point, at 0 s, is the server before the traffic).
+ * PSS, the main thread's V8 heap; the first point, at 0 s, is the server before the traffic, the
+ * last one the server once every session was released).
  */
 export function soakSvg(report: SoakReport): string {
   const samples = report.samples;
+  // Memory also at the ends: before the traffic (pools full) and once every session was released.
+  const snapshots = [report.start, ...samples, report.end];
   const panels: Panel[] = [
     {
       title: 'Step latency per window (ordinary steps, client-side)',
@@ -69,15 +72,19 @@ export function soakSvg(report: SoakReport): string {
       title: 'Memory of the server process tree',
       unit: 'MiB',
       series: [
-        // t = 0: the server before the traffic, pools full.
-        { label: 'tree PSS (server + sandboxes)', color: '#9467bd', points: [[0, report.start.process.treePssBytes / MIB], ...samples.map((s) => [s.tS, s.process.treePssBytes / MIB] as const)] },
-        { label: 'server RSS', color: '#ff7f0e', points: [[0, report.start.process.serverRssBytes / MIB], ...samples.map((s) => [s.tS, s.process.serverRssBytes / MIB] as const)], dashed: true },
+        { label: 'tree PSS (server + sandboxes)', color: '#9467bd', points: snapshots.map((s) => [s.tS, s.process.treePssBytes / MIB] as const) },
+        { label: 'server RSS (all its threads)', color: '#ff7f0e', points: snapshots.map((s) => [s.tS, s.process.serverRssBytes / MIB] as const), dashed: true },
+        {
+          label: 'V8 heap used (main thread)',
+          color: '#7f7f7f',
+          points: snapshots.map((s) => [s.tS, (s.server.metrics.envbox_nodejs_heap_size_used_bytes ?? Number.NaN) / MIB] as const),
+        },
       ],
     },
   ];
   const plotWidth = WIDTH_PX - MARGIN.left - MARGIN.right;
   const height = MARGIN.top + panels.length * PANEL_HEIGHT_PX + (panels.length - 1) * MARGIN.gap + MARGIN.bottom;
-  const maxT = Math.max(report.summary.durationS, ...samples.map((s) => s.tS), 1);
+  const maxT = Math.max(report.summary.durationS, report.end.tS, ...samples.map((s) => s.tS), 1);
   const xTicks = niceTicks(0, maxT, 10);
   const xMax = xTicks[xTicks.length - 1]!;
   const x = (t: number): number => MARGIN.left + (t / xMax) * plotWidth;

@@ -35,6 +35,8 @@ export interface SoakSample {
 
 /** The server before the traffic (pools full) or after it (every session closed, pools full again). */
 export interface SoakSnapshot {
+  /** Seconds since the traffic started (0 before it; after the last sample at the end). */
+  tS: number;
   process: ProcessSnapshot;
   server: ServerReport;
 }

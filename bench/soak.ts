@@ -123,7 +123,7 @@ async function main(): Promise<number> {
   try {
     progress(`server pid ${server.pid} at ${server.url}; waiting for its warm pools`);
     const before = await settle(server.url, true);
-    const start: SoakSnapshot = { process: await snapshotProcessTree(server.pid), server: before.report };
+    const start: SoakSnapshot = { tS: 0, process: await snapshotProcessTree(server.pid), server: before.report };
 
     progress(`${env.SOAK_SESSIONS} sessions for ${env.SOAK_DURATION_S} s (at most ${env.SOAK_MAX_STEPS} steps), a sample every ${env.SOAK_SAMPLE_INTERVAL_S} s`);
     const startMs = performance.now();
@@ -203,7 +203,7 @@ async function main(): Promise<number> {
 
     progress('every session closed; waiting for the server to release them and refill its pools');
     const after = await settle(server.url, true);
-    const end: SoakSnapshot = { process: await snapshotProcessTree(server.pid), server: after.report };
+    const end: SoakSnapshot = { tS: Math.round(recorder.elapsedS() * 10) / 10, process: await snapshotProcessTree(server.pid), server: after.report };
     const overall = p50p99(recorder.ordinaryLatenciesMs);
     const hostile = recorder.hostile;
     const expectedKinds = (['python', 'javascript'] as const).flatMap((language) => hostileKinds(language).map((kind) => `${language}.${kind}`));
