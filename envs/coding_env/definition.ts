@@ -134,7 +134,7 @@ function registerPoolMetrics(registry: MetricsRegistry, pools: Readonly<Record<L
 export function codingEnvFromConfig(config: ServeConfig): ReturnType<typeof createCodingEnvDefinition> {
   const logger = createLogger(config.logLevel);
   return createCodingEnvDefinition({
-    onPoolError: (error) => logger.error('a sandbox failed to start in the background; retrying', { error }),
+    onPoolError: (error) => logger.warn('a sandbox failed to start in the background; retrying', { error }),
     pythonBackend: config.pythonBackend,
     defaultLanguage: config.defaultLanguage,
     poolSize: config.poolSize,

@@ -41,6 +41,7 @@ export interface StepReport {
 
 /** Worker → server: one reply per `open` and per `run`. */
 export type WorkerMessage =
+  | { type: 'ready' }
   | { type: 'opened'; request: number }
   | { type: 'open-failed'; request: number; message: string }
   | { type: 'ran'; request: number; report: StepReport };

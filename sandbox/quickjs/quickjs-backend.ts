@@ -8,7 +8,7 @@ import { SandboxUnavailableError } from '../errors.js';
 import type { Sandbox, SandboxFactory } from '../sandbox.js';
 import type { WorkerConfig } from './protocol.js';
 import { QuickJsSandbox } from './quickjs-sandbox.js';
-import { QuickJsWorker } from './quickjs-worker.js';
+import { OPEN_TIMEOUT_MS, QuickJsWorker } from './quickjs-worker.js';
 
 /** Cap of each episode's WebAssembly.Memory. @default 256 MiB */
 export const DEFAULT_JS_MEMORY_LIMIT_BYTES = 256 * 1024 * 1024;
@@ -41,6 +41,8 @@ export interface JavaScriptBackendOptions {
   graceMs?: number;
   /** @default {@link DEFAULT_JS_WORKER_STACK_MB} */
   workerStackSizeMb?: number;
+  /** How long an idle worker may take to start an episode before it is terminated. @default {@link OPEN_TIMEOUT_MS} */
+  openTimeoutMs?: number;
 }
 
 /** The JavaScript backend: a {@link SandboxFactory} over a set of worker threads. */
@@ -71,6 +73,8 @@ let sources: Promise<{ prelude: string; formatter: string }> | undefined;
 
 /** The name the minifier's input binds a guest script's function to; stripped from its output. */
 const BINDING = 'var __envbox_source=';
+/** Tries to open a new episode when the workers it was placed on die while it opens. */
+const OPEN_ATTEMPTS = 3;
 
 /**
  * A guest script (one function expression), minified once per process: QuickJS parses a
@@ -123,6 +127,7 @@ export async function createQuickJsBackend(options: JavaScriptBackendOptions = {
   const workerOptions = {
     graceMs: options.graceMs ?? DEFAULT_JS_GRACE_MS,
     stackSizeMb: options.workerStackSizeMb ?? DEFAULT_JS_WORKER_STACK_MB,
+    openTimeoutMs: options.openTimeoutMs ?? OPEN_TIMEOUT_MS,
     onDeath: (worker: QuickJsWorker) => {
       workers.delete(worker);
       if (!closed) terminated += 1;
@@ -170,14 +175,22 @@ export async function createQuickJsBackend(options: JavaScriptBackendOptions = {
     async create({ signal } = {}): Promise<Sandbox> {
       if (closed) throw new SandboxUnavailableError('cannot start a JavaScript sandbox: the backend is closed');
       signal?.throwIfAborted();
-      const worker = place();
-      const episode = nextEpisode++;
-      try {
-        await worker.open(episode);
-      } catch (error) {
-        worker.close(episode);
-        release(worker);
-        throw error;
+      let worker: QuickJsWorker;
+      let episode: number;
+      // A new episode has no state yet, so one whose worker died while it opened (terminated for a
+      // neighbour's stall) is opened again elsewhere instead of failing the reset.
+      for (let attempt = 1; ; attempt += 1) {
+        worker = place();
+        episode = nextEpisode++;
+        try {
+          await worker.open(episode);
+          break;
+        } catch (error) {
+          worker.close(episode);
+          release(worker);
+          if (closed || worker.alive || attempt >= OPEN_ATTEMPTS) throw error;
+          signal?.throwIfAborted();
+        }
       }
       const sandbox = new QuickJsSandbox(worker, episode, () => release(worker));
       if (signal?.aborted) {

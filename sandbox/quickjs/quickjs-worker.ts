@@ -6,8 +6,10 @@ import type { HostMessage, StepReport, WorkerConfig, WorkerMessage } from './pro
 /** From source (tests) the worker is TypeScript; built, it is JavaScript beside this file. */
 const WORKER_URL = new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url);
 
-/** How long a worker may take to start an episode before it counts as broken. @default 15 s */
+/** How long a loaded, idle worker may take to start an episode before it counts as broken. @default 15 s */
 export const OPEN_TIMEOUT_MS = 15_000;
+/** How long a new worker thread may take to load (from TypeScript source in tests: seconds). @default 30 s */
+const STARTUP_TIMEOUT_MS = 30_000;
 
 /** Options of a {@link QuickJsWorker}. */
 export interface QuickJsWorkerOptions {
@@ -15,6 +17,8 @@ export interface QuickJsWorkerOptions {
   graceMs: number;
   /** V8 stack of the worker thread: deep guest recursion also uses it (QuickJS's wasm frames). */
   stackSizeMb: number;
+  /** How long an idle worker may take to start an episode before it counts as broken. */
+  openTimeoutMs: number;
   /** Told once, when the worker died or was terminated. */
   onDeath: (worker: QuickJsWorker) => void;
 }
@@ -23,7 +27,8 @@ interface PendingOpen {
   kind: 'open';
   resolve: () => void;
   reject: (error: Error) => void;
-  timer: NodeJS.Timeout;
+  /** Armed once the worker has loaded. */
+  timer: NodeJS.Timeout | undefined;
 }
 
 interface PendingRun {
@@ -49,6 +54,8 @@ export class QuickJsWorker {
   #nextRequest = 1;
   #death: string | undefined;
   #watchdog: NodeJS.Timeout | undefined;
+  #ready = false;
+  readonly #startup: NodeJS.Timeout;
 
   constructor(config: WorkerConfig, options: QuickJsWorkerOptions) {
     this.#options = options;
@@ -64,6 +71,8 @@ export class QuickJsWorker {
     this.#worker.on('message', (message: WorkerMessage) => this.#receive(message));
     this.#worker.on('error', (error) => this.#die(`its worker thread failed (${error.message})`));
     this.#worker.on('exit', (code) => this.#die(`its worker thread exited (code ${code})`));
+    this.#startup = setTimeout(() => void this.terminate(`its worker thread did not load within ${STARTUP_TIMEOUT_MS} ms`), STARTUP_TIMEOUT_MS);
+    this.#startup.unref();
   }
 
   /** False once the worker died or was terminated. */
@@ -85,12 +94,26 @@ export class QuickJsWorker {
     this.episodes.add(episode);
     const request = this.#nextRequest++;
     return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.terminate(`it took over ${OPEN_TIMEOUT_MS} ms to start an episode`);
-      }, OPEN_TIMEOUT_MS);
-      this.#pending.set(request, { kind: 'open', resolve, reject, timer });
+      const pending: PendingOpen = { kind: 'open', resolve, reject, timer: this.#ready ? this.#openTimer(request) : undefined };
+      this.#pending.set(request, pending);
       this.#post({ type: 'open', request, episode });
     });
+  }
+
+  /**
+   * Terminate the worker if the open `request` is still unanswered after `openTimeoutMs` while no
+   * step is in flight. Steps of other episodes queued ahead of it are bounded by the watchdog, so
+   * waiting behind them (each up to its own deadline) does not count: the timer starts anew.
+   */
+  #openTimer(request: number): NodeJS.Timeout {
+    const timeoutMs = this.#options.openTimeoutMs;
+    return setTimeout(() => {
+      const pending = this.#pending.get(request);
+      if (pending?.kind !== 'open') return;
+      const stepsInFlight = [...this.#pending.values()].some((other) => other.kind === 'run');
+      if (stepsInFlight) pending.timer = this.#openTimer(request);
+      else void this.terminate(`it took over ${timeoutMs} ms to start an episode`);
+    }, timeoutMs);
   }
 
   /** Run a step of `episode`; never rejects: a dead worker answers 137. */
@@ -121,6 +144,14 @@ export class QuickJsWorker {
   }
 
   #receive(message: WorkerMessage): void {
+    if (message.type === 'ready') {
+      clearTimeout(this.#startup);
+      this.#ready = true;
+      for (const [request, pending] of this.#pending) {
+        if (pending.kind === 'open') pending.timer ??= this.#openTimer(request);
+      }
+      return;
+    }
     const pending = this.#pending.get(message.request);
     if (pending === undefined) return;
     this.#pending.delete(message.request);
@@ -182,6 +213,7 @@ export class QuickJsWorker {
     if (this.#death !== undefined) return;
     this.#death = reason;
     clearTimeout(this.#watchdog);
+    clearTimeout(this.#startup);
     for (const pending of this.#pending.values()) {
       if (pending.kind === 'open') {
         clearTimeout(pending.timer);

@@ -70,3 +70,5 @@ async function handle(message: HostMessage): Promise<void> {
 port.on('message', (message: HostMessage) => {
   void handle(message);
 });
+// Loaded: from here on, how long an episode takes to open is the worker's own doing.
+send({ type: 'ready' });

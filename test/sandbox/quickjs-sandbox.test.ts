@@ -248,6 +248,35 @@ t.test('a native operation that ignores the interrupt: its worker is terminated,
   t.equal((await run(fresh, '1 + 1')).result, '2', 'new episodes start on a live worker');
 });
 
+t.test('a new episode whose worker is terminated while it opens is opened on another worker', async (t) => {
+  const backend = await backendFor(t, { episodesPerWorker: 2, spreadWorkers: 1 });
+  const stalled = await sandboxFor(t, backend);
+  const stalling = run(stalled, "const a = []; a.length = 2 ** 32 - 1; a.includes(1)", 300);
+  // Placed on the stalling worker (it has room), its open is queued behind the stall, and the
+  // watchdog terminates that worker before the open is answered.
+  const opening = backend.create();
+  t.equal((await stalling).exitCode, 137, 'the stall cost its own episode its state');
+  const opened = await opening;
+  t.teardown(() => opened.close());
+  t.equal(backend.terminatedWorkers, 1, 'one worker was terminated');
+  t.equal((await run(opened, '1 + 1')).result, '2', 'the new episode opened on a live worker and runs');
+});
+
+t.test("an episode's open waiting behind another episode's long step does not count as a broken worker", async (t) => {
+  // The open timeout counts from the worker's load (a cold start from TypeScript source takes seconds).
+  const backend = await backendFor(t, { episodesPerWorker: 2, spreadWorkers: 1, openTimeoutMs: 1_500 });
+  const busy = await sandboxFor(t, backend);
+  await run(busy, 'let kept = 7');
+  // Interruptible, so the worker answers at the step's deadline (4 s), long after the open timeout.
+  const looping = run(busy, 'while (true) {}', 4_000);
+  const opened = await backend.create();
+  t.teardown(() => opened.close());
+  t.equal((await looping).exitCode, 124, 'the long step timed out as usual');
+  t.equal(backend.terminatedWorkers, 0, 'no worker was terminated');
+  t.equal((await run(busy, 'kept')).result, '7', 'the busy episode kept its state');
+  t.equal((await run(opened, '2 + 2')).result, '4', 'the queued episode opened and runs');
+});
+
 t.test('join of a huge array (native, uninterruptible) is also cut off by terminating its worker', async (t) => {
   const backend = await backendFor(t);
   const js = await sandboxFor(t, backend);
