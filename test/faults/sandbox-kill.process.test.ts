@@ -1,0 +1,3 @@
+import { sandboxKillSuite } from './sandbox-kill-suite.js';
+
+sandboxKillSuite('process');
