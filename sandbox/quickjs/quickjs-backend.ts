@@ -129,8 +129,8 @@ export async function createQuickJsBackend(options: JavaScriptBackendOptions = {
     stackSizeMb: options.workerStackSizeMb ?? DEFAULT_JS_WORKER_STACK_MB,
     openTimeoutMs: options.openTimeoutMs ?? OPEN_TIMEOUT_MS,
     onDeath: (worker: QuickJsWorker) => {
-      workers.delete(worker);
-      if (!closed) terminated += 1;
+      // A worker release() retired (no episodes left) is already out of the set: not a termination.
+      if (workers.delete(worker) && !closed) terminated += 1;
     },
   };
   const workers = new Set<QuickJsWorker>();

@@ -297,6 +297,7 @@ t.test('placement: workers spread up to the CPU count, then pack up to episodesP
   for (const sandbox of sandboxes) await sandbox.close();
   t.equal(backend.episodeCount, 0);
   t.equal(backend.workerCount, 2, 'emptied workers beyond the spread are stopped');
+  t.equal(backend.terminatedWorkers, 0, 'retiring an emptied worker is no termination of a stalled one');
 });
 
 t.test('what the guest sees: no require, host process, fetch, files, host timers or host objects', async (t) => {
