@@ -1,7 +1,8 @@
 import type { z } from 'zod';
-import type { ResetRequest, StepResponse } from '../runtime/index.js';
+import { TransportError, type ResetRequest, type StepResponse } from '../runtime/index.js';
 import { DEFAULT_IMAGE_TAG } from './docker/build-image.js';
 import type { DockerContainer } from './docker/docker-container.js';
+import { ContainerGoneError } from './docker/docker-errors.js';
 import { launchFromDockerImage, type FromDockerImageOptions } from './docker/from-docker-image.js';
 import { HttpTransport, type HttpSession } from './http-transport.js';
 import { parseResponse } from './parse-response.js';
@@ -123,23 +124,32 @@ export class EnvClient<A, O, S> {
         : new HttpTransport({ baseUrl: options.baseUrl, session: options.session ?? 'new', headers });
   }
 
-  /** Start a new episode. */
+  /**
+   * Start a new episode.
+   * @throws {ContainerGoneError} when the client owns a container that is no longer running
+   */
   async reset(request: ResetRequest = {}, options: ClientCallOptions = {}): Promise<StepResult<O>> {
-    return this.#result(await this.#transport.reset(request, this.#callOptions(options)), 'reset');
+    return this.#result(await this.#explained(this.#transport.reset(request, this.#callOptions(options))), 'reset');
   }
 
-  /** Act in the current episode. */
+  /**
+   * Act in the current episode.
+   * @throws {ContainerGoneError} when the client owns a container that is no longer running
+   */
   async step(action: A, options: StepCallOptions = {}): Promise<StepResult<O>> {
     const call = this.#callOptions(options);
     if (options.timeoutS !== undefined && options.timeoutMs === undefined) {
       call.timeoutMs = Math.max(call.timeoutMs, options.timeoutS * 1000 + STEP_TIMEOUT_SLACK_MS);
     }
-    return this.#result(await this.#transport.step(action, options.timeoutS, call), 'step');
+    return this.#result(await this.#explained(this.#transport.step(action, options.timeoutS, call)), 'step');
   }
 
-  /** Where the episode stands. */
+  /**
+   * Where the episode stands.
+   * @throws {ContainerGoneError} when the client owns a container that is no longer running
+   */
   async state(options: ClientCallOptions = {}): Promise<S> {
-    return parseResponse(this.#schemas.state, await this.#transport.state(this.#callOptions(options)), 'state');
+    return parseResponse(this.#schemas.state, await this.#explained(this.#transport.state(this.#callOptions(options))), 'state');
   }
 
   /**
@@ -166,6 +176,21 @@ export class EnvClient<A, O, S> {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
+  }
+
+  /**
+   * `call`, but a transport failure of a client whose container is no longer running becomes a
+   * {@link ContainerGoneError} naming the container (a bare connection refusal or reset would not).
+   */
+  async #explained<T>(call: Promise<T>): Promise<T> {
+    try {
+      return await call;
+    } catch (error) {
+      const container = this.container;
+      if (!(error instanceof TransportError) || container === undefined || !container.alive) throw error;
+      const gone = await container.notRunning();
+      throw gone === undefined ? error : new ContainerGoneError(container, gone, { cause: error });
+    }
   }
 
   #callOptions(options: ClientCallOptions): CallOptions {

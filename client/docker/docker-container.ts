@@ -2,7 +2,7 @@ import type { Container } from 'dockerode';
 import type { HealthResponse } from '../../runtime/index.js';
 import { containerLogs, DEFAULT_LOG_TAIL_LINES } from './container-logs.js';
 import type { EngineAddress } from './docker-connection.js';
-import { dockerError, engineStatus } from './docker-errors.js';
+import { dockerError, engineStatus, type ContainerGoneState } from './docker-errors.js';
 import { untrackContainer } from './exit-cleanup.js';
 
 /** Seconds a container gets between SIGTERM and SIGKILL when it is closed. @default 5 s */
@@ -81,6 +81,19 @@ export class DockerContainer {
   /** False once `close()` was called. */
   get alive(): boolean {
     return this.#closing === undefined;
+  }
+
+  /**
+   * Whether the engine says it is still running: undefined when it is (or the engine cannot be
+   * asked), else its state (`removed` when the engine no longer knows it). Never throws.
+   */
+  async notRunning(): Promise<ContainerGoneState | undefined> {
+    try {
+      const { State } = await this.#init.container.inspect();
+      return State.Running ? undefined : { status: State.Status, exitCode: State.Status === 'exited' ? State.ExitCode : null };
+    } catch (error) {
+      return engineStatus(error) === 404 ? { status: 'removed', exitCode: null } : undefined;
+    }
   }
 
   /** The last `tailLines` lines it wrote (stdout and stderr). Never throws. */

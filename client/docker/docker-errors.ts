@@ -81,6 +81,39 @@ export class DockerEngineError extends EnvboxError {
   }
 }
 
+/** What the engine said of a container that stopped answering: see {@link ContainerGoneError}. */
+export interface ContainerGoneState {
+  /** The engine's state name (`exited`, `dead`, `paused`, ...), or `removed` when it no longer knows the container. */
+  status: string;
+  /** Its exit code, when it exited. */
+  exitCode: number | null;
+}
+
+/**
+ * `CONTAINER_GONE`: a call failed because the container its server runs in is no longer running
+ * (stopped, killed, OOM-killed or removed under the client). Every session in it is gone; the
+ * client's `close()` still succeeds. `cause` is the transport failure.
+ */
+export class ContainerGoneError extends EnvboxError {
+  /** The container's id. */
+  readonly containerId: string;
+  /** What the engine said of it. */
+  readonly state: ContainerGoneState;
+
+  constructor(container: { id: string; image: string }, state: ContainerGoneState, options?: EnvboxErrorOptions) {
+    const exit = state.exitCode === null ? '' : `, exit code ${state.exitCode}`;
+    super(
+      'CONTAINER_GONE',
+      0,
+      `Container ${container.id.slice(0, 12)} (${container.image}) is not running (${state.status}${exit}); its server and every session in it are gone. ` +
+        'close() this client and start a new container with fromDockerImage().',
+      options,
+    );
+    this.containerId = container.id;
+    this.state = state;
+  }
+}
+
 /** What dockerode rejects with: an HTTP error of the engine, or a socket error. */
 interface DockerodeFailure {
   message?: unknown;

@@ -19,6 +19,7 @@ export type { DockerEngine } from './docker-connection.js';
 export { DEFAULT_STOP_TIMEOUT_S, DockerContainer } from './docker-container.js';
 export type { DockerContainerInit, StartTimings } from './docker-container.js';
 export {
+  ContainerGoneError,
   ContainerStartError,
   DOCKER_UP_HINT,
   DockerEngineError,
@@ -27,7 +28,7 @@ export {
   ImageBuildError,
   ImageNotFoundError,
 } from './docker-errors.js';
-export type { ContainerFailureOptions } from './docker-errors.js';
+export type { ContainerFailureOptions, ContainerGoneState } from './docker-errors.js';
 export { DockerIgnore } from './dockerignore.js';
 export { EXIT_CLEANUP_TIMEOUT_MS } from './exit-cleanup.js';
 export { launchFromDockerImage } from './from-docker-image.js';
