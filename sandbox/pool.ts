@@ -44,8 +44,13 @@ export class WarmPool {
     this.#fill();
   }
 
-  /** Sandboxes ready to hand out now. */
+  /**
+   * Sandboxes ready to hand out now. Reading it drops the ready sandboxes that died while waiting
+   * (a JavaScript worker terminated under them, a killed process) and starts their replacements, so
+   * `/health` and `/metrics` never count a dead sandbox as ready.
+   */
   get readyCount(): number {
+    this.#dropDead();
     return this.#ready.length;
   }
 
@@ -89,6 +94,7 @@ export class WarmPool {
    * @throws whatever a background start threw meanwhile
    */
   whenFull(): Promise<void> {
+    this.#dropDead();
     if (this.#closed || this.#ready.length >= this.#size) return Promise.resolve();
     const full = new Promise<void>((resolve, reject) => this.#fullWaiters.push({ resolve, reject }));
     this.#fill();
@@ -105,6 +111,18 @@ export class WarmPool {
     for (const waiter of this.#waiters.splice(0)) waiter.reject(error);
     for (const full of this.#fullWaiters.splice(0)) full.resolve();
     await Promise.all(this.#ready.splice(0).map((sandbox) => sandbox.close()));
+  }
+
+  /** Close and forget the ready sandboxes that are no longer alive, then refill. */
+  #dropDead(): void {
+    if (this.#ready.every((sandbox) => sandbox.alive)) return;
+    for (let i = this.#ready.length - 1; i >= 0; i -= 1) {
+      const sandbox = this.#ready[i]!;
+      if (sandbox.alive) continue;
+      this.#ready.splice(i, 1);
+      void sandbox.close();
+    }
+    this.#fill();
   }
 
   #fill(): void {

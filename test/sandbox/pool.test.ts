@@ -180,6 +180,21 @@ t.test('acquire skips sandboxes that died while waiting in the pool', async (t) 
   t.equal(sandbox.alive, true);
 });
 
+t.test('a ready sandbox that died is not counted as ready, and is replaced', async (t) => {
+  const { pool, factory } = poolOf(t, 2);
+  await factory.settled(2);
+  const [first, second] = factory.sandboxes;
+  await first!.close();
+  t.equal(pool.readyCount, 1, 'the dead one no longer counts');
+  await pool.whenFull();
+  t.equal(pool.readyCount, 2, 'and a replacement filled its slot');
+  t.equal(factory.sandboxes.length, 3, 'started for it');
+  const handed = [await pool.acquire(), await pool.acquire()];
+  t.teardown(() => Promise.all(handed.map((sandbox) => sandbox.close())));
+  t.ok(handed.includes(second!), 'the live one is still handed out');
+  t.ok(handed.every((sandbox) => sandbox.alive), 'and only live ones');
+});
+
 t.test('close() closes the ready sandboxes, rejects waiters and later acquires', async (t) => {
   const { pool, factory } = poolOf(t, 2);
   await factory.settled(2);
