@@ -138,4 +138,28 @@ t.test('JavaScript: a native call that ignores the interrupt gets its worker ter
   await assertNoLeaks(t, server, before);
 });
 
+t.test('JavaScript, default layout (episodes share workers): a stall takes its worker\'s episodes with it (137), the pool drops its dead sandboxes and refills', async (t) => {
+  // The default packing (up to 16 episodes a worker, spread over the CPUs): the stalled worker also
+  // hosts a warm-pool sandbox, and possibly another session's episode.
+  const server = await startFaultServer(t, { javascript: { graceMs: JS_GRACE_MS, episodesPerWorker: 16 } });
+  const before = await baseline(server);
+  const victim = await openSession(t, server, 'javascript');
+  const neighbour = await openSession(t, server, 'javascript');
+  t.equal((await step(server, neighbour, 'let n = 1')).body.observation.exit_code, 0);
+  const killed = await step(server, victim, 'const a = []; a.length = 2 ** 32 - 1; a.includes(1)', 1);
+  t.equal(killed.body.observation.exit_code, 137, 'the stalled step: 137');
+  // The neighbour shared the worker or it did not: either it kept its state, or it is told (137) it lost it.
+  const told = (await step(server, neighbour, 'n')).body.observation;
+  t.ok(told.result === '1' || (told.exit_code === 137 && told.metadata.state_lost === true), `the neighbour kept its state or was told: ${JSON.stringify(told)}`);
+  for (const id of [victim, neighbour]) t.equal((await request(server, 'DELETE', `/sessions/${id}`)).status, 200);
+  // Whatever sandboxes of the pool died with the worker must not count as ready: the pool refills
+  // and the worker layout comes back.
+  await assertNoLeaks(t, server, before);
+  // With no session open, every episode on a live worker is a pool sandbox, and vice versa.
+  const after = await health(server);
+  t.equal(after.pools.javascript.ready, after.javascript.episodes, `the ${after.pools.javascript.ready} sandboxes the pool counts as ready are all alive (episodes on live workers: ${after.javascript.episodes})`);
+  const fresh = await openSession(t, server, 'javascript');
+  t.equal((await step(server, fresh, '6 * 7')).body.observation.result, '42', 'a reset after the stall gets a live sandbox');
+});
+
 testNoSandboxOutlivesClose(t, spawned);
