@@ -1,10 +1,10 @@
 /**
  * Fault: WebSocket clients that vanish without a close frame.
- * - Half-open: a peer that did the upgrade by hand over a raw `net` socket, reset and stepped, then
- *   stopped reading and never answered a ping (what a peer whose host died looks like to the
- *   server; a kernel that sends no FIN cannot be simulated from userland). Documented outcome
- *   (runtime/ws-endpoint.ts, `wsPingIntervalMs` / `--ws-ping-interval-s`): the heartbeat drops it,
- *   its session closes with reason `disconnect`, its sandbox is released.
+ * - Half-open: a peer that did the upgrade by hand over a raw `net` socket, reset and stepped
+ *   (answering pings meanwhile), then stopped reading and answering pings: what a peer whose host
+ *   died looks like to the server (a kernel that sends no FIN cannot be simulated from userland).
+ *   Documented outcome (runtime/ws-endpoint.ts, `wsPingIntervalMs` / `--ws-ping-interval-s`): the
+ *   heartbeat drops it, its session closes with reason `disconnect`, its sandbox is released.
  * - Abrupt: `socket.destroy()` while a step runs. Outcome: the session closes (`disconnect`), the
  *   running step is aborted (its sandbox killed, not left to run to its deadline), no unhandled
  *   error, the server goes on serving.
@@ -29,17 +29,19 @@ t.setTimeout(120_000);
 const spawned = trackSpawnedProcesses();
 
 /** WebSocket opcodes (RFC 6455 §5.2). */
-const OPCODE = { text: 0x1, close: 0x8, ping: 0x9 } as const;
+const OPCODE = { text: 0x1, close: 0x8, ping: 0x9, pong: 0xa } as const;
 
 /**
  * A WebSocket client written by hand over a raw TCP socket: it does the upgrade, sends masked text
- * frames, parses the server's frames, and never answers a ping (emits `ping` instead).
+ * frames, parses the server's frames and answers pings (emitting `ping`) until {@link vanish}.
  */
 class RawWsPeer extends EventEmitter {
   readonly socket: Socket;
   readonly #messages: unknown[] = [];
-  readonly #waiting: ((message: any) => void)[] = [];
+  readonly #waiting: { resolve: (message: any) => void; reject: (error: Error) => void }[] = [];
   #buffer = Buffer.alloc(0);
+  #answering = true;
+  #ended = false;
 
   private constructor(socket: Socket, rest: Buffer) {
     super();
@@ -47,6 +49,10 @@ class RawWsPeer extends EventEmitter {
     socket.on('data', (chunk: Buffer) => this.#receive(chunk));
     // A reset from the server after we vanished is expected; the test asserts on the server side.
     socket.on('error', () => undefined);
+    socket.on('close', () => {
+      this.#ended = true;
+      for (const waiter of this.#waiting.splice(0)) waiter.reject(new Error('the server closed the socket before it answered'));
+    });
     this.#receive(rest);
   }
 
@@ -73,17 +79,27 @@ class RawWsPeer extends EventEmitter {
 
   /** Send `message` as one masked text frame (clients must mask, RFC 6455 §5.3). */
   send(message: unknown): void {
-    const payload = Buffer.from(JSON.stringify(message), 'utf8');
+    this.#frame(OPCODE.text, Buffer.from(JSON.stringify(message), 'utf8'));
+  }
+
+  /** Go silent as a peer whose host vanished: answer no ping and read nothing from now on. */
+  vanish(): void {
+    this.#answering = false;
+    this.socket.pause();
+  }
+
+  /** The next text message from the server, parsed; rejects if the socket closes first. */
+  next(): Promise<any> {
+    if (this.#messages.length > 0) return Promise.resolve(this.#messages.shift());
+    if (this.#ended) return Promise.reject(new Error('the socket is closed'));
+    return new Promise((resolve, reject) => this.#waiting.push({ resolve, reject }));
+  }
+
+  #frame(opcode: number, payload: Buffer): void {
     const mask = randomBytes(4);
     const length = payload.length < 126 ? Buffer.from([0x80 | payload.length]) : Buffer.from([0x80 | 126, payload.length >> 8, payload.length & 0xff]);
     const masked = Buffer.from(payload.map((byte, i) => byte ^ mask[i % 4]!));
-    this.socket.write(Buffer.concat([Buffer.from([0x80 | OPCODE.text]), length, mask, masked]));
-  }
-
-  /** The next text message from the server, parsed. */
-  next(): Promise<any> {
-    if (this.#messages.length > 0) return Promise.resolve(this.#messages.shift());
-    return new Promise((resolve) => this.#waiting.push(resolve));
+    this.socket.write(Buffer.concat([Buffer.from([0x80 | opcode]), length, mask, masked]));
   }
 
   request(message: unknown): Promise<any> {
@@ -110,13 +126,16 @@ class RawWsPeer extends EventEmitter {
       if (this.#buffer.length < offset + length) return;
       const payload = this.#buffer.subarray(offset, offset + length);
       this.#buffer = this.#buffer.subarray(offset + length);
-      if (opcode === OPCODE.ping) this.emit('ping');
+      if (opcode === OPCODE.ping) {
+        if (this.#answering) this.#frame(OPCODE.pong, Buffer.from(payload));
+        this.emit('ping');
+      }
       else if (opcode === OPCODE.close) this.emit('close-frame', payload.length >= 2 ? payload.readUInt16BE(0) : undefined);
       else if (opcode === OPCODE.text) {
         const message: unknown = JSON.parse(payload.toString('utf8'));
         const waiter = this.#waiting.shift();
         if (waiter === undefined) this.#messages.push(message);
-        else waiter(message);
+        else waiter.resolve(message);
       }
     }
   }
@@ -170,9 +189,9 @@ t.test('a half-open peer (stops reading, never pongs) is dropped by the heartbea
   const alive = await bystander(t, server);
   const { peer, session, guestPid, closed } = await rawEpisode(t, server);
 
-  // A ping comes, and goes unanswered; then the peer stops reading altogether.
+  // Pings came and were answered while the peer was alive; now it goes silent.
   await once(peer, 'ping');
-  peer.socket.pause();
+  peer.vanish();
   const [, reason] = await closed;
   t.equal(reason, 'disconnect', 'the heartbeat dropped the silent peer: session closed (disconnect)');
   await session.close('disconnect');
