@@ -1,9 +1,13 @@
+import { fileURLToPath } from 'node:url';
 import type { Test } from 'tap';
 import { createCodingEnvDefinition, type CodingEnvOptions, type Language } from '../../envs/coding_env/index.js';
 import type { EnvboxServer } from '../../runtime/index.js';
 import type { PythonBackendName } from '../../sandbox/index.js';
 import { request, startTestServer } from '../fixtures/test-server.js';
 import { testNoSandboxOutlivesClose, trackSpawnedProcesses } from '../fixtures/sandbox-processes.js';
+
+/** The server's source directory (the repository root), which no guest may see. */
+export const SERVER_DIR = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '');
 
 /** The exact safe outcome of one step. */
 export interface Outcome {
@@ -21,7 +25,25 @@ export interface Outcome {
   result?: string | null | RegExp;
   /** `metadata.truncated` must be this. */
   truncated?: boolean;
+  /** None of these may appear in stdout, stderr or the result (secrets, host paths). */
+  absent?: readonly string[];
 }
+
+/**
+ * What a hostile program may name, substituted into its code before it runs: `{{SERVER_PORT}}` (the
+ * live server's port), `{{SERVER_PID}}` (the pid of the process hosting the server), `{{SERVER_DIR}}`
+ * (the server's source directory).
+ */
+export interface CorpusTarget {
+  port: number;
+  pid: number;
+  dir: string;
+  /** How many requests for {@link PROBE_PATH} the server has received so far (a guest that reached it). */
+  probeRequests: () => number;
+}
+
+/** A path hostile programs ask the server for; the harness counts requests for it, which must stay 0. */
+export const PROBE_PATH = '/envbox-escape-probe';
 
 /** One hostile program and what it must get. */
 export interface HostileCase {
@@ -36,6 +58,10 @@ export interface HostileCase {
   next_episode?: { code: string; expect: Outcome };
   /** Skip with this loud reason (e.g. a wall the host cannot build). */
   skip?: string | false;
+  /** Mark as a known hole: the case asserts the safe outcome and is reported as a tap `todo`. */
+  todo?: string | false;
+  /** An extra check of the host after the case (e.g. that a file it tried to write is absent). */
+  check?: (t: Test, target: CorpusTarget) => void | Promise<void>;
 }
 
 export interface CorpusOptions {
@@ -103,6 +129,11 @@ export function checkOutcome(t: Test, response: { status: number; body: any }, e
     else t.match(String(observation.result), expect.result, `${label}: result matches ${expect.result}`);
   }
   if (expect.truncated !== undefined) t.equal(observation.metadata?.truncated === true, expect.truncated, `${label}: truncated is ${expect.truncated}`);
+  for (const secret of expect.absent ?? []) {
+    for (const field of ['stdout', 'stderr', 'result'] as const) {
+      t.notOk(String(observation[field] ?? '').includes(secret), `${label}: ${field} does not contain ${JSON.stringify(secret)}`);
+    }
+  }
   if (expect.max_output_chars !== undefined) {
     const chars = String(observation.stdout ?? '').length + String(observation.stderr ?? '').length;
     t.ok(chars <= expect.max_output_chars, `${label}: ${chars} characters of output, at most ${expect.max_output_chars}`);
@@ -135,22 +166,31 @@ export async function runCorpus(t: Test, options: CorpusOptions): Promise<void> 
   if (set.body?.observation?.exit_code !== 0) throw new Error(`the bystander could not set its variable: ${JSON.stringify(set.body)}`);
   const bystanderCheck = python ? 'print(bystander + 1)' : 'console.log(bystander + 1)';
   const baseline = (await request(server, 'GET', '/health')).body.active_sessions as number;
+  let probes = 0;
+  server.http.on('request', (incoming: { url?: string }) => {
+    if (incoming.url?.startsWith(PROBE_PATH) === true) probes += 1;
+  });
+  const target: CorpusTarget = { port: server.port, pid: process.pid, dir: SERVER_DIR, probeRequests: () => probes };
+  const substitute = (code: string): string =>
+    code.replaceAll('{{SERVER_PORT}}', String(target.port)).replaceAll('{{SERVER_PID}}', String(target.pid)).replaceAll('{{SERVER_DIR}}', target.dir);
+  const withTarget = (expect: Outcome): Outcome => (expect.absent ? { ...expect, absent: expect.absent.map(substitute) } : expect);
 
   for (const hostile of options.cases) {
-    await t.test(hostile.name, { skip: hostile.skip ?? false }, async (t) => {
+    await t.test(hostile.name, { skip: hostile.skip ?? false, todo: hostile.todo ?? false }, async (t) => {
       const session = await CorpusSession.open(server, options.language);
       try {
         for (const [index, step] of hostile.steps.entries()) {
-          const response = await session.step(step.code, step.timeout_s);
-          checkOutcome(t, response, step.expect, `step ${index + 1}`);
+          const response = await session.step(substitute(step.code), step.timeout_s);
+          checkOutcome(t, response, withTarget(step.expect), `step ${index + 1}`);
           checkForbidden(t, response, options.forbiddenOutput ?? [], `step ${index + 1}`);
         }
         if (hostile.next_episode) {
           await session.reset();
-          const response = await session.step(hostile.next_episode.code);
-          checkOutcome(t, response, hostile.next_episode.expect, 'next episode');
+          const response = await session.step(substitute(hostile.next_episode.code));
+          checkOutcome(t, response, withTarget(hostile.next_episode.expect), 'next episode');
           checkForbidden(t, response, options.forbiddenOutput ?? [], 'next episode');
         }
+        await hostile.check?.(t, target);
       } finally {
         await session.close();
       }
