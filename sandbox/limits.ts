@@ -10,7 +10,7 @@ export interface SandboxLimits {
   processes: number | null;
   /** RLIMIT_CPU: CPU seconds over the whole episode; past it the sandbox is killed (137). @default 600 */
   cpuSeconds: number | null;
-  /** Size of the private tmpfs `/tmp` under namespaces. @default 64 MiB */
+  /** Size of each private tmpfs under namespaces (`/tmp`, `/workspace`, `/dev/shm`). @default 64 MiB */
   tmpBytes: number;
 }
 

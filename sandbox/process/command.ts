@@ -28,8 +28,9 @@ export interface CommandSpec {
   isolation: Isolation;
   /** Mount a fresh /proc (fails inside Docker, whose /proc is partly masked). */
   procMount: boolean;
-  /** The episode's scratch directory on the host. */
+  /** The episode's scratch directory on the host (its home without namespaces; the spawn's cwd). */
   scratchDir: string;
+  /** Size of each tmpfs the guest can write under namespaces: /tmp, /workspace and /dev/shm. */
   tmpBytes: number;
   /** Drop to this uid/gid first (when the server runs as root). */
   uid: number | undefined;
@@ -79,16 +80,17 @@ export function sandboxCommand(spec: CommandSpec): string[] {
     ...(spec.procMount ? ['--proc', '/proc'] : []),
     '--dev',
     '/dev',
-    '--size',
-    String(spec.tmpBytes),
-    '--tmpfs',
-    '/tmp',
-    '--bind',
-    spec.scratchDir,
-    WORKDIR_IN_SANDBOX,
+    // Every place the guest can write is a tmpfs of tmpBytes: tmpfs pages are the host's memory and
+    // count against no rlimit, and a bind of a host directory would let files fill the host's disk.
+    ...['/dev/shm', '/tmp', WORKDIR_IN_SANDBOX].flatMap((dir) => ['--size', String(spec.tmpBytes), '--tmpfs', dir]),
     '--chdir',
     WORKDIR_IN_SANDBOX,
     ...guest.readOnly.flatMap((mount) => ['--ro-bind', mount.host, mount.sandbox]),
+    // The root and /dev are tmpfs mounts bubblewrap makes without a size: read-only once built.
+    '--remount-ro',
+    '/dev',
+    '--remount-ro',
+    '/',
     '--clearenv',
     '--setenv',
     'HOME',
