@@ -141,6 +141,17 @@ export function pythonCases(host: PythonCorpusHost): HostileCase[] {
     ],
   });
   add({
+    name: 'lists the processes it can see (the server, other sandboxes)',
+    skip: process ? noNamespaces : false,
+    steps: [
+      {
+        code: "import os\nprint(sorted(p for p in os.listdir('/proc') if p.isdigit()), os.getuid() != 0)",
+        // Its own pid namespace: CPython alone, as pid 1, and not root. Pyodide's /proc is Emscripten's.
+        expect: ok(pyodide ? '[] True\n' : "['1'] True\n"),
+      },
+    ],
+  });
+  add({
     name: 'lists /root and /home',
     steps: [
       {
