@@ -5,11 +5,25 @@ export const WORKDIR_IN_SANDBOX = '/workspace';
 /** Child fd on which bubblewrap reports the sandboxed process's host pid. */
 export const INFO_FD = 5;
 
+/** Child fd of the first file handed to bubblewrap as data (see {@link ReadOnlyMount.copy}). */
+export const FIRST_COPY_FD = 6;
+
 /** A host file or directory bound read-only into the namespaces. */
 export interface ReadOnlyMount {
   host: string;
   /** Where the guest sees it, e.g. `/envbox/runner.py`: the host's layout stays hidden. */
   sandbox: string;
+  /**
+   * Hand a file over as data on a pipe (bwrap `--ro-bind-data`) instead of binding it: a bind shows its
+   * host path in the guest's /proc/self/mountinfo. The spawner writes the file to the fd
+   * {@link copiedMounts} names. @default false
+   */
+  copy?: boolean;
+}
+
+/** The mounts of `guest` handed over as data, each with the child fd the spawner must write it to. */
+export function copiedMounts(guest: GuestProgram): { host: string; sandbox: string; fd: number }[] {
+  return guest.readOnly.filter((mount) => mount.copy === true).map((mount, index) => ({ host: mount.host, sandbox: mount.sandbox, fd: FIRST_COPY_FD + index }));
 }
 
 /** The program a sandbox runs, with what it needs from the host. */
@@ -85,7 +99,8 @@ export function sandboxCommand(spec: CommandSpec): string[] {
     ...['/dev/shm', '/tmp', WORKDIR_IN_SANDBOX].flatMap((dir) => ['--size', String(spec.tmpBytes), '--tmpfs', dir]),
     '--chdir',
     WORKDIR_IN_SANDBOX,
-    ...guest.readOnly.flatMap((mount) => ['--ro-bind', mount.host, mount.sandbox]),
+    ...guest.readOnly.filter((mount) => mount.copy !== true).flatMap((mount) => ['--ro-bind', mount.host, mount.sandbox]),
+    ...copiedMounts(guest).flatMap((mount) => ['--ro-bind-data', String(mount.fd), mount.sandbox]),
     // The root and /dev are tmpfs mounts bubblewrap makes without a size: read-only once built.
     '--remount-ro',
     '/dev',

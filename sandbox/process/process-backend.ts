@@ -64,7 +64,8 @@ export async function createProcessBackend(options: PythonBackendOptions = {}): 
   const sandboxOptions: ProcessSandboxOptions = {
     guest: {
       argv: (at) => [pythonPath, '-I', '-B', at(RUNNER_PATH), JSON.stringify(runnerConfig)],
-      readOnly: [{ host: RUNNER_PATH, sandbox: RUNNER_IN_SANDBOX }],
+      // Copied, not bound: a bind would show the server's install directory in /proc/self/mountinfo.
+      readOnly: [{ host: RUNNER_PATH, sandbox: RUNNER_IN_SANDBOX, copy: true }],
     },
     isolation,
     procMount: probe.procMount,

@@ -1,11 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chown, mkdtemp, rm } from 'node:fs/promises';
+import { chown, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { SandboxUnavailableError } from '../errors.js';
 import { EXIT_KILLED, EXIT_TIMEOUT, type ExecResult, type Isolation, type RunOptions, type Sandbox } from '../sandbox.js';
-import { INFO_FD, sandboxCommand, type GuestProgram } from './command.js';
+import { copiedMounts, INFO_FD, sandboxCommand, type GuestProgram } from './command.js';
 import { FrameChannel } from './frame-channel.js';
 import type { UidPool } from './uid-pool.js';
 
@@ -115,15 +115,25 @@ export class ProcessSandbox implements Sandbox {
         tmpBytes: options.tmpBytes,
         uid,
       });
+      const copies = options.isolation === 'namespaces' ? copiedMounts(options.guest) : [];
+      const contents = await Promise.all(copies.map((copy) => readFile(copy.host)));
       const child = spawn(program!, args, {
         cwd: scratchDir,
         // An empty environment: nothing of the server's reaches the guest.
         env: options.isolation === 'process' ? { HOME: scratchDir, TMPDIR: scratchDir } : {},
-        stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe'],
+        stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe', ...copies.map(() => 'pipe' as const)],
         // Its own process group: Ctrl+C of the server is not a KeyboardInterrupt of every episode,
         // and close() kills whatever the guest started.
         detached: true,
       });
+      // bubblewrap reads each copied file to its end before the guest starts. The socket is closed once
+      // written (bubblewrap still reads what it holds): left half-open, it would keep the server's
+      // event loop alive.
+      for (const [index, copy] of copies.entries()) {
+        const pipe = child.stdio[copy.fd] as Writable;
+        pipe.on('error', () => undefined);
+        pipe.end(contents[index], () => pipe.destroy());
+      }
       // From here on the sandbox owns the directory and the uid: its close() frees them.
       const sandbox = new ProcessSandbox(child, options, scratchDir, uid);
       scratchDir = undefined;

@@ -130,9 +130,8 @@ export function pythonCases(host: PythonCorpusHost): HostileCase[] {
   add({
     name: "reads /proc/self/mountinfo: no host path of the server's",
     skip: process ? noNamespaces : false,
-    todo: process
-      ? "known hole: the runner's read-only bind shows its host path (the server's install directory) in /proc/self/mountinfo; fix: hand the runner over with bwrap --ro-bind-data"
-      : false,
+    // Found by this corpus: a bind of the runner showed its host path (the server's install directory)
+    // here; it is handed over as data now (bwrap --ro-bind-data).
     steps: [
       {
         code: "try:\n    print(open('/proc/self/mountinfo').read())\nexcept OSError as e:\n    print(type(e).__name__)",
