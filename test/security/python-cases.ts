@@ -344,7 +344,7 @@ print(out.decode())`,
     ],
   });
   add({
-    name: 'ctypes with the audit hook disarmed: a wild read (NULL) crashes only its own sandbox',
+    name: 'ctypes with the audit hook disarmed: a wild write to address 0 crashes only its own sandbox',
     steps: [
       { code: 'kept = 1', expect: ok('') },
       // In WebAssembly, address 0 is ordinary memory of the guest's own heap: nothing faults.
@@ -696,7 +696,7 @@ attempt('pyfetch', lambda: __import__('pyodide.http'))`,
     ],
   });
   add({
-    name: 'fills /tmp: ENOSPC, and the next episode has a clean /tmp',
+    name: 'fills /tmp until it cannot (ENOSPC; on Pyodide the heap cap), and the next episode has a clean /tmp',
     steps: [
       {
         code: "import os\nchunk = b'x' * 2**20\ni = 0\ntry:\n    while i < 4096:\n        with open('/tmp/fill%d' % i, 'wb') as f:\n            for _ in range(8):\n                f.write(chunk)\n        i += 1\nexcept OSError as e:\n    print(type(e).__name__, e.errno)",
