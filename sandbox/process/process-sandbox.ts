@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chown, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { chown, mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
@@ -116,23 +116,23 @@ export class ProcessSandbox implements Sandbox {
         uid,
       });
       const copies = options.isolation === 'namespaces' ? copiedMounts(options.guest) : [];
-      const contents = await Promise.all(copies.map((copy) => readFile(copy.host)));
-      const child = spawn(program!, args, {
-        cwd: scratchDir,
-        // An empty environment: nothing of the server's reaches the guest.
-        env: options.isolation === 'process' ? { HOME: scratchDir, TMPDIR: scratchDir } : {},
-        stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe', ...copies.map(() => 'pipe' as const)],
-        // Its own process group: Ctrl+C of the server is not a KeyboardInterrupt of every episode,
-        // and close() kills whatever the guest started.
-        detached: true,
-      });
-      // bubblewrap reads each copied file to its end before the guest starts. The socket is closed once
-      // written (bubblewrap still reads what it holds): left half-open, it would keep the server's
-      // event loop alive.
-      for (const [index, copy] of copies.entries()) {
-        const pipe = child.stdio[copy.fd] as Writable;
-        pipe.on('error', () => undefined);
-        pipe.end(contents[index], () => pipe.destroy());
+      // bubblewrap reads each copied file to its end from an inherited fd before the guest starts.
+      // A file opened for this child alone (its own offset), not a pipe: nothing is left for the
+      // server's event loop to hold open, whenever the child dies.
+      const files = await Promise.all(copies.map((copy) => open(copy.host, 'r')));
+      let child: ChildProcess;
+      try {
+        child = spawn(program!, args, {
+          cwd: scratchDir,
+          // An empty environment: nothing of the server's reaches the guest.
+          env: options.isolation === 'process' ? { HOME: scratchDir, TMPDIR: scratchDir } : {},
+          stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe', ...files.map((file) => file.fd)],
+          // Its own process group: Ctrl+C of the server is not a KeyboardInterrupt of every episode,
+          // and close() kills whatever the guest started.
+          detached: true,
+        });
+      } finally {
+        await Promise.all(files.map((file) => file.close()));
       }
       // From here on the sandbox owns the directory and the uid: its close() frees them.
       const sandbox = new ProcessSandbox(child, options, scratchDir, uid);
