@@ -42,8 +42,8 @@ export interface CommandSpec {
   isolation: Isolation;
   /** Mount a fresh /proc (fails inside Docker, whose /proc is partly masked). */
   procMount: boolean;
-  /** The episode's scratch directory on the host (its home without namespaces; the spawn's cwd). */
-  scratchDir: string;
+  /** The episode's scratch directory on the host: its home and cwd without namespaces (under them it has tmpfs mounts instead). */
+  scratchDir: string | undefined;
   /** Size of each tmpfs the guest can write under namespaces: /tmp, /workspace and /dev/shm. */
   tmpBytes: number;
   /** Drop to this uid/gid first (when the server runs as root). */
@@ -69,7 +69,10 @@ export function sandboxCommand(spec: CommandSpec): string[] {
   ];
   // The guest's environment is built here, whatever the spawner passed (a harness or a preload may
   // add NODE_OPTIONS and the like to every child's environment).
-  if (!namespaces) return [...dropUid, 'env', '-i', `HOME=${spec.scratchDir}`, `TMPDIR=${spec.scratchDir}`, ...inner];
+  if (!namespaces) {
+    if (spec.scratchDir === undefined) throw new TypeError('a sandbox without namespaces needs a scratch directory');
+    return [...dropUid, 'env', '-i', `HOME=${spec.scratchDir}`, `TMPDIR=${spec.scratchDir}`, ...inner];
+  }
   return [
     ...dropUid,
     'bwrap',

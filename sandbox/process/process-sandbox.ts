@@ -45,15 +45,15 @@ interface RunnerReply {
 type Exit = { code: number | null; signal: NodeJS.Signals | null };
 
 /**
- * A child process holding one episode (CPython, or Node hosting Pyodide): its own uid, scratch
- * directory, rlimits and (where the host allows) namespaces, driven over a private pipe channel by
+ * A child process holding one episode (CPython, or Node hosting Pyodide): its own uid (and, without
+ * namespaces, a scratch directory), rlimits and (where the host allows) namespaces, driven over a private pipe channel by
  * the shared step runner.
  */
 export class ProcessSandbox implements Sandbox {
   readonly #child: ChildProcess;
   readonly #channel: FrameChannel;
   readonly #options: ProcessSandboxOptions;
-  readonly #scratchDir: string;
+  readonly #scratchDir: string | undefined;
   readonly #uid: number | undefined;
   readonly #exited: Promise<Exit>;
   /** Resolves to undefined when the process exits: raced against each reply. */
@@ -66,7 +66,7 @@ export class ProcessSandbox implements Sandbox {
   /** Why the sandbox was destroyed, once it was. */
   #death: string | undefined;
 
-  private constructor(child: ChildProcess, options: ProcessSandboxOptions, scratchDir: string, uid: number | undefined) {
+  private constructor(child: ChildProcess, options: ProcessSandboxOptions, scratchDir: string | undefined, uid: number | undefined) {
     this.#child = child;
     this.#options = options;
     this.#scratchDir = scratchDir;
@@ -105,8 +105,11 @@ export class ProcessSandbox implements Sandbox {
     let uid = options.uids?.acquire();
     let scratchDir: string | undefined;
     try {
-      scratchDir = await mkdtemp(join(tmpdir(), 'envbox-'));
-      if (uid !== undefined) await chown(scratchDir, uid, uid);
+      // Under namespaces every place the guest can write is a tmpfs of its own: no host directory.
+      if (options.isolation === 'process') {
+        scratchDir = await mkdtemp(join(tmpdir(), 'envbox-'));
+        if (uid !== undefined) await chown(scratchDir, uid, uid);
+      }
       const [program, ...args] = sandboxCommand({
         guest: options.guest,
         isolation: options.isolation,
@@ -123,9 +126,9 @@ export class ProcessSandbox implements Sandbox {
       let child: ChildProcess;
       try {
         child = spawn(program!, args, {
-          cwd: scratchDir,
+          cwd: scratchDir ?? '/',
           // An empty environment: nothing of the server's reaches the guest.
-          env: options.isolation === 'process' ? { HOME: scratchDir, TMPDIR: scratchDir } : {},
+          env: scratchDir === undefined ? {} : { HOME: scratchDir, TMPDIR: scratchDir },
           stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe', ...files.map((file) => file.fd)],
           // Its own process group: Ctrl+C of the server is not a KeyboardInterrupt of every episode,
           // and close() kills whatever the guest started.
@@ -196,7 +199,7 @@ export class ProcessSandbox implements Sandbox {
     this.#closed ??= (async () => {
       this.#destroy('the sandbox was closed');
       await this.#exited;
-      await rm(this.#scratchDir, { recursive: true, force: true }).catch(() => undefined);
+      if (this.#scratchDir !== undefined) await rm(this.#scratchDir, { recursive: true, force: true }).catch(() => undefined);
       if (this.#uid !== undefined) this.#options.uids?.release(this.#uid);
     })();
     return this.#closed;

@@ -23,7 +23,7 @@ import {
   type PythonBackendName,
 } from '../../sandbox/index.js';
 import { request, sessionClosed, startTestServer } from '../fixtures/test-server.js';
-import { listProcesses, testNoSandboxOutlivesClose, trackSpawnedProcesses, type ProcessRow } from '../fixtures/sandbox-processes.js';
+import { descendsFrom, listProcesses, testNoSandboxOutlivesClose, trackSpawnedProcesses, type ProcessRow } from '../fixtures/sandbox-processes.js';
 
 /** An inner loop that swallows every KeyboardInterrupt (see test/sandbox/process-sandbox.test.ts for
  * why the inner `pass` has a line of its own). */
@@ -47,12 +47,7 @@ async function processTable(): Promise<ProcessRow[]> {
 }
 
 /** Whether `pid` descends from this test process, in the last {@link processTable}. */
-function isDescendant(pid: number): boolean {
-  for (let row = table.find((r) => r.pid === pid); row !== undefined; row = table.find((r) => r.pid === row!.ppid)) {
-    if (row.ppid === process.pid) return true;
-  }
-  return false;
-}
+const isDescendant = (pid: number): boolean => descendsFrom(table, pid);
 
 /** What became of process `pid`: `gone`, `zombie`, `SIGKILL pending` (exiting), or its state. */
 async function guestFate(pid: number): Promise<string> {

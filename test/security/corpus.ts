@@ -73,12 +73,15 @@ export interface CorpusOptions {
   backend?: PythonBackendName;
   cases: readonly HostileCase[];
   env?: CodingEnvOptions;
-  /**
-   * Strings no response may contain anywhere (e.g. a canary secret set in the server's environment):
-   * checked on every step and next-episode response, over the whole JSON body.
-   */
-  forbiddenOutput?: readonly string[];
 }
+
+/**
+ * Put into the environment of the process that hosts the server before it starts (by {@link runCorpus});
+ * no response may ever contain its value.
+ */
+export const CANARY_NAME = 'ENVBOX_CANARY_SECRET';
+/** The canary's value. */
+export const CANARY_VALUE = 'canary-5e7c1d9a-never-in-a-sandbox';
 
 /** A live session on `server`, driven over HTTP with `X-Session-Id`. */
 export class CorpusSession {
@@ -146,18 +149,19 @@ export function checkOutcome(t: Test, response: { status: number; body: any }, e
   }
 }
 
-/** No string of `forbidden` appears anywhere in the response body. */
-export function checkForbidden(t: Test, response: { body: any }, forbidden: readonly string[], label: string): void {
-  const text = JSON.stringify(response.body ?? null);
-  for (const secret of forbidden) t.notOk(text.includes(secret), `${label}: the response does not contain ${JSON.stringify(secret)}`);
+/** The canary ({@link CANARY_VALUE}) appears nowhere in the response body. */
+export function checkNoCanary(t: Test, response: { body: any }, label: string): void {
+  t.notOk(JSON.stringify(response.body ?? null).includes(CANARY_VALUE), `${label}: the response does not contain the canary from the server's environment`);
 }
 
 /**
  * Run a corpus of hostile programs against a live coding_env server. Each case gets a session of its
  * own; after each, a bystander session (made before the first case, with a variable set) must still
  * have its variable, `/health` must answer, and the case's session must be gone after its DELETE.
+ * The canary is planted in this process's environment first and checked for in every response.
  */
 export async function runCorpus(t: Test, options: CorpusOptions): Promise<void> {
+  process.env[CANARY_NAME] = CANARY_VALUE;
   const spawned = trackSpawnedProcesses();
   const definition = await createCodingEnvDefinition({
     poolSize: 2,
@@ -189,13 +193,13 @@ export async function runCorpus(t: Test, options: CorpusOptions): Promise<void> 
         for (const [index, step] of hostile.steps.entries()) {
           const response = await session.step(substitute(step.code), step.timeout_s);
           checkOutcome(t, response, withTarget(step.expect), `step ${index + 1}`, todo);
-          checkForbidden(t, response, options.forbiddenOutput ?? [], `step ${index + 1}`);
+          checkNoCanary(t, response, `step ${index + 1}`);
         }
         if (hostile.next_episode) {
           await session.reset();
           const response = await session.step(substitute(hostile.next_episode.code));
           checkOutcome(t, response, withTarget(hostile.next_episode.expect), 'next episode', todo);
-          checkForbidden(t, response, options.forbiddenOutput ?? [], 'next episode');
+          checkNoCanary(t, response, 'next episode');
         }
         await hostile.check?.(t, target);
       } finally {

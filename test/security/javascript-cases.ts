@@ -1,13 +1,10 @@
-import type { HostileCase, Outcome } from './corpus.js';
+import { CANARY_NAME, type HostileCase, type Outcome } from './corpus.js';
 
 // The JavaScript half of the escape corpus (issue 8): hostile programs for QuickJS episodes, each
 // with the exact outcome that shows the attack failed the safe way. Outcomes were measured on the
 // live server, then judged: a guest error, a timeout (124) or a lost episode (137) is safe; a host
 // function, a host value, a polluted next episode or a harmed server is not.
 
-/** A canary the test puts in the server's environment; no response may ever contain it. */
-export const CANARY_NAME = 'ENVBOX_CANARY_SECRET';
-export const CANARY_VALUE = 'canary-7f3a9c-never-in-a-sandbox';
 
 /** QuickJS's deadline message for a step of `seconds`. */
 const timedOut = (seconds: number): Outcome => ({

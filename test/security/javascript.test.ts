@@ -1,8 +1,8 @@
 import t from 'tap';
 import { createCodingEnvDefinition } from '../../envs/coding_env/index.js';
 import { request, startTestServer } from '../fixtures/test-server.js';
-import { CorpusSession, checkForbidden, checkOutcome, runCorpus } from './corpus.js';
-import { CANARY_NAME, CANARY_VALUE, javascriptCases, javascriptWorkerStallCases } from './javascript-cases.js';
+import { CANARY_NAME, CANARY_VALUE, CorpusSession, checkNoCanary, checkOutcome, runCorpus } from './corpus.js';
+import { javascriptCases, javascriptWorkerStallCases } from './javascript-cases.js';
 
 // The JavaScript half of the escape corpus (issue 8) against live coding_env servers: real worker
 // threads, real QuickJS. The canary is in the server's environment before any server starts.
@@ -14,7 +14,7 @@ t.setTimeout(170_000);
 const pythonBackend = 'process' as const;
 
 t.test('hostile JavaScript on the default worker layout', async (t) => {
-  await runCorpus(t, { language: 'javascript', cases: javascriptCases, env: { pythonBackend }, forbiddenOutput: [CANARY_VALUE] });
+  await runCorpus(t, { language: 'javascript', cases: javascriptCases, env: { pythonBackend } });
 });
 
 t.test('hostile JavaScript that stalls its worker, one episode per worker (the bystander has its own)', async (t) => {
@@ -22,7 +22,6 @@ t.test('hostile JavaScript that stalls its worker, one episode per worker (the b
     language: 'javascript',
     cases: javascriptWorkerStallCases,
     env: { pythonBackend, javascript: { episodesPerWorker: 1 } },
-    forbiddenOutput: [CANARY_VALUE],
   });
 });
 
@@ -53,7 +52,7 @@ t.test('the documented blast radius: a stall terminates its worker; an episode s
   checkOutcome(t, await neighbour.step('typeof mine'), { exit_code: 0, stderr: '', result: "'undefined'" }, 'the neighbour starts afresh');
   checkOutcome(t, await elsewhere.step('mine'), { exit_code: 0, stderr: '', result: "'elsewhere'", state_lost: false }, 'the episode on another worker');
   checkOutcome(t, await staller.step('typeof mine'), { exit_code: 0, stderr: '', result: "'undefined'" }, 'the staller starts afresh');
-  for (const response of [stalled, told]) checkForbidden(t, response, [CANARY_VALUE], 'blast radius');
+  for (const response of [stalled, told]) checkNoCanary(t, response, 'blast radius');
 
   const after = await request(server, 'GET', '/health');
   t.equal(after.status, 200, 'the server is up');

@@ -1,11 +1,7 @@
 import { existsSync } from 'node:fs';
 import type { PythonBackendName } from '../../sandbox/index.js';
-import { PROBE_PATH, type HostileCase, type Outcome } from './corpus.js';
+import { CANARY_VALUE, PROBE_PATH, type HostileCase, type Outcome } from './corpus.js';
 
-/** Set in the test's own environment before the server starts: no guest may ever see it. */
-export const CANARY_NAME = 'ENVBOX_CANARY_SECRET';
-/** The canary's value. */
-export const CANARY_VALUE = 'canary-5e7c1d9a-never-in-a-sandbox';
 
 /** What the host gives the corpus: which backend, and whether bubblewrap namespaces are in force. */
 export interface PythonCorpusHost {
@@ -54,8 +50,8 @@ const FIND_MODULES = `import gc
 mods = {o.__name__: o for o in gc.get_objects() if type(o).__name__ == 'module' and o.__name__.startswith(('pyodide', '_pyodide', 'js'))}
 `;
 
-/** The canary and the server's directory: never in any observation. */
-const SECRETS = [CANARY_VALUE, '{{SERVER_DIR}}'] as const;
+/** The server's directory: never in any observation (the canary is checked in every response by the harness). */
+const SECRETS = ['{{SERVER_DIR}}'] as const;
 
 const ok = (stdout: string | RegExp, extra: Partial<Outcome> = {}): Outcome => ({ exit_code: 0, stdout, ...extra });
 const raises = (stderr: RegExp, extra: Partial<Outcome> = {}): Outcome => ({ exit_code: 1, stderr, ...extra });
@@ -93,7 +89,7 @@ export function pythonCases(host: PythonCorpusHost): HostileCase[] {
     steps: [
       {
         code: "import os\nopen('{{SERVER_DIR}}/package.json').read()",
-        expect: raises(notFound('{{SERVER_DIR}}/package.json'.replace('{{SERVER_DIR}}', '.*')), { absent: [CANARY_VALUE] }),
+        expect: raises(notFound('{{SERVER_DIR}}/package.json'.replace('{{SERVER_DIR}}', '.*'))),
       },
     ],
   });
@@ -103,7 +99,7 @@ export function pythonCases(host: PythonCorpusHost): HostileCase[] {
     steps: [
       {
         code: "open('/proc/{{SERVER_PID}}/environ', 'rb').read()",
-        expect: raises(notFound('/proc/\\d+/environ'), { absent: [CANARY_VALUE] }),
+        expect: raises(notFound('/proc/\\d+/environ')),
       },
     ],
   });
@@ -192,7 +188,7 @@ export function pythonCases(host: PythonCorpusHost): HostileCase[] {
   // ---- Environment ----
   add({
     name: "os.environ holds nothing of the server's environment",
-    steps: [{ code: 'import os\nprint(sorted(os.environ.items()))', expect: ok(pyodide ? "[('HOME', '/workspace')]\n" : host.namespaces ? "[('HOME', '/workspace'), ('LC_CTYPE', 'C.UTF-8'), ('PWD', '/workspace')]\n" : /^\[\('HOME', '.*'\), \('TMPDIR', '.*'\)\]\n$/, { absent: [CANARY_VALUE] }) }],
+    steps: [{ code: 'import os\nprint(sorted(os.environ.items()))', expect: ok(pyodide ? "[('HOME', '/workspace')]\n" : host.namespaces ? "[('HOME', '/workspace'), ('LC_CTYPE', 'C.UTF-8'), ('PWD', '/workspace')]\n" : /^\[\('HOME', '.*'\), \('TMPDIR', '.*'\)\]\n$/) }],
   });
   add({
     name: '/proc/self/environ holds nothing of the server’s environment',
@@ -200,7 +196,7 @@ export function pythonCases(host: PythonCorpusHost): HostileCase[] {
     steps: [
       {
         code: "try:\n    print(open('/proc/self/environ', 'rb').read())\nexcept OSError as e:\n    print(type(e).__name__)",
-        expect: ok(pyodide ? 'FileNotFoundError\n' : "b'HOME=/workspace\\x00PWD=/workspace\\x00'\n", { absent: [CANARY_VALUE] }),
+        expect: ok(pyodide ? 'FileNotFoundError\n' : "b'HOME=/workspace\\x00PWD=/workspace\\x00'\n"),
       },
     ],
   });
@@ -539,7 +535,7 @@ print('real')`,
     steps: [
       {
         code: `${JS_REALM}print(js.process.pid, js.Object.keys(js.process.env).to_py(), js.Object.keys(pyodide_js).length > 10)`,
-        expect: ok('1 [] True\n', { absent: [CANARY_VALUE] }),
+        expect: ok('1 [] True\n'),
       },
     ],
   });
