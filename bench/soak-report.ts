@@ -13,6 +13,8 @@ export interface SoakSettings {
   hostileIntervalS: number;
   stallIntervalS: number;
   resetProbability: number;
+  /** How many times, after the traffic, a hostile kind that never ran was sent again at most (0: never). */
+  hostileCoverAttempts: number;
   seed: number;
   serverArgs: readonly string[];
 }
@@ -43,8 +45,10 @@ export interface SoakSnapshot {
 
 /** The run's outcome in a few numbers. */
 export interface SoakSummary {
-  /** Length of the traffic, in s. */
+  /** Length of the traffic, in s (the overtime included). */
   durationS: number;
+  /** Seconds spent after the planned end sending the hostile kinds that had not run yet. */
+  overtimeS: number;
   steps: number;
   resets: number;
   stepsPerS: number;
@@ -61,6 +65,10 @@ export interface SoakSummary {
   p99ByMinuteMs: (number | null)[];
   /** Hostile outcomes by `<language>.<kind>`. */
   hostile: Record<string, HostileTally>;
+  /** `<language>.<kind>` of the hostile kinds that never got an observation (empty when each ran). */
+  hostileMissing: string[];
+  /** `<language>.<kind>` of the hostile kinds that got another outcome at least once. */
+  hostileWrong: string[];
   /** Whether every hostile kind ran at least once and always got its expected outcome. */
   hostileAllExpected: boolean;
   /** Whether the server's process was alive when the traffic stopped. */
@@ -116,11 +124,11 @@ export function formatSoakMarkdown(report: SoakReport): string {
   const lines = [
     '# Soak: coding_env (process backend), mixed Python and JavaScript',
     '',
-    `${settings.sessions} concurrent sessions (half Python, half JavaScript; half HTTP with X-Session-Id, half WebSocket) against \`envbox serve ${settings.serverArgs.join(' ')}\` on loopback, a hostile step every ${settings.hostileIntervalS} s per session (at most one JavaScript stall every ${settings.stallIntervalS} s), a reset with probability ${settings.resetProbability} per step. Machine: ${machine.cpuCount} × ${machine.cpuModel}, Node ${machine.node}, commit ${machine.gitCommit ?? 'unknown'}${machine.gitDirty === true ? ' (dirty)' : ''}, ${machine.date}. Latencies are client-side, over ordinary steps (hostile ones take their time limit by design). The machine was shared: read medians and p99s, not single numbers.`,
+    `${settings.sessions} concurrent sessions (half Python, half JavaScript; half HTTP with X-Session-Id, half WebSocket) against \`envbox serve ${settings.serverArgs.join(' ')}\` on loopback, a hostile step every ${settings.hostileIntervalS} s per session (at most one JavaScript stall every ${settings.stallIntervalS} s; afterwards each kind that never ran, up to ${settings.hostileCoverAttempts} times), a reset with probability ${settings.resetProbability} per step. Machine: ${machine.cpuCount} × ${machine.cpuModel}, Node ${machine.node}, commit ${machine.gitCommit ?? 'unknown'}${machine.gitDirty === true ? ' (dirty)' : ''}, ${machine.date}. Latencies are client-side, over ordinary steps (hostile ones take their time limit by design). The machine was shared: read medians and p99s, not single numbers.`,
     '',
     '| metric | value |',
     '| --- | --- |',
-    `| duration | ${summary.durationS.toFixed(1)} s |`,
+    `| duration | ${summary.durationS.toFixed(1)} s${summary.overtimeS > 0 ? ` (of which ${summary.overtimeS.toFixed(1)} s after the planned end, for hostile kinds that had not run)` : ''} |`,
     `| steps | ${summary.steps} (resets ${summary.resets}) |`,
     `| steps/s | ${summary.stepsPerS.toFixed(1)} |`,
     `| errors by code | ${errorCount(summary.errors) === 0 ? 'none' : errors} |`,
@@ -142,6 +150,9 @@ export function formatSoakMarkdown(report: SoakReport): string {
     ...Object.entries(summary.hostile)
       .sort(([a], [b]) => a.localeCompare(b))
       .map(([kind, tally]) => `| ${kind} | ${tally.attempts} | ${tally.expected} | ${tally.wrong} |`),
+    ...summary.hostileMissing.map((kind) => `| ${kind} | 0 (never ran) | 0 | 0 |`),
+    '',
+    summary.hostileMissing.length === 0 ? 'Every hostile kind ran.' : `Hostile kinds that never ran: ${summary.hostileMissing.join(', ')}.`,
     '',
     'A hostile step whose sandbox was already gone when it arrived (answered 137, its code never ran) is counted under `unexpected_state_lost`, not in this table.',
     '',

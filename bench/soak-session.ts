@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CodingEnv, type Language } from '../envs/coding_env/index.js';
 import type { SeededRandom } from './seeded-random.js';
+import type { HostileCoverage } from './soak-coverage.js';
 import { UNEXPECTED_STATE_LOST, WRONG_OUTPUT, type SoakRecorder } from './soak-recorder.js';
 import { hostileKinds, hostileStep, isNeighbourStall, mismatch, ordinaryStep, setupStep, type EpisodeModel, type SoakStep } from './soak-workload.js';
 
@@ -8,6 +9,11 @@ import { hostileKinds, hostileStep, isNeighbourStall, mismatch, ordinaryStep, se
 const ERRORS_BEFORE_PAUSE = 5;
 /** How long it pauses. @default 1 s */
 const ERROR_PAUSE_MS = 1_000;
+/**
+ * Calls a session may make per kind it claims after the traffic (a reset, the setup, the hostile step
+ * and one spare): bounds the overtime even when the server answers nothing but errors.
+ */
+const CALLS_PER_CLAIM = 4;
 
 /** Options of {@link runSoakSession}. */
 export interface SoakSessionOptions {
@@ -23,8 +29,13 @@ export interface SoakSessionOptions {
   hostileIntervalMs: number;
   /** Chance that an ordinary step is replaced by a reset, in [0, 1]. */
   resetProbability: number;
-  /** Whether the run is over (duration spent or the server gone). */
+  /** Whether the traffic is over (duration or step budget spent, or the server gone). */
   stopped: () => boolean;
+  /**
+   * Every hostile step is reported to it; once the traffic is over, the session keeps sending the
+   * kinds of its language it {@link HostileCoverage.claim}s (kinds that never ran), then stops.
+   */
+  coverage: HostileCoverage;
   /** Take one step from the run's budget; false when it is spent. */
   takeStep: () => boolean;
   /** Whether a `stall` may run now (rate-limited across the run: it terminates a worker thread). */
@@ -32,11 +43,13 @@ export interface SoakSessionOptions {
 }
 
 /**
- * Drive one session until the run stops: reset, set the episode's state up, then ordinary steps
+ * Drive one session until the traffic stops: reset, set the episode's state up, then ordinary steps
  * with a hostile one every `hostileIntervalMs` (each session cycles through its language's hostile
- * kinds, starting at its own offset) and the odd reset. Every observation is checked against its
- * expectation; a wrong one is counted and the episode reset to resynchronise. A failed call is
- * counted by its code and the session reopened. The client is always closed.
+ * kinds, starting at its own offset) and the odd reset. Then, until `coverage` has no kind left to
+ * claim for its language, the hostile kinds that never ran (so that a brief soak checks every kind
+ * whatever the machine's speed). Every observation is checked against its expectation; a wrong one
+ * is counted and the episode reset to resynchronise. A failed call is counted by its code and the
+ * session reopened. The client is always closed.
  */
 export async function runSoakSession(options: SoakSessionOptions): Promise<void> {
   const { language, recorder, random } = options;
@@ -51,8 +64,21 @@ export async function runSoakSession(options: SoakSessionOptions): Promise<void>
   /** What was in flight, for the report of a failed call. */
   let call = 'reset';
   let nextHostileMs = performance.now() + random.next() * options.hostileIntervalMs;
+  /** After the traffic: the kind claimed from `coverage` (on its way until `coverage.end`), until its step is sent. */
+  let claimed: string | undefined;
+  /** After the traffic: calls left before the session gives up on its claims. */
+  let overtimeCalls = 0;
   try {
-    while (!options.stopped()) {
+    for (;;) {
+      if (options.stopped()) {
+        if (claimed === undefined) {
+          claimed = options.coverage.claim(language);
+          if (claimed === undefined) break;
+          overtimeCalls += CALLS_PER_CLAIM;
+        }
+        if (overtimeCalls <= 0) break;
+        overtimeCalls -= 1;
+      }
       try {
         if (needsReset) {
           call = 'reset';
@@ -63,7 +89,13 @@ export async function runSoakSession(options: SoakSessionOptions): Promise<void>
         }
         call = 'step';
         let step: SoakStep;
+        let fromClaim = false;
         if (needsSetup) step = setupStep(language);
+        else if (claimed !== undefined) {
+          step = hostileStep(language, claimed, model);
+          claimed = undefined;
+          fromClaim = true;
+        } else if (options.stopped()) continue;
         else if (performance.now() >= nextHostileMs) {
           let kind = kinds[(options.index + hostileCount) % kinds.length]!;
           hostileCount += 1;
@@ -79,9 +111,14 @@ export async function runSoakSession(options: SoakSessionOptions): Promise<void>
         } else step = ordinaryStep(language, model, random);
         call = `step ${step.kind}`;
 
-        if (!options.takeStep()) break;
+        // Steps after the traffic (at most CALLS_PER_CLAIM per claim) are outside the step budget.
+        if (!options.stopped() && !options.takeStep()) continue;
+        const hostileKind = step.hostile ? step.kind : undefined;
+        if (hostileKind !== undefined && !fromClaim) options.coverage.begin(language, hostileKind);
         const startMs = performance.now();
-        const { observation } = await client.step({ code: step.code }, step.timeoutS === undefined ? {} : { timeoutS: step.timeoutS });
+        const { observation } = await client.step({ code: step.code }, step.timeoutS === undefined ? {} : { timeoutS: step.timeoutS }).finally(() => {
+          if (hostileKind !== undefined) options.coverage.end(language, hostileKind);
+        });
         const endMs = performance.now();
         recorder.recordStep(endMs - startMs, step.hostile, endMs);
         if (!step.hostile) recorder.recordSlow({ latencyMs: endMs - startMs, language, transport: options.transport, kind: step.kind }, startMs);
@@ -121,6 +158,7 @@ export async function runSoakSession(options: SoakSessionOptions): Promise<void>
       }
     }
   } finally {
+    if (claimed !== undefined) options.coverage.end(language, claimed);
     await client.close().catch((error: unknown) => recorder.recordError(`close_${errorCode(error)}`));
   }
 }

@@ -13,7 +13,10 @@ const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0
 
 // A few seconds of the real soak (a server in a child process, real loopback sockets), written to a
 // temporary directory so the committed bench/results/ are never overwritten. Its structure and
-// correctness are asserted; its numbers never are (the machine is shared).
+// correctness are asserted; its numbers never are (the machine is shared). How many hostile steps fit
+// in 6 s depends on the machine's speed (a loaded one fitted one or two per JavaScript session and
+// never came to the stall): the soak itself sends every kind that has not run once the 6 s are over
+// (SOAK_HOSTILE_COVER_ATTEMPTS), so every kind is checked whatever the speed.
 t.test('make soak, briefly: every step checked, every hostile kind got its outcome, everything released', async (t) => {
   const outputDir = mkdtempSync(join(tmpdir(), 'envbox-soak-'));
   t.teardown(() => rmSync(outputDir, { recursive: true, force: true }));
@@ -24,8 +27,9 @@ t.test('make soak, briefly: every step checked, every hostile kind got its outco
       SOAK_DURATION_S: '6',
       SOAK_SESSIONS: '4',
       SOAK_SAMPLE_INTERVAL_S: '1',
-      // Often enough that each of the 4 sessions cycles through its language's hostile kinds in 6 s.
+      // Often, so that most kinds come up during the traffic; the rest come after it.
       SOAK_HOSTILE_INTERVAL_S: '0.3',
+      SOAK_HOSTILE_COVER_ATTEMPTS: '3',
       SOAK_OUTPUT_DIR: outputDir,
     },
   });
@@ -34,6 +38,7 @@ t.test('make soak, briefly: every step checked, every hostile kind got its outco
   const report = JSON.parse(readFileSync(join(outputDir, 'soak.json'), 'utf8')) as SoakReport;
   t.equal(report.kind, 'soak');
   t.equal(report.settings.sessions, 4);
+  t.equal(report.settings.hostileCoverAttempts, 3);
   t.ok(report.summary.steps > 0, `steps were answered (${report.summary.steps})`);
   t.same(report.summary.errors, {}, 'no error of any code, no wrong output');
   t.same(report.problems, []);
@@ -43,7 +48,10 @@ t.test('make soak, briefly: every step checked, every hostile kind got its outco
     t.ok(tally !== undefined && tally.attempts > 0, `${kind} ran`);
     t.equal(tally?.wrong, 0, `${kind} always got its expected outcome`);
   }
+  t.same(report.summary.hostileMissing, [], 'no hostile kind was left out');
+  t.same(report.summary.hostileWrong, [], 'no hostile kind got another outcome');
   t.equal(report.summary.hostileAllExpected, true);
+  t.ok(report.summary.overtimeS >= 0 && report.summary.overtimeS <= report.summary.durationS, `overtime ${report.summary.overtimeS} s is part of the duration`);
   t.ok(report.samples.length > 0, 'samples were taken');
   for (const sample of report.samples) {
     t.ok(sample.process.processes > 0 && sample.process.serverFds > 0 && sample.process.treePssBytes > 0, `sample at ${sample.tS} s measured the server`);
