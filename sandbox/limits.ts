@@ -8,7 +8,10 @@ export interface SandboxLimits {
   openFiles: number | null;
   /** RLIMIT_NPROC (each sandbox has a uid of its own when the server runs as root). @default 64 */
   processes: number | null;
-  /** RLIMIT_CPU: CPU seconds over the whole episode; past it the sandbox is killed (137). @default 600 */
+  /**
+   * RLIMIT_CPU: CPU seconds over the whole episode, counted from the end of the sandbox's start-up
+   * (which does not spend it); past it the sandbox is killed by the kernel (137). @default 600
+   */
   cpuSeconds: number | null;
   /** Size of each private tmpfs under namespaces (`/tmp`, `/workspace`, `/dev/shm`). @default 64 MiB */
   tmpBytes: number;

@@ -6,6 +6,7 @@ import type { Readable, Writable } from 'node:stream';
 import { SandboxUnavailableError } from '../errors.js';
 import { EXIT_KILLED, EXIT_TIMEOUT, type ExecResult, type Isolation, type RunOptions, type Sandbox } from '../sandbox.js';
 import { copiedMounts, INFO_FD, sandboxCommand, type GuestProgram } from './command.js';
+import { startCpuBudget, type CpuBudget } from './cpu-budget.js';
 import { FrameChannel } from './frame-channel.js';
 import type { UidPool } from './uid-pool.js';
 
@@ -31,6 +32,12 @@ export interface ProcessSandboxOptions {
   preamble?: Buffer | undefined;
   /** What the sandbox is called in errors, e.g. `Python sandbox`. @default 'sandbox' */
   label?: string;
+  /**
+   * For a guest that cannot set its own RLIMIT_CPU and was started with `startLimitS`: once it is
+   * ready, its limit is lowered to the CPU it used so far plus `budgetS` (see `startCpuBudget`), so
+   * only the episode's own steps spend the budget. Unset: the guest sets its own limit, or has none.
+   */
+  cpuBudget?: CpuBudget | undefined;
 }
 
 interface RunnerReply {
@@ -223,6 +230,8 @@ export class ProcessSandbox implements Sandbox {
       if (this.#options.isolation === 'namespaces') this.#pythonPid = await Promise.race([this.#readInfoPid(), aborted]);
       const ready = await Promise.race([this.#channel.receive(), this.#gone, aborted]);
       if (ready === undefined) throw new Error(this.#death ?? 'the sandbox process exited');
+      // Before any step: the guest waits for a frame meanwhile.
+      if (this.#options.cpuBudget !== undefined) await Promise.race([startCpuBudget(this.#pythonPid, this.#options.cpuBudget, this.#uid), aborted]);
     } catch (error) {
       await this.close();
       const words = this.#diagnostics.trim();

@@ -32,6 +32,15 @@ export const WORKER_HEAP_MB = 256;
  * with RLIMIT_DATA: it bounds what code that escaped to JavaScript can allocate. @default 1 GiB
  */
 export const GUEST_OVERHEAD_BYTES = 1024 * 1024 * 1024;
+/**
+ * CPU seconds a Pyodide guest may spend starting (loading the memory snapshot, or booting Python
+ * without one, ~1.5 s and ~4 s of CPU here), on top of the episode's `cpuSeconds`: once it is ready
+ * the server lowers its RLIMIT_CPU to what it used plus `cpuSeconds` (Node cannot set its own), so
+ * the budget is the episode's alone whatever the machine's speed. Only envbox's own code runs within
+ * the allowance (no step is sent before the limit is lowered); it bounds a start-up gone wrong, as
+ * the start timeout does. @default 60 s
+ */
+export const PYODIDE_START_CPU_ALLOWANCE_S = 60;
 /** The WebAssembly heap cap when `addressSpaceBytes` is unset. @default 2 GiB (wasm32's own limit is 4 GiB) */
 const UNCAPPED_HEAP_BYTES = 2 * 1024 * 1024 * 1024;
 
@@ -72,6 +81,7 @@ export async function createPyodideBackend(options: PythonBackendOptions = {}): 
     ...common,
     guest: pyodideGuest(limits, 'serve', snapshot.bytes !== undefined),
     preamble: snapshot.bytes,
+    cpuBudget: limits.cpuSeconds === null ? undefined : { budgetS: limits.cpuSeconds, startLimitS: startCpuLimitS(limits.cpuSeconds, 'serve') },
   };
   return {
     backend: 'pyodide',
@@ -100,7 +110,17 @@ function permissionFlag(): string {
 }
 
 /**
- * The guest Node's command line: permission model, no code from strings, rlimits by prlimit.
+ * RLIMIT_CPU a guest starts with: the start-up allowance, plus the episode's budget when it serves
+ * steps (lowered to what start-up used plus the budget once it is ready).
+ */
+function startCpuLimitS(cpuSeconds: number, mode: 'serve' | 'snapshot'): number {
+  return PYODIDE_START_CPU_ALLOWANCE_S + (mode === 'serve' ? cpuSeconds : 0);
+}
+
+/**
+ * The guest Node's command line: permission model, no code from strings, rlimits by prlimit (a
+ * serving guest's RLIMIT_CPU includes {@link PYODIDE_START_CPU_ALLOWANCE_S}: its sandbox must be
+ * started with `cpuBudget` to lower it once ready).
  * @param script the guest program; tests put hostile JavaScript here to check the walls hold when
  *   code gets out of Python
  */
@@ -114,7 +134,7 @@ export function pyodideGuest(limits: SandboxLimits, mode: 'serve' | 'snapshot', 
     ...(limits.openFiles === null ? [] : [`--nofile=${limits.openFiles}`]),
     // Node's threads count here too (about a dozen).
     ...(limits.processes === null ? [] : [`--nproc=${limits.processes}`]),
-    ...(limits.cpuSeconds === null ? [] : [`--cpu=${limits.cpuSeconds}`]),
+    ...(limits.cpuSeconds === null ? [] : [`--cpu=${startCpuLimitS(limits.cpuSeconds, mode)}`]),
   ];
   return {
     readOnly: mounts(script),

@@ -229,6 +229,7 @@ def _install_audit_hook(allow_subprocess):
 def _apply_limits(limits):
     if not limits:  # set from outside (Pyodide has no resource module)
         return
+    import math  # noqa: PLC0415
     import resource  # noqa: PLC0415 - only here, before user code
 
     names = {
@@ -239,8 +240,15 @@ def _apply_limits(limits):
         "cpu_seconds": resource.RLIMIT_CPU,
     }
     for name, value in limits.items():
-        if value is not None:
-            resource.setrlimit(names[name], (value, value))
+        if value is None:
+            continue
+        if name == "cpu_seconds":
+            # The episode's CPU budget starts now: start-up (the interpreter, this runner, and the
+            # exec()s before them, which RLIMIT_CPU counts too) must not spend it, or a small budget
+            # on a slow machine kills the sandbox before its first step.
+            usage = resource.getrusage(resource.RUSAGE_SELF)
+            value += math.ceil(usage.ru_utime + usage.ru_stime)
+        resource.setrlimit(names[name], (value, value))
     # Writing past RLIMIT_FSIZE raises OSError(EFBIG) instead of killing the episode.
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 
