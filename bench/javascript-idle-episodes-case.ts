@@ -57,8 +57,8 @@ async function runCase(options: JavaScriptIdleEpisodesCaseOptions, context: Benc
       const { session_id: id } = (await call(context.baseUrl, 'POST', '/sessions')) as { session_id: string };
       sessions.push(id);
       await call(context.baseUrl, 'POST', '/reset', id, { language: 'javascript' });
-      const stepped = (await call(context.baseUrl, 'POST', '/step', id, { action: { code: IDLE_EPISODE_CODE } })) as { observation: { result: unknown } };
-      if (stepped.observation.result !== IDLE_EPISODE_RESULT) throw new BenchError(`Episode ${i} answered ${JSON.stringify(stepped.observation)}.`);
+      const stepped = (await call(context.baseUrl, 'POST', '/step', id, { action: { code: IDLE_EPISODE_CODE } })) as { metadata: { result: unknown } };
+      if (stepped.metadata.result !== IDLE_EPISODE_RESULT) throw new BenchError(`Episode ${i} answered ${JSON.stringify(stepped)}.`);
     }
     const after = await serverRssBytes(context.serverPid);
     const health = (await call(context.baseUrl, 'GET', '/health')) as { javascript?: { workers?: number; episodes?: number } };

@@ -77,7 +77,7 @@ async function runCpuCase(options: PythonCpuCaseOptions, context: BenchCaseConte
           `The cpu-bound step ${JSON.stringify(options.code)} exited with ${observation.exit_code} in the sandbox (stderr: ${JSON.stringify(observation.stderr.slice(-400))}); its timing would mean nothing.`,
         );
       }
-      sandboxResult = observation.result;
+      sandboxResult = observation.metadata.result;
       if (i < CPU_CASE_WARMUP_RUNS) continue;
       roundTripMs.push(elapsedMs);
       const metadata = StepMetadata.safeParse(observation.metadata);

@@ -8,7 +8,7 @@ export interface SoakExpectation {
   stdout?: string | RegExp;
   /** stderr must equal the string or match the pattern. */
   stderr?: string | RegExp;
-  /** `result` (repr of a trailing expression) must equal this. */
+  /** `metadata.result` (repr of a trailing expression) must equal this. */
   result?: string | null;
   /** `metadata.state_lost` must be this. */
   stateLost?: boolean;
@@ -181,7 +181,7 @@ export function mismatch(expect: SoakExpectation, observation: CodeObservation):
   if (observation.exit_code !== expect.exitCode) problems.push(`exit_code ${observation.exit_code}, expected ${expect.exitCode}`);
   if (expect.stdout !== undefined && !matches(observation.stdout, expect.stdout)) problems.push(`stdout ${JSON.stringify(observation.stdout.slice(0, 200))}, expected ${String(expect.stdout)}`);
   if (expect.stderr !== undefined && !matches(observation.stderr, expect.stderr)) problems.push(`stderr ${JSON.stringify(observation.stderr.slice(0, 300))}, expected ${String(expect.stderr)}`);
-  if (expect.result !== undefined && observation.result !== expect.result) problems.push(`result ${JSON.stringify(observation.result)}, expected ${JSON.stringify(expect.result)}`);
+  if (expect.result !== undefined && observation.metadata.result !== expect.result) problems.push(`result ${JSON.stringify(observation.metadata.result)}, expected ${JSON.stringify(expect.result)}`);
   if (expect.stateLost !== undefined && (observation.metadata.state_lost ?? false) !== expect.stateLost) problems.push(`state_lost ${String(observation.metadata.state_lost)}, expected ${expect.stateLost}`);
   if (expect.truncated !== undefined && (observation.metadata.truncated ?? false) !== expect.truncated) problems.push(`truncated ${String(observation.metadata.truncated)}, expected ${expect.truncated}`);
   if (expect.maxStdoutChars !== undefined && observation.stdout.length > expect.maxStdoutChars) problems.push(`stdout of ${observation.stdout.length} chars, expected at most ${expect.maxStdoutChars}`);

@@ -9,6 +9,7 @@ import { readJsonBody } from './json-body.js';
 import { createLogger, type Logger } from './logger.js';
 import { AppMetrics, METRICS_PATH } from './metrics.js';
 import type { HealthResponse } from './models.js';
+import { openApiDocument, OPENAPI_PATH } from './openapi.js';
 import { EnvProtocol } from './protocol.js';
 import type { Session } from './session.js';
 import { SessionManager } from './session-manager.js';
@@ -80,7 +81,7 @@ export class EnvboxApp extends Koa {
 
 /**
  * Build the Koa app that serves `definition`: `POST /reset`, `POST /step`, `GET /state`,
- * `GET /health`, `GET /metrics`, `GET /metadata`, `GET /schema`, `POST /sessions`, `DELETE /sessions/:id`, and
+ * `GET /health`, `GET /metrics`, `GET /metadata`, `GET /schema`, `GET /openapi.json`, `POST /sessions`, `DELETE /sessions/:id`, and
  * with `config.web` the web interface at `GET /web`.
  * The WebSocket endpoint `/ws` is attached to the HTTP server by `startServer`.
  * @throws {z.ZodError} when `config` is invalid
@@ -125,6 +126,12 @@ export function createApp(definition: AnyEnvDefinition, config: AppConfigInput =
   });
   router.get('/schema', (ctx) => {
     ctx.body = protocol.schemas;
+  });
+  // Built on first request: a server nobody asks for its document never pays for it.
+  let openApi: Record<string, unknown> | undefined;
+  router.get(OPENAPI_PATH, (ctx) => {
+    openApi ??= openApiDocument(definition, protocol, parsed);
+    ctx.body = openApi;
   });
   router.post('/sessions', async (ctx) => {
     const session = await sessions.create('http');

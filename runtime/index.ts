@@ -69,6 +69,7 @@ export {
 } from './models.js';
 export { AppMetrics, METRICS_PATH, METRICS_PREFIX, NO_EXIT_CODE_LABEL, STEP_DURATION_BUCKETS_S } from './metrics.js';
 export type { Registry as MetricsRegistry } from 'prom-client';
+export { OPENAPI_PATH, OPENENV_HTTP_API_VERSION, openApiDocument } from './openapi.js';
 export { EnvProtocol, serializeObservation, validate } from './protocol.js';
 export type { EnvSchemas, WireIssue } from './protocol.js';
 export { Session } from './session.js';

@@ -9,7 +9,7 @@ export const WEB_PATH = '/web';
 const STATIC_DIR = new URL('./web/static/', import.meta.url);
 
 /** Each served file: its name under {@link STATIC_DIR} and its media type. */
-const ASSETS: Readonly<Record<string, { file: string; type: string }>> = {
+export const WEB_ASSETS: Readonly<Record<string, { file: string; type: string }>> = {
   [WEB_PATH]: { file: 'index.html', type: 'text/html; charset=utf-8' },
   [`${WEB_PATH}/`]: { file: 'index.html', type: 'text/html; charset=utf-8' },
   [`${WEB_PATH}/app.js`]: { file: 'app.js', type: 'text/javascript; charset=utf-8' },
@@ -48,7 +48,7 @@ export const WEB_HEADERS: Readonly<Record<string, string>> = Object.freeze({
  * @throws {Error} (ENOENT) when the static files are missing, e.g. a build that did not copy them
  */
 export function registerWebInterface(router: Router): void {
-  for (const [path, { file, type }] of Object.entries(ASSETS)) {
+  for (const [path, { file, type }] of Object.entries(WEB_ASSETS)) {
     const content = readFileSync(new URL(file, STATIC_DIR));
     router.get(path, (ctx: Koa.Context) => {
       ctx.set(WEB_HEADERS);

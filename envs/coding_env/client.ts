@@ -9,7 +9,7 @@ import { CodeObservation, CodeState, type CodeAction } from './models.js';
  * // or, with a server already running: new CodingEnv({ baseUrl: 'http://127.0.0.1:8000' })
  * await env.reset();
  * await env.step({ code: 'x = 41' });
- * (await env.step({ code: 'x + 1' })).observation.result; // '42'
+ * (await env.step({ code: 'x + 1' })).observation.metadata.result; // '42'
  */
 export class CodingEnv extends EnvClient<z.input<typeof CodeAction>, CodeObservation, CodeState> {
   constructor(options: EnvClientOptions) {

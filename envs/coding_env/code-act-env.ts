@@ -19,7 +19,7 @@ export class CodeActEnv implements Environment<CodeAction, CodeObservation, Code
   #sandbox: Sandbox | undefined;
   #episodeId: string | null = null;
   #stepCount = 0;
-  #lastExitCode: number | null = null;
+  #lastExitCode = 0;
 
   /**
    * @param defaultLanguage the language of an episode whose reset names none
@@ -46,8 +46,8 @@ export class CodeActEnv implements Environment<CodeAction, CodeObservation, Code
     this.#language = language;
     this.#episodeId = options.episode_id ?? randomUUID();
     this.#stepCount = 0;
-    this.#lastExitCode = null;
-    return { stdout: '', stderr: '', exit_code: 0, result: null, done: false, reward: null, metadata: {} };
+    this.#lastExitCode = 0;
+    return { stdout: '', stderr: '', exit_code: 0, done: false, reward: null, metadata: { result: null, language } };
   }
 
   async step(action: CodeAction, options: StepOptions): Promise<CodeObservation> {
@@ -68,10 +68,15 @@ export class CodeActEnv implements Environment<CodeAction, CodeObservation, Code
       stdout: result.stdout,
       stderr: result.stderr,
       exit_code: result.exitCode,
-      result: result.result,
       done: false,
       reward: null,
-      metadata: { duration_ms: Math.round(result.durationMs * 1000) / 1000, truncated: result.truncated, state_lost: result.stateLost },
+      metadata: {
+        result: result.result,
+        language: this.#language,
+        duration_ms: Math.round(result.durationMs * 1000) / 1000,
+        truncated: result.truncated,
+        state_lost: result.stateLost,
+      },
     };
     return applyTransforms(this.#transforms, action, observation);
   }

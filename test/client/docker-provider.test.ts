@@ -59,7 +59,7 @@ if (docker.engine === undefined || appliance.reason !== undefined) {
     t.equal(printed.observation.exit_code, 0);
     await env.step({ code: 'x = 41' });
     const persisted = await env.step({ code: 'x + 1' });
-    t.equal(persisted.observation.result, '42', 'a variable persists from step to step');
+    t.equal(persisted.observation.metadata.result, '42', 'a variable persists from step to step');
     t.equal((await env.state()).step_count, 3);
 
     const container = env.container!;

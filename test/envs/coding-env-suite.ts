@@ -239,18 +239,18 @@ export async function codingEnvSuite(suite: CodingEnvSuiteOptions): Promise<void
     const reset = await request(server, 'POST', '/reset', resetBody);
     t.equal(reset.status, 200);
     t.same(reset.body, {
-      observation: { stdout: '', stderr: '', exit_code: 0, result: null, metadata: {} },
+      observation: { stdout: '', stderr: '', exit_code: 0, metadata: { result: null, language } },
       reward: null,
       done: false,
-      metadata: {},
+      metadata: { result: null, language },
     });
     const first = await step(server, snippets.bind('x', '41'));
     t.equal(first.status, 200);
     t.equal(first.body.observation.exit_code, 0);
-    t.equal(first.body.observation.result, null);
+    t.equal(first.body.observation.metadata.result, null);
     const second = await step(server, 'x + 1');
     t.equal(second.status, 200);
-    t.equal(second.body.observation.result, '42');
+    t.equal(second.body.observation.metadata.result, '42');
     t.equal(second.body.observation.stdout, '');
     t.equal(second.body.done, false);
     t.same(second.body.metadata.state_lost, false);
@@ -266,7 +266,7 @@ export async function codingEnvSuite(suite: CodingEnvSuiteOptions): Promise<void
     t.equal(state.body.language, language);
     const named = await request(server, 'POST', '/reset', { ...resetBody, episode_id: 'ep-7' });
     t.equal(named.status, 200);
-    t.same((await request(server, 'GET', '/state')).body, { episode_id: 'ep-7', step_count: 0, last_exit_code: null, language });
+    t.same((await request(server, 'GET', '/state')).body, { episode_id: 'ep-7', step_count: 0, last_exit_code: 0, language });
   });
 
   t.test('a step before any reset gets a sandbox of its own', async (t) => {
@@ -274,7 +274,7 @@ export async function codingEnvSuite(suite: CodingEnvSuiteOptions): Promise<void
     t.equal((await request(server, 'GET', '/state')).body.language, language, "before any reset, the state names the server's default");
     const first = await step(server, '2 ** 10');
     t.equal(first.status, 200);
-    t.equal(first.body.observation.result, '1024');
+    t.equal(first.body.observation.metadata.result, '1024');
     t.equal((await request(server, 'GET', '/state')).body.step_count, 1);
   });
 
@@ -290,8 +290,8 @@ export async function codingEnvSuite(suite: CodingEnvSuiteOptions): Promise<void
     t.match(x.body.observation.stderr, snippets.xUnbound);
     const patched = await step(server, snippets.callPatched);
     t.equal(patched.body.observation.exit_code, 0);
-    t.equal(patched.body.observation.result, "'{}'", 'the monkeypatch went with the old sandbox');
-    t.equal((await step(server, snippets.leftover.check)).body.observation.result, snippets.leftover.absent, `so did its ${snippets.leftover.what}`);
+    t.equal(patched.body.observation.metadata.result, "'{}'", 'the monkeypatch went with the old sandbox');
+    t.equal((await step(server, snippets.leftover.check)).body.observation.metadata.result, snippets.leftover.absent, `so did its ${snippets.leftover.what}`);
     const state = await request(server, 'GET', '/state');
     t.equal(state.body.step_count, 3);
     t.equal(state.body.last_exit_code, 0);
@@ -355,7 +355,7 @@ export async function codingEnvSuite(suite: CodingEnvSuiteOptions): Promise<void
     t.equal(busy.body.observation.exit_code, 124);
     t.equal(busy.body.metadata.state_lost, false);
     t.match(busy.body.observation.stderr, /TimeoutError: the step ran past its limit of 0\.3 s/);
-    t.equal((await step(server, 'kept')).body.observation.result, '5');
+    t.equal((await step(server, 'kept')).body.observation.metadata.result, '5');
     t.equal((await request(server, 'GET', '/state')).body.last_exit_code, 0);
   });
 
@@ -375,7 +375,7 @@ export async function codingEnvSuite(suite: CodingEnvSuiteOptions): Promise<void
     t.equal(next.body.observation.exit_code, 1, 'the next step ran, in a fresh sandbox');
     t.match(next.body.observation.stderr, snippets.xUnbound);
     t.equal(next.body.metadata.state_lost, false);
-    t.equal((await step(server, '1 + 1')).body.observation.result, '2');
+    t.equal((await step(server, '1 + 1')).body.observation.metadata.result, '2');
     const health = await request(server, 'GET', '/health');
     t.equal(health.status, 200);
     t.equal(health.body.status, 'healthy');
@@ -400,10 +400,10 @@ export async function codingEnvSuite(suite: CodingEnvSuiteOptions): Promise<void
     const fast = step(server, snippets.addThenWho, {}, inB);
     const first = await Promise.race([slow.then(() => 'A'), fast.then(() => 'B')]);
     t.equal(first, 'B', "B's step finished while A's was still sleeping");
-    t.equal((await fast).body.observation.result, "'b'");
+    t.equal((await fast).body.observation.metadata.result, "'b'");
     const slowDone = await slow;
     t.equal(slowDone.body.observation.exit_code, 0);
-    t.equal(slowDone.body.observation.result, "'a'", 'each session has its own sandbox');
+    t.equal(slowDone.body.observation.metadata.result, "'a'", 'each session has its own sandbox');
   });
 
   t.test('GET /health reports the isolation and the pool; /metadata and /schema describe coding_env', async (t) => {
@@ -428,7 +428,7 @@ export async function codingEnvSuite(suite: CodingEnvSuiteOptions): Promise<void
       t.type(health.body.javascript.episodes, 'number');
     }
     const runtime = await step(server, snippets.runtime.code);
-    t.equal(runtime.body.observation.result, snippets.runtime.result, snippets.runtime.label);
+    t.equal(runtime.body.observation.metadata.result, snippets.runtime.result, snippets.runtime.label);
     const pool = language === 'python' ? health.body.pool : health.body.javascript.pool;
     t.equal(pool.size, 2);
     t.ok(pool.ready + pool.starting <= 2, `the pool holds at most its size: ${JSON.stringify(pool)}`);
@@ -456,10 +456,10 @@ export async function codingEnvSuite(suite: CodingEnvSuiteOptions): Promise<void
       const env = new CodingEnv({ baseUrl: server.url, transport });
       t.teardown(() => env.close());
       const reset = await env.reset(resetBody);
-      t.same(reset.observation, { stdout: '', stderr: '', exit_code: 0, result: null, metadata: {}, reward: null, done: false });
+      t.same(reset.observation, { stdout: '', stderr: '', exit_code: 0, metadata: { result: null, language }, reward: null, done: false });
       await env.step({ code: snippets.bind('x', '41') });
       const answer = await env.step({ code: 'x + 1' });
-      t.equal(answer.observation.result, '42');
+      t.equal(answer.observation.metadata.result, '42');
       t.equal(answer.observation.exit_code, 0);
       t.ok(close(answer.reward, DEFAULT_CONCISE_BONUS));
       t.equal(answer.done, false);
@@ -470,7 +470,7 @@ export async function codingEnvSuite(suite: CodingEnvSuiteOptions): Promise<void
       const timedOut = await env.step({ code: snippets.busyLoop }, { timeoutS: 0.3 });
       t.equal(timedOut.observation.exit_code, 124);
       t.equal(timedOut.observation.metadata.state_lost, false);
-      t.equal((await env.step({ code: 'x' })).observation.result, '41');
+      t.equal((await env.step({ code: 'x' })).observation.metadata.result, '41');
     });
   }
 
@@ -490,7 +490,7 @@ export async function codingEnvSuite(suite: CodingEnvSuiteOptions): Promise<void
     const odd = await env.step({ code: snippets.oddThrow.code });
     t.equal(odd.observation.exit_code, 1);
     t.match(odd.observation.stderr, snippets.oddThrow.stderr);
-    t.equal((await env.step({ code: 'x' })).observation.result, '1', 'same connection, same sandbox, state kept');
+    t.equal((await env.step({ code: 'x' })).observation.metadata.result, '1', 'same connection, same sandbox, state kept');
     const killed = await env.step({ code: snippets.kills[1] }, { timeoutS: 0.3 });
     t.equal(killed.observation.exit_code, 137);
     t.equal(killed.observation.metadata.state_lost, true);
@@ -499,7 +499,7 @@ export async function codingEnvSuite(suite: CodingEnvSuiteOptions): Promise<void
       t.ok(durationMs < 300 + DEFAULT_JS_GRACE_MS, `the worker was terminated ${graceMs} ms past the deadline, not ${DEFAULT_JS_GRACE_MS} (${durationMs} ms)`);
     }
     const after = await env.step({ code: '1 + 1' });
-    t.equal(after.observation.result, '2', 'the connection is still up, with a fresh sandbox');
+    t.equal(after.observation.metadata.result, '2', 'the connection is still up, with a fresh sandbox');
     const state = await env.state();
     t.equal(state.step_count, 7);
     t.equal(state.language, language);
@@ -519,8 +519,8 @@ export async function codingEnvSuite(suite: CodingEnvSuiteOptions): Promise<void
         const system = await step(server, "import os; os.system('true')");
         const run = await step(server, "import subprocess; subprocess.run(['true']).returncode");
         if (works) {
-          t.equal(system.body.observation.result, '0', 'os.system ran');
-          t.equal(run.body.observation.result, '0', 'subprocess.run ran');
+          t.equal(system.body.observation.metadata.result, '0', 'os.system ran');
+          t.equal(run.body.observation.metadata.result, '0', 'subprocess.run ran');
           continue;
         }
         t.equal(system.body.observation.exit_code, 1);
@@ -539,7 +539,7 @@ export async function codingEnvSuite(suite: CodingEnvSuiteOptions): Promise<void
       const note = 'envbox: the pyodide backend has the Python standard library only; third-party packages need the process backend (envbox serve --python-backend process).\n';
       t.ok(missing.body.observation.stderr.endsWith(backend === 'pyodide' ? error + note : error), missing.body.observation.stderr);
       const stdlib = await step(server, 'import json, sqlite3, decimal; json.dumps([decimal.Decimal(1).is_finite()])');
-      t.equal(stdlib.body.observation.result, "'[true]'", 'the standard library is there on both');
+      t.equal(stdlib.body.observation.metadata.result, "'[true]'", 'the standard library is there on both');
     });
 
     t.test('closing a session closes its sandbox', async (t) => {
@@ -547,7 +547,7 @@ export async function codingEnvSuite(suite: CodingEnvSuiteOptions): Promise<void
       const id = (await request(server, 'POST', '/sessions')).body.session_id as string;
       const inSession = { 'x-session-id': id };
       await request(server, 'POST', '/reset', {}, inSession);
-      const uid = Number((await step(server, 'import os; os.getuid()', {}, inSession)).body.observation.result);
+      const uid = Number((await step(server, 'import os; os.getuid()', {}, inSession)).body.observation.metadata.result);
       const runners = (await processTable()).filter((row) => row.uid === uid && isGuest(row, backend, isolation) && isDescendant(row.pid));
       t.equal(runners.length, 1, `one ${backend} guest of uid ${uid} belongs to this server`);
       const closed = sessionClosed(server, id);
@@ -580,10 +580,10 @@ export async function codingEnvSuite(suite: CodingEnvSuiteOptions): Promise<void
     // `[1] + [2]` tells the languages apart: a list in Python, a string in JavaScript.
     t.equal((await request(server, 'POST', '/reset', { language: 'javascript' })).status, 200);
     t.equal((await request(server, 'GET', '/state')).body.language, 'javascript');
-    t.equal((await step(server, '[1] + [2]')).body.observation.result, "'12'", 'the episode runs JavaScript');
+    t.equal((await step(server, '[1] + [2]')).body.observation.metadata.result, "'12'", 'the episode runs JavaScript');
     t.equal((await request(server, 'POST', '/reset', { language: 'python' })).status, 200);
     t.equal((await request(server, 'GET', '/state')).body.language, 'python', 'a Python reset switches back');
-    t.equal((await step(server, '[1] + [2]')).body.observation.result, '[1, 2]', 'the episode runs Python');
+    t.equal((await step(server, '[1] + [2]')).body.observation.metadata.result, '[1, 2]', 'the episode runs Python');
     const before = (await request(server, 'GET', '/state')).body;
     t.same(before, { episode_id: before.episode_id, step_count: 1, last_exit_code: 0, language: 'python' });
     const ruby = await request(server, 'POST', '/reset', { language: 'ruby' });
@@ -594,29 +594,29 @@ export async function codingEnvSuite(suite: CodingEnvSuiteOptions): Promise<void
     t.equal((await request(server, 'POST', '/reset', { language: 'javascript' })).status, 200);
     t.equal((await request(server, 'POST', '/reset', {})).status, 200);
     t.equal((await request(server, 'GET', '/state')).body.language, 'python', "a reset that names no language takes the server's default, not the last episode's");
-    t.equal((await step(server, '[1] + [2]')).body.observation.result, '[1, 2]');
+    t.equal((await step(server, '[1] + [2]')).body.observation.metadata.result, '[1, 2]');
   });
 
   t.test('JavaScript steps: declarations persist, console streams, top-level await and timers, an uncatchable process.exit', async (t) => {
     const { server } = await codingServer(t);
     const results: (string | null)[] = [];
     for (const code of ['var v = 1', 'const c = 2', 'function f() { return v + c }', 'class K { get n() { return f() } }', 'new K().n', 'undefined']) {
-      results.push((await step(server, code)).body.observation.result);
+      results.push((await step(server, code)).body.observation.metadata.result);
     }
     t.same(results, [null, null, null, null, '3', null], 'var, const, functions and classes persist; statements and undefined have no result');
     const streams = await step(server, "console.log('o'); console.info('i'); console.debug('d'); console.error('e'); console.warn('w')");
     t.equal(streams.body.observation.stdout, 'o\ni\nd\n');
     t.equal(streams.body.observation.stderr, 'e\nw\n');
     const awaited = await step(server, 'await new Promise((r) => setTimeout(r, 50)); c');
-    t.equal(awaited.body.observation.result, '2');
+    t.equal(awaited.body.observation.metadata.result, '2');
     const timer = await step(server, "setTimeout(() => console.log('later'), 50); 'now'");
-    t.equal(timer.body.observation.result, "'now'");
+    t.equal(timer.body.observation.metadata.result, "'now'");
     t.equal(timer.body.observation.stdout, 'later\n', 'the step waits for its pending timers');
     const exit = await step(server, "try { process.exit(4) } catch { console.log('caught') } finally { console.log('finally') }");
     t.equal(exit.body.observation.exit_code, 4);
     t.equal(exit.body.observation.stdout, '', 'neither catch nor finally runs');
-    t.equal((await step(server, 'c')).body.observation.result, '2', 'the state is kept');
-    t.equal((await step(server, "typeof require + ' ' + Object.keys(process).join()")).body.observation.result, "'undefined exit,argv,env'", 'no require; process has only exit, argv and env');
+    t.equal((await step(server, 'c')).body.observation.metadata.result, '2', 'the state is kept');
+    t.equal((await step(server, "typeof require + ' ' + Object.keys(process).join()")).body.observation.metadata.result, "'undefined exit,argv,env'", 'no require; process has only exit, argv and env');
     const uncaught = await step(server, 'y');
     t.equal(uncaught.body.observation.exit_code, 1);
     t.equal(uncaught.body.observation.stderr, "ReferenceError: y is not defined\n    at <eval> (step-13.js:1:1)\n");
@@ -636,7 +636,7 @@ export async function codingEnvSuite(suite: CodingEnvSuiteOptions): Promise<void
     t.equal(settled, false, 'the stalled step was still running while the server answered');
     const killed = await stalled;
     t.equal(killed.body.observation.exit_code, 137, 'its worker was terminated');
-    t.equal((await step(server, '2 ** 5')).body.observation.result, '32', 'and the episode goes on in a fresh context');
+    t.equal((await step(server, '2 ** 5')).body.observation.metadata.result, '32', 'and the episode goes on in a fresh context');
   });
 
   t.test('closing a session closes its sandbox', async (t) => {

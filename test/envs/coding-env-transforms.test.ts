@@ -15,7 +15,7 @@ const close = (actual: number | null, expected: number): boolean => actual !== n
 
 /** An observation as the environment would build it. */
 function observation(fields: Partial<CodeObservation> = {}): CodeObservation {
-  return { stdout: '', stderr: '', exit_code: 0, result: null, done: false, reward: null, metadata: {}, ...fields };
+  return { stdout: '', stderr: '', exit_code: 0, done: false, reward: null, metadata: { result: null, language: 'python' }, ...fields };
 }
 
 t.test('transforms: custom options, composition, and no transforms at all', async (t) => {
@@ -56,16 +56,18 @@ t.test('transforms: custom options, composition, and no transforms at all', asyn
     "a SyntaxError thrown at run time (JSON.parse) is the code's error, not a syntax error of the step",
   );
 
-  const base = observation({ metadata: { duration_ms: 1 } });
+  const base = observation({ metadata: { result: null, language: 'python', duration_ms: 1 } });
   t.equal(applyTransforms([], action, base), base, 'no transforms: the observation as it was');
   const constant: RewardTransform = { name: 'constant', apply: () => ({ reward: 0.5, metadata: { note: 'c' } }) };
   const combined = applyTransforms([safety, quality, constant], action, base);
   t.ok(close(combined.reward ?? null, -5 + 0 + 0.5), `the terms are summed (${combined.reward})`);
   t.same(combined.metadata, {
+    result: null,
+    language: 'python',
     duration_ms: 1,
     safety_violation: 'rm_everything',
     note: 'c',
     reward_terms: { safety: -5, quality: 0, constant: 0.5 },
   });
-  t.same(base.metadata, { duration_ms: 1 }, 'the input observation is not mutated');
+  t.same(base.metadata, { result: null, language: 'python', duration_ms: 1 }, 'the input observation is not mutated');
 });

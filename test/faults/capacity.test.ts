@@ -73,7 +73,7 @@ t.test(`at --max-sessions ${MAX_SESSIONS}: 503 / 1013 CAPACITY_EXCEEDED, open se
   }
 
   t.same(
-    [(await python.step({ code: 'x' })).observation.result, (await javascript.step({ code: 'x' })).observation.result, (await overWs.step({ code: 'x' })).observation.result],
+    [(await python.step({ code: 'x' })).observation.metadata.result, (await javascript.step({ code: 'x' })).observation.metadata.result, (await overWs.step({ code: 'x' })).observation.metadata.result],
     ['1', '2', '3'],
     'the open sessions kept their state through the refusals',
   );
@@ -84,7 +84,7 @@ t.test(`at --max-sessions ${MAX_SESSIONS}: 503 / 1013 CAPACITY_EXCEEDED, open se
   const replacement = new CodingEnv({ baseUrl: server.url, transport: 'ws' });
   open.push(replacement);
   await replacement.reset();
-  t.equal((await replacement.step({ code: '6 * 7' })).observation.result, '42', 'a new session opens once one closed');
+  t.equal((await replacement.step({ code: '6 * 7' })).observation.metadata.result, '42', 'a new session opens once one closed');
   const wsGone = sessionClosed(server);
   await overWs.close();
   await wsGone;

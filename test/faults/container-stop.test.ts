@@ -40,7 +40,7 @@ if (docker.engine === undefined || appliance.reason !== undefined) {
       const container = env.container!;
       t.ok((await managedIds()).includes(container.id), `the container carries ${MANAGED_LABEL}=true`);
       await env.reset();
-      t.equal((await env.step({ code: 'x = 1; x + 1' })).observation.result, '2', 'the appliance answers');
+      t.equal((await env.step({ code: 'x = 1; x + 1' })).observation.metadata.result, '2', 'the appliance answers');
 
       const handle = engine.getContainer(container.id);
       if (how === 'stop') await handle.stop({ t: 1 });

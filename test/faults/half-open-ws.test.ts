@@ -168,7 +168,7 @@ async function rawEpisode(t: Test, server: EnvboxServer): Promise<{ peer: RawWsP
   const closed = sessionClosed(server, session.id);
   t.equal((await peer.request({ type: 'reset', data: {} })).type, 'observation', 'the raw peer reset');
   t.equal((await peer.request({ type: 'step', data: { code: 'x = 1' } })).data.observation.exit_code, 0, 'and stepped');
-  const uid = Number((await peer.request({ type: 'step', data: { code: 'import os; os.getuid()' } })).data.observation.result);
+  const uid = Number((await peer.request({ type: 'step', data: { code: 'import os; os.getuid()' } })).data.observation.metadata.result);
   const guest = (await sandboxOfUid(uid)).find((row) => !/^(bwrap|setpriv) /.test(row.args));
   if (guest === undefined) throw new Error(`no guest process of uid ${uid}`);
   return { peer, session, guestPid: guest.pid, closed };
@@ -197,7 +197,7 @@ t.test('a half-open peer (stops reading, never pongs) is dropped by the heartbea
   await session.close('disconnect');
   t.ok(await killedWithin(guestPid, 10_000), `its sandbox's guest (pid ${guestPid}) was killed when the session closed`);
 
-  t.equal((await alive.step({ code: 'y' })).observation.result, '7', 'the bystander, which answers pings, is still served');
+  t.equal((await alive.step({ code: 'y' })).observation.metadata.result, '7', 'the bystander, which answers pings, is still served');
   await alive.close();
   await assertNoLeaks(t, server, before);
 });
@@ -223,11 +223,11 @@ t.test('socket.destroy() mid-step: the step is aborted, the session freed, no un
   t.ok(await killedWithin(guestPid, 10_000), `the running step's sandbox (pid ${guestPid}) was killed, not left to run to its 25 s deadline`);
 
   t.equal((await health(server)).status, 'healthy', 'the server is up');
-  t.equal((await alive.step({ code: 'y' })).observation.result, '7', 'the bystander is still served');
+  t.equal((await alive.step({ code: 'y' })).observation.metadata.result, '7', 'the bystander is still served');
   const fresh = new CodingEnv({ baseUrl: server.url, transport: 'ws' });
   t.teardown(() => fresh.close());
   await fresh.reset();
-  t.equal((await fresh.step({ code: '6 * 7' })).observation.result, '42', 'and a new WebSocket session works');
+  t.equal((await fresh.step({ code: '6 * 7' })).observation.metadata.result, '42', 'and a new WebSocket session works');
   await Promise.all([alive.close(), fresh.close()]);
   t.same(unhandled, [], 'no unhandled rejection');
   await assertNoLeaks(t, server, before);

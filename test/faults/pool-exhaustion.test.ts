@@ -46,12 +46,12 @@ t.test(`${RESETS} concurrent resets per language against pools of ${POOL_SIZE}: 
   await Promise.all(clients.map(({ env, language, i }) => env.step({ code: bind(language, i) })));
   const doubled = await Promise.all(clients.map(({ env }) => env.step({ code: 'v * 2' })));
   t.same(
-    doubled.map((answer) => answer.observation.result),
+    doubled.map((answer) => answer.observation.metadata.result),
     clients.map(({ i }) => String(i * 2)),
     'every session sees its own state',
   );
   const uids = await Promise.all(
-    clients.filter(({ language }) => language === 'python').map(async ({ env }) => (await env.step({ code: 'import os; os.getuid()' })).observation.result),
+    clients.filter(({ language }) => language === 'python').map(async ({ env }) => (await env.step({ code: 'import os; os.getuid()' })).observation.metadata.result),
   );
   t.equal(new Set(uids).size, RESETS, `${RESETS} Python sandboxes, each its own uid (${uids.join(', ')})`);
 

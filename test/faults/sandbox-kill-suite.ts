@@ -61,7 +61,7 @@ export function sandboxKillSuite(backend: PythonBackendName): void {
 
       const victim = await openSession(t, server);
       t.equal((await step(server, victim, 'x = 1')).body.observation.exit_code, 0);
-      const uid = Number((await step(server, victim, 'import os; os.getuid()')).body.observation.result);
+      const uid = Number((await step(server, victim, 'import os; os.getuid()')).body.observation.metadata.result);
       const rows = await sandboxOfUid(uid);
       // bubblewrap's own command line names the guest too: the guest is the row that is not bwrap.
       const guest = rows.find((row) => !/^(bwrap|setpriv) /.test(row.args) && / \S*(runner\.py|guest\.mjs) /.test(row.args));
@@ -87,12 +87,12 @@ export function sandboxKillSuite(backend: PythonBackendName): void {
       const lost = await step(server, victim, 'x');
       t.equal(lost.body.observation.exit_code, 1, 'the next step runs, in a fresh sandbox...');
       t.match(lost.body.observation.stderr, /NameError: name 'x' is not defined\n$/, '...where the old state is gone');
-      t.equal((await step(server, victim, 'x = 2; x * 21')).body.observation.result, '42', 'and the episode goes on');
+      t.equal((await step(server, victim, 'x = 2; x * 21')).body.observation.metadata.result, '42', 'and the episode goes on');
       t.equal((await request(server, 'GET', '/state', undefined, { 'x-session-id': victim })).body.step_count, 5, 'every step counted, the killed one too');
-      t.not(Number((await step(server, victim, 'import os; os.getuid()')).body.observation.result), uid, 'on a sandbox of another uid');
+      t.not(Number((await step(server, victim, 'import os; os.getuid()')).body.observation.metadata.result), uid, 'on a sandbox of another uid');
 
-      t.equal((await step(server, bystander, 'x')).body.observation.result, '41', 'the Python bystander kept its state');
-      t.equal((await jsBystander.step({ code: 'y' })).observation.result, '7', 'the JavaScript bystander kept its state');
+      t.equal((await step(server, bystander, 'x')).body.observation.metadata.result, '41', 'the Python bystander kept its state');
+      t.equal((await jsBystander.step({ code: 'y' })).observation.metadata.result, '7', 'the JavaScript bystander kept its state');
 
       for (const id of [victim, bystander]) t.equal((await request(server, 'DELETE', `/sessions/${id}`)).status, 200);
       await jsBystander.close();

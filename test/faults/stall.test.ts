@@ -66,10 +66,10 @@ async function stallWithBystanders(
   const expected: string[] = [];
   for (let round = 1; round <= 3; round += 1) {
     const py = await step(server, python, 'x + 1');
-    t.equal(py.body.observation.result, '42', `Python bystander answered during the stall (round ${round})`);
+    t.equal(py.body.observation.metadata.result, '42', `Python bystander answered during the stall (round ${round})`);
     events.push(`python ${round}`);
     const js = await javascript.step({ code: 'y * 6' });
-    t.equal(js.observation.result, '42', `JavaScript bystander answered during the stall (round ${round})`);
+    t.equal(js.observation.metadata.result, '42', `JavaScript bystander answered during the stall (round ${round})`);
     events.push(`javascript ${round}`);
     expected.push(`python ${round}`, `javascript ${round}`);
   }
@@ -81,8 +81,8 @@ async function stallWithBystanders(
   t.equal(observation.metadata.state_lost, true);
   t.ok(observation.metadata.duration_ms >= STALL_TIMEOUT_S * 1000, `not before its deadline (${observation.metadata.duration_ms} ms)`);
 
-  t.equal((await step(server, python, 'x')).body.observation.result, '41', 'the Python bystander kept its state');
-  t.equal((await javascript.step({ code: 'y' })).observation.result, '7', 'the JavaScript bystander kept its state');
+  t.equal((await step(server, python, 'x')).body.observation.metadata.result, '41', 'the Python bystander kept its state');
+  t.equal((await javascript.step({ code: 'y' })).observation.metadata.result, '7', 'the JavaScript bystander kept its state');
   await javascript.close();
   t.equal((await request(server, 'DELETE', `/sessions/${python}`)).status, 200);
   return answer.body;
@@ -99,7 +99,7 @@ for (const [backend, what, code] of pythonCases) {
     const before = await baseline(server);
     const victim = await openSession(t, server, 'python');
     t.equal((await step(server, victim, 'z = 1')).body.observation.exit_code, 0);
-    const uid = Number((await step(server, victim, 'import os; os.getuid()')).body.observation.result);
+    const uid = Number((await step(server, victim, 'import os; os.getuid()')).body.observation.metadata.result);
     const guest = (await sandboxOfUid(uid)).find((row) => !/^(bwrap|setpriv) /.test(row.args));
     t.ok(guest, `the victim's guest runs as uid ${uid}`);
     if (guest === undefined) return;
@@ -108,7 +108,7 @@ for (const [backend, what, code] of pythonCases) {
     t.match(observation.stderr, /^envbox: the step ran past its limit of 5 s and ignored the interrupt for \d+ ms; its state is lost/);
     const after = await step(server, victim, 'z');
     t.match(after.body.observation.stderr, /NameError: name 'z' is not defined\n$/, 'the next step runs in a fresh sandbox, state gone');
-    t.equal((await step(server, victim, '6 * 7')).body.observation.result, '42');
+    t.equal((await step(server, victim, '6 * 7')).body.observation.metadata.result, '42');
     t.equal((await request(server, 'DELETE', `/sessions/${victim}`)).status, 200);
     await assertNoLeaks(t, server, before);
   });
@@ -132,8 +132,8 @@ t.test('JavaScript: a native call that ignores the interrupt gets its worker ter
   t.match(body.observation.stderr, /worker thread/, `the message says the worker thread went: ${body.observation.stderr}`);
   t.equal((await health(server)).javascript.terminated_workers, terminatedBefore + 1, 'exactly one worker was terminated');
   const after = await step(server, victim, 'typeof z');
-  t.equal(after.body.observation.result, "'undefined'", 'the next step runs in a fresh context, state gone');
-  t.equal((await step(server, victim, '6 * 7')).body.observation.result, '42');
+  t.equal(after.body.observation.metadata.result, "'undefined'", 'the next step runs in a fresh context, state gone');
+  t.equal((await step(server, victim, '6 * 7')).body.observation.metadata.result, '42');
   t.equal((await request(server, 'DELETE', `/sessions/${victim}`)).status, 200);
   await assertNoLeaks(t, server, before);
 });
@@ -159,7 +159,7 @@ t.test('JavaScript, default layout (episodes share workers): a stall takes its w
   const after = await health(server);
   t.equal(after.pools.javascript.ready, after.javascript.episodes, `the ${after.pools.javascript.ready} sandboxes the pool counts as ready are all alive (episodes on live workers: ${after.javascript.episodes})`);
   const fresh = await openSession(t, server, 'javascript');
-  t.equal((await step(server, fresh, '6 * 7')).body.observation.result, '42', 'a reset after the stall gets a live sandbox');
+  t.equal((await step(server, fresh, '6 * 7')).body.observation.metadata.result, '42', 'a reset after the stall gets a live sandbox');
 });
 
 testNoSandboxOutlivesClose(t, spawned);

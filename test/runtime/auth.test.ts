@@ -15,6 +15,7 @@ const ROUTES: readonly { method: string; path: string; body?: unknown; ok: numbe
   { method: 'GET', path: '/state', ok: 200 },
   { method: 'GET', path: '/metadata', ok: 200 },
   { method: 'GET', path: '/schema', ok: 200 },
+  { method: 'GET', path: '/openapi.json', ok: 200 },
   { method: 'POST', path: '/sessions', ok: 201 },
   // Hot paths with a query string go through Koa: both layers check.
   { method: 'GET', path: '/state?x=1', ok: 200 },

@@ -137,14 +137,14 @@ t.test('every route from Python to the JavaScript realm fails, and other episode
   t.equal((await step(victim, 'secret = 42')).body.observation.exit_code, 0);
 
   const found = await step(attacker, FIND_MODULES);
-  t.match(found.body.observation.result, /'pyodide\.code'/, 'the attacker reaches Pyodide’s modules through gc');
+  t.match(found.body.observation.metadata.result, /'pyodide\.code'/, 'the attacker reaches Pyodide’s modules through gc');
   for (const route of ROUTES) {
     const { body } = await step(attacker, route.code);
     t.equal(body.observation.exit_code, 1, `${route.name}: exit 1`);
     t.match(body.observation.stderr, route.stderr, `${route.name}: ${route.stderr}`);
   }
-  t.equal((await step(attacker, 'mods is not None')).body.observation.result, 'True', 'the attacker’s own episode survives its failures');
-  t.equal((await step(victim, 'secret')).body.observation.result, '42', 'the other episode keeps its state');
+  t.equal((await step(attacker, 'mods is not None')).body.observation.metadata.result, 'True', 'the attacker’s own episode survives its failures');
+  t.equal((await step(victim, 'secret')).body.observation.metadata.result, '42', 'the other episode keeps its state');
   const health = await request(server, 'GET', '/health');
   t.equal(health.status, 200);
   t.equal(health.body.status, 'healthy');

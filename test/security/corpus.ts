@@ -134,8 +134,8 @@ export function checkOutcome(t: Test, response: { status: number; body: any }, e
   }
   if (expect.state_lost !== undefined) t.equal(observation.metadata?.state_lost === true, expect.state_lost, `${label}: state_lost is ${expect.state_lost}`, extra);
   if (expect.result !== undefined) {
-    if (expect.result === null || typeof expect.result === 'string') t.equal(observation.result, expect.result, `${label}: result`, extra);
-    else t.match(String(observation.result), expect.result, `${label}: result matches ${expect.result}`, extra);
+    if (expect.result === null || typeof expect.result === 'string') t.equal(observation.metadata.result, expect.result, `${label}: result`, extra);
+    else t.match(String(observation.metadata.result), expect.result, `${label}: result matches ${expect.result}`, extra);
   }
   if (expect.truncated !== undefined) t.equal(observation.metadata?.truncated === true, expect.truncated, `${label}: truncated is ${expect.truncated}`, extra);
   for (const secret of expect.absent ?? []) {

@@ -195,6 +195,10 @@ function observationNode(reply) {
       row(name, valueNode(value));
     }
   }
+  // envbox's extras travel in metadata (OpenEnv's clients reject unknown observation fields); a
+  // trailing expression's value is worth a row of its own.
+  const result = reply.metadata?.result;
+  if (typeof result === 'string') row('result', h('pre', { text: result }));
   row('reward', valueNode(reply.reward));
   row('done', valueNode(reply.done));
   if (reply.metadata && Object.keys(reply.metadata).length > 0) row('metadata', valueNode(reply.metadata));

@@ -1,0 +1,130 @@
+import { z } from 'zod';
+import { createDocument, type ZodOpenApiOperationObject, type ZodOpenApiPathsObject } from 'zod-openapi';
+import { VERSION } from '../version.js';
+import type { AppConfig } from './config.js';
+import type { AnyEnvDefinition } from './environment.js';
+import { METRICS_PATH } from './metrics.js';
+import { CreateSessionResponse, ErrorResponse, HealthResponse, Metadata, MetadataResponse } from './models.js';
+import type { EnvProtocol } from './protocol.js';
+import { WEB_ASSETS } from './web-interface.js';
+
+/** Where the OpenAPI document is served. */
+export const OPENAPI_PATH = '/openapi.json';
+
+/**
+ * The version of the OpenEnv HTTP API envbox serves, as `info.version`. OpenEnv's own servers say
+ * `1.0.0`, and `openenv validate` reads a `1.x` version as its `openenv-http/1.x` profile; envbox's
+ * and the environment's versions are `x-envbox-version` and `x-env-version` beside it.
+ */
+export const OPENENV_HTTP_API_VERSION = '1.0.0';
+
+const json = (schema: z.ZodType, description: string) => ({ description, content: { 'application/json': { schema } } });
+const error = (description: string) => json(ErrorResponse, description);
+const sessionHeader = z.object({
+  'x-session-id': z.string().optional().meta({ description: 'The session to act on (from POST /sessions); the default session when absent.' }),
+});
+
+/**
+ * The OpenAPI 3.1 document of the server that serves `definition`, generated from the very zod
+ * schemas that validate its requests and shape its replies: every route the server answers, and
+ * only those (`/web` only with `config.web`). Reset, step and state over plain HTTP make it a
+ * "simulation" server in OpenEnv's terms, which is what `openenv validate` checks these paths for.
+ */
+export function openApiDocument(definition: AnyEnvDefinition, protocol: EnvProtocol, config: AppConfig): Record<string, unknown> {
+  // reward and done sit beside the observation on the wire, not in it (see serializeObservation).
+  const observation = definition.observation instanceof z.ZodObject ? definition.observation.omit({ reward: true, done: true }) : definition.observation;
+  const reply = z.object({
+    observation,
+    reward: z.number().nullable(),
+    done: z.boolean(),
+    metadata: Metadata.optional(),
+  });
+  const failures = {
+    '400': error('INVALID_JSON: the body is not JSON'),
+    '404': error('SESSION_NOT_FOUND: X-Session-Id names no open session'),
+    '413': error('PAYLOAD_TOO_LARGE: the body is over --max-body-bytes'),
+    '422': error('INVALID_REQUEST: the body fails the schema; details.issues names each problem'),
+    '503': error('CAPACITY_EXCEEDED or SANDBOX_UNAVAILABLE: try again later (Retry-After)'),
+  };
+  const episodeCall = (summary: string, body: z.ZodType | undefined, answer: z.ZodType, tag = 'Environment Control'): ZodOpenApiOperationObject => ({
+    summary,
+    tags: [tag],
+    requestParams: { header: sessionHeader },
+    ...(body === undefined ? {} : { requestBody: { required: false, content: { 'application/json': { schema: body } } } }),
+    responses: { '200': json(answer, 'OK'), ...failures },
+  });
+
+  const paths: ZodOpenApiPathsObject = {
+    '/reset': { post: episodeCall('Start a new episode in the session', protocol.resetRequest, reply) },
+    '/step': { post: episodeCall('Act in the current episode', protocol.stepRequest, reply) },
+    '/state': { get: episodeCall("The episode's state", undefined, definition.state, 'State Management') },
+    '/health': {
+      get: {
+        summary: 'Liveness, session occupancy and environment facts (liveness only without a valid token)',
+        tags: ['Health'],
+        responses: { '200': json(HealthResponse, 'OK') },
+      },
+    },
+    '/metadata': { get: { summary: 'What the environment is', tags: ['Environment Info'], responses: { '200': json(MetadataResponse, 'OK') } } },
+    '/schema': {
+      get: {
+        summary: 'JSON Schemas of the action, observation, state and reset request',
+        tags: ['Schema'],
+        responses: {
+          '200': json(z.object({ action: z.record(z.string(), z.unknown()), observation: z.record(z.string(), z.unknown()), state: z.record(z.string(), z.unknown()), reset: z.record(z.string(), z.unknown()) }), 'OK'),
+        },
+      },
+    },
+    '/sessions': {
+      post: {
+        summary: 'Open a session (an independent episode holder) for plain HTTP',
+        tags: ['Sessions'],
+        responses: { '201': json(CreateSessionResponse, 'Created'), '503': error('CAPACITY_EXCEEDED: --max-sessions are open') },
+      },
+    },
+    '/sessions/{id}': {
+      delete: {
+        summary: 'Close a session',
+        tags: ['Sessions'],
+        requestParams: { path: z.object({ id: z.string() }) },
+        responses: { '200': json(z.object({ session_id: z.string(), closed: z.literal(true) }), 'Closed'), '404': error('SESSION_NOT_FOUND') },
+      },
+    },
+    '/ws': {
+      get: {
+        summary: 'WebSocket: one session per connection; {"type": "reset"|"step"|"state"|"close", "data"}',
+        tags: ['WebSocket'],
+        responses: { '101': { description: 'Switching Protocols' }, '426': error('UPGRADE_REQUIRED: not a WebSocket upgrade') },
+      },
+    },
+    [METRICS_PATH]: {
+      get: {
+        summary: 'Prometheus metrics',
+        tags: ['Metrics'],
+        responses: { '200': { description: 'OK', content: { 'text/plain': { schema: z.string() } } } },
+      },
+    },
+    [OPENAPI_PATH]: {
+      get: { summary: 'This document', tags: ['Schema'], responses: { '200': json(z.record(z.string(), z.unknown()), 'OK') } },
+    },
+  };
+  if (config.web) {
+    for (const [path, asset] of Object.entries(WEB_ASSETS)) {
+      paths[path] = { get: { summary: 'The web interface', tags: ['Web'], responses: { '200': { description: 'OK', content: { [asset.type]: { schema: z.string() } } } } } };
+    }
+  }
+
+  const document = createDocument({
+    openapi: '3.1.0',
+    info: {
+      title: `envbox: ${definition.name}`,
+      version: OPENENV_HTTP_API_VERSION,
+      description: `${definition.description} Served by envbox ${VERSION} over the OpenEnv HTTP API.`,
+    },
+    paths,
+    ...(config.token === undefined
+      ? {}
+      : { components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } }, security: [{ bearer: [] }] }),
+  });
+  return { ...document, info: { ...document.info, 'x-envbox-version': VERSION, 'x-env-version': definition.version } };
+}
