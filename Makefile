@@ -5,7 +5,7 @@ PORT ?= 8000
 HOST ?= 127.0.0.1
 NODE_MAJOR_MIN := 20
 
-.PHONY: install build test run bench soak clean check-node system-packages browser \
+.PHONY: install build test test-loaded run bench soak clean check-node system-packages browser \
 	docker-up base-image image run-docker test-docker docker-clean
 
 # Debian packages the sandboxes use: the system CPython and bubblewrap (per-episode namespaces).
@@ -49,6 +49,23 @@ test: build
 	npx tsc -p tsconfig.json --noEmit
 	npx tap
 
+## test-loaded: `make test` while LOAD_HOGS busy loops (default: one per core) share the CPU, so a
+## machine about half as fast is simulated: no verdict may depend on the machine's speed. The hogs
+## are started by this target and killed when it ends, however it ends (an interrupted run stops the
+## suite too): by its shell on exit, by the kernel if that shell dies (PR_SET_PDEATHSIG), and each
+## stops by itself once make is gone.
+LOAD_HOGS ?= $(shell nproc)
+test-loaded:
+	@hogs=""; suite=""; trap 'kill $$hogs $$suite 2>/dev/null' EXIT; trap 'exit 130' INT; trap 'exit 143' TERM; \
+	for i in $$(seq $(LOAD_HOGS)); do \
+	  setpriv --pdeathsig=KILL -- sh -c 'while kill -0 "$$1" 2>/dev/null; do i=0; while [ $$i -lt 100000 ]; do i=$$((i + 1)); done; done' hog $$PPID & \
+	  hogs="$$hogs $$!"; \
+	done; \
+	echo "test-loaded: $(LOAD_HOGS) CPU hogs running (pids$$hogs)"; \
+	started=$$(date +%s); status=0; \
+	$(MAKE) test & suite=$$!; wait $$suite || status=$$?; suite=""; \
+	echo "test-loaded: make test exited $$status after $$(( $$(date +%s) - started )) s under load"; exit $$status
+
 ## run: serve $(ENV) on $(HOST):$(PORT) with the web interface at /web (Python episodes in the $(PYTHON_BACKEND) sandbox)
 run: build
 	node dist/cli.js serve --env $(ENV) --port $(PORT) --host $(HOST) --python-backend $(PYTHON_BACKEND) --web
@@ -64,7 +81,8 @@ bench: build
 
 ## soak: 10 minutes of mixed Python/JavaScript traffic from 32 sessions, hostile steps included,
 ## against coding_env (process backend, loopback); every observation checked; writes
-## bench/results/soak.{json,md,png}. Knobs: SOAK_DURATION_S, SOAK_MAX_STEPS, SOAK_SESSIONS, SOAK_OUTPUT_DIR
+## bench/results/soak.{json,md,png}. Knobs: SOAK_DURATION_S, SOAK_MAX_STEPS, SOAK_SESSIONS, SOAK_OUTPUT_DIR,
+## SOAK_HOSTILE_COVER_ATTEMPTS (after the traffic, each hostile kind that never ran is sent up to this many times)
 soak: build
 	node dist/bench/soak.js
 
