@@ -4,6 +4,13 @@ import { createQuickJsBackend, type ExecResult, type JavaScriptBackend, type Jav
 // The QuickJS backend on its own: JavaScript semantics, limits, the worker threads' blast radius,
 // and what guest code cannot reach. Every backend here is real: real worker threads, real QuickJS.
 
+/**
+ * Options of the backends whose steps must end in a timeout (124), not in a terminated worker: a
+ * watchdog grace no working interrupt takes, however slow the machine (the file's 200 ms grace is a
+ * timer of the main thread racing the worker's reply, which a loaded machine can delay past it).
+ */
+const INTERRUPT_ONLY: JavaScriptBackendOptions = { graceMs: 30_000 };
+
 /** A backend closed when `t` ends. */
 async function backendFor(t: Test, options: JavaScriptBackendOptions = {}): Promise<JavaScriptBackend> {
   const backend = await createQuickJsBackend({ graceMs: 200, ...options });
@@ -21,7 +28,9 @@ async function sandboxFor(t: Test, backend: JavaScriptBackend): Promise<Sandbox>
 // ~90 s alone, more on a busy machine (tap's default is 120 s).
 t.setTimeout(300_000);
 
-const run = (sandbox: Sandbox, code: string, timeoutMs = 5_000): Promise<ExecResult> => sandbox.run(code, { timeoutMs });
+/** A deadline no ordinary step comes near, even behind a worker's cold start on a loaded machine. */
+const STEP_MS = 30_000;
+const run = (sandbox: Sandbox, code: string, timeoutMs = STEP_MS): Promise<ExecResult> => sandbox.run(code, { timeoutMs });
 
 t.test('declarations persist between steps; the trailing value is the result', async (t) => {
   const backend = await backendFor(t);
@@ -138,7 +147,7 @@ t.test('exit codes: uncaught errors, syntax errors and unhandled rejections are 
 });
 
 t.test('limits: a busy loop times out (124) with the state kept; deep recursion is a RangeError', async (t) => {
-  const backend = await backendFor(t);
+  const backend = await backendFor(t, INTERRUPT_ONLY);
   const js = await sandboxFor(t, backend);
   await run(js, 'let kept = 5');
   const busy = await run(js, 'while (true) {}', 300);
@@ -177,7 +186,7 @@ t.test('memory: the per-episode cap turns bombs into guest errors; the context s
     ['an ArrayBuffer', 'new ArrayBuffer(2 ** 30)'],
     ['a typed array', 'new Float64Array(2 ** 27)'],
   ] as const) {
-    const bombed = await run(js, code, 10_000);
+    const bombed = await run(js, code);
     t.not(bombed.exitCode, 0, `${name}: refused`);
     if (bombed.exitCode === 137) {
       t.equal(bombed.stateLost, true, `${name}: the context had to go`);
@@ -195,7 +204,7 @@ t.test('memory: the per-episode cap turns bombs into guest errors; the context s
 t.test('memory: a heap held at the cap (a Map grown until it failed, still referenced) is replaced (137), not left failing every step', async (t) => {
   const backend = await backendFor(t, { memoryLimitBytes: 64 * 1024 * 1024 });
   const js = await sandboxFor(t, backend);
-  const bombed = await run(js, 'var kept = 1; const m = new Map(); for (let i = 0; ; i++) m.set(i, { i })', 10_000);
+  const bombed = await run(js, 'var kept = 1; const m = new Map(); for (let i = 0; ; i++) m.set(i, { i })');
   t.equal(bombed.exitCode, 137, bombed.stderr);
   t.equal(bombed.stateLost, true);
   t.match(bombed.stderr, /envbox: the step ran out of memory and its context cannot run any more; its state is lost/);
@@ -225,12 +234,19 @@ t.test('a native operation that ignores the interrupt: its worker is terminated,
   await run(neighbour, 'let mine = 1');
   await run(elsewhere, 'let mine = 2');
   let hostTicks = 0;
-  const ticker = setInterval(() => (hostTicks += 1), 10);
+  let firstTick: () => void = () => undefined;
+  const ticked = new Promise<void>((resolve) => (firstTick = resolve));
+  const ticker = setInterval(() => {
+    hostTicks += 1;
+    firstTick();
+  }, 10);
   t.teardown(() => clearInterval(ticker));
-  const stalling = run(stalled, "const a = []; a.length = 2 ** 32 - 1; a.includes(1)", 300);
+  // 2 s: the host's first tick (10 ms) must come while the stall still runs, even on a loaded machine.
+  const stalling = run(stalled, "const a = []; a.length = 2 ** 32 - 1; a.includes(1)", 2_000);
   // The server's event loop is never blocked by guest code: a host request is answered while the
   // guest stalls its own thread.
-  const during = await new Promise<number>((resolve) => setTimeout(() => resolve(hostTicks), 100));
+  await ticked;
+  const during = hostTicks;
   t.ok(during >= 1, `the host's timers kept running during the stall (${during} ticks)`);
   const done = await Promise.race([stalling, new Promise<'pending'>((resolve) => setImmediate(() => resolve('pending')))]);
   t.equal(done, 'pending', 'the stalled step was still running when the host answered');
@@ -264,7 +280,7 @@ t.test('a new episode whose worker is terminated while it opens is opened on ano
 
 t.test("an episode's open waiting behind another episode's long step does not count as a broken worker", async (t) => {
   // The open timeout counts from the worker's load (a cold start from TypeScript source takes seconds).
-  const backend = await backendFor(t, { episodesPerWorker: 2, spreadWorkers: 1, openTimeoutMs: 1_500 });
+  const backend = await backendFor(t, { ...INTERRUPT_ONLY, episodesPerWorker: 2, spreadWorkers: 1, openTimeoutMs: 1_500 });
   const busy = await sandboxFor(t, backend);
   await run(busy, 'let kept = 7');
   // Interruptible, so the worker answers at the step's deadline (4 s), long after the open timeout.
@@ -326,7 +342,7 @@ t.test('what the guest sees: no require, host process, fetch, files, host timers
 });
 
 t.test('the console bridge passes strings only: hostile arguments cannot reach the host', async (t) => {
-  const backend = await backendFor(t);
+  const backend = await backendFor(t, INTERRUPT_ONLY);
   const js = await sandboxFor(t, backend);
   const hostile = await run(
     js,
@@ -387,7 +403,7 @@ t.test('the host bridge is out of reach: a walk of everything reachable from the
 });
 
 t.test('hostile values given to console: traps that throw or spin, prototype tricks', async (t) => {
-  const backend = await backendFor(t);
+  const backend = await backendFor(t, INTERRUPT_ONLY);
   const js = await sandboxFor(t, backend);
   const throwing = await run(js, "console.log(new Proxy({}, { ownKeys() { throw new Error('trap') } })); 'after'");
   t.equal(throwing.exitCode, 0, 'a throwing trap does not fail the step');
