@@ -1,8 +1,16 @@
 #!/usr/bin/env node
-import { buildImageCommand } from './client/index.js';
 import { ENVIRONMENTS } from './envs/index.js';
-import { runCli } from './runtime/index.js';
+import { runCli, type CliCommand } from './runtime/index.js';
 import { VERSION } from './version.js';
+
+/**
+ * `envbox build-image`, loaded on first use, so that `envbox serve` never loads the client's
+ * Docker side (dockerode, tar-stream).
+ */
+const buildImage: CliCommand = {
+  usage: 'envbox build-image [--tag <image>] [options]   (envbox build-image --help)',
+  run: async (argv, context) => (await import('./client/index.js')).buildImageCommand.run(argv, context),
+};
 
 const outcome = await runCli(process.argv.slice(2), {
   registry: ENVIRONMENTS,
@@ -10,7 +18,7 @@ const outcome = await runCli(process.argv.slice(2), {
   env: process.env,
   stdout: process.stdout,
   stderr: process.stderr,
-  commands: { 'build-image': buildImageCommand },
+  commands: { 'build-image': buildImage },
 }).catch((error: unknown) => {
   const message = error instanceof Error ? error.message : String(error);
   process.stderr.write(`envbox: cannot start: ${message}\n`);

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { TransportError, type ResetRequest, type StepResponse } from '../runtime/index.js';
+import { TransportError, type ResetRequest, type StepResponse } from '../protocol/index.js';
 import { DEFAULT_IMAGE_TAG } from './docker/build-image.js';
 import type { DockerContainer } from './docker/docker-container.js';
 import { ContainerGoneError } from './docker/docker-errors.js';

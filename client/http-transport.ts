@@ -8,7 +8,7 @@ import {
   StepResponse,
   TransportError,
   type EnvboxError,
-} from '../runtime/index.js';
+} from '../protocol/index.js';
 import { parseResponse as parse } from './parse-response.js';
 import { watchCall, type CallOptions, type GiveUpReason, type Transport } from './transport.js';
 

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { ProtocolError } from '../runtime/index.js';
+import { ProtocolError } from '../protocol/index.js';
 
 /**
  * Parse a server response with the same zod schema the server used.

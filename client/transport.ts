@@ -1,4 +1,4 @@
-import type { StepResponse } from '../runtime/index.js';
+import type { StepResponse } from '../protocol/index.js';
 
 /** Options of one call over a {@link Transport}. */
 export interface CallOptions {

@@ -7,7 +7,7 @@ import {
   WsServerMessage,
   type EnvboxError,
   type StepResponse,
-} from '../runtime/index.js';
+} from '../protocol/index.js';
 import { parseResponse } from './parse-response.js';
 import { watchCall, type CallOptions, type Transport } from './transport.js';
 

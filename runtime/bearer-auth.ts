@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type Koa from 'koa';
-import { UnauthorizedError } from './errors.js';
+import { UnauthorizedError } from '../protocol/index.js';
 
 /** The `WWW-Authenticate` challenge of every 401 (RFC 6750). */
 export const BEARER_CHALLENGE = 'Bearer realm="envbox"';

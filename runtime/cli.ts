@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
-import { AppConfig, ConfigError, parseServeConfig, SERVE_OPTIONS, type ServeConfig } from './config.js';
-import type { EnvFactory } from './environment.js';
+import { AppConfig, ConfigError, envOptionSpecs, parseEnvOptions, parseServeConfig, SERVE_OPTIONS, type OptionSpec, type ServeConfig } from './config.js';
+import { createLogger } from './logger.js';
+import type { EnvFactory } from '../protocol/index.js';
 import { startServer, type EnvboxServer } from './server.js';
 
 /** Exit code of a usage error (bad option, unknown command). */
@@ -19,7 +20,7 @@ export interface CliCommand {
 
 /** Where the CLI writes and what it serves; injectable for tests. */
 export interface CliContext {
-  /** Environments `--env` can name, each built from the configuration at start. */
+  /** Environments `--env` can name, each with its own options, built at start. */
   registry: Readonly<Record<string, EnvFactory>>;
   /** The package version, for `--version`. */
   version: string;
@@ -33,8 +34,20 @@ export interface CliContext {
 /** What the CLI started: a server to keep running, or an exit code to leave with. */
 export type CliOutcome = { server: EnvboxServer; config: ServeConfig } | { exitCode: number };
 
+/** Each registered environment's own options, by environment name. */
+function envSpecs(context: CliContext): [string, OptionSpec[]][] {
+  return Object.entries(context.registry).map(([name, factory]) => [name, factory.options === undefined ? [] : envOptionSpecs(factory.options)]);
+}
+
+function optionLines(specs: readonly OptionSpec[]): string {
+  return specs.map((o) => `  --${o.flag.padEnd(20)} ${o.variable.padEnd(26)} ${o.help}`).join('\n');
+}
+
 function usage(context: CliContext): string {
-  const options = SERVE_OPTIONS.map((o) => `  --${o.flag.padEnd(20)} ${o.variable.padEnd(26)} ${o.help}`).join('\n');
+  const perEnv = envSpecs(context)
+    .filter(([, specs]) => specs.length > 0)
+    .map(([name, specs]) => `\nOptions of --env ${name}:\n${optionLines(specs)}\n`)
+    .join('');
   return `envbox ${context.version}: sandboxed code-execution environments over the OpenEnv protocol
 
 Usage:
@@ -44,8 +57,8 @@ ${Object.values(context.commands ?? {})
   .join('')}  envbox --help | --version
 
 Options of serve (flag, or environment variable; the flag wins):
-${options}
-
+${optionLines(SERVE_OPTIONS)}
+${perEnv}
 Environments: ${Object.keys(context.registry).join(', ')}
 `;
 }
@@ -64,6 +77,10 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
   if (name !== undefined && context.commands !== undefined && Object.hasOwn(context.commands, name)) {
     return context.commands[name]!.run(argv.slice(1), context);
   }
+  // Every environment's flags parse, so that a shared command line (`make run ENV=...`) works for
+  // each; the served environment reads its own, and the others' are reported as ignored.
+  const perEnv = envSpecs(context);
+  const flagTypes = [...SERVE_OPTIONS, ...perEnv.flatMap(([, specs]) => specs)].map((o) => [o.flag, { type: o.kind === 'boolean' ? ('boolean' as const) : ('string' as const) }]);
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({
@@ -73,7 +90,7 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
       options: {
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
-        ...Object.fromEntries(SERVE_OPTIONS.map((o) => [o.flag, { type: o.kind === 'boolean' ? ('boolean' as const) : ('string' as const) }])),
+        ...Object.fromEntries(flagTypes),
       },
     });
   } catch (error) {
@@ -105,7 +122,21 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
     const names = Object.keys(context.registry).join(', ');
     return fail(`invalid --env: expected one of ${names}, received ${JSON.stringify(config.env)}`);
   }
-  const definition = await factory(config);
+  const flags = values as Record<string, string | boolean | undefined>;
+  let options: unknown;
+  try {
+    options = factory.options === undefined ? {} : parseEnvOptions(factory.options, flags, context.env);
+  } catch (error) {
+    if (error instanceof ConfigError) return fail(error.message);
+    throw error;
+  }
+  const own = new Set([...SERVE_OPTIONS, ...(perEnv.find(([name]) => name === config.env)?.[1] ?? [])].map((o) => o.flag));
+  for (const [name, specs] of perEnv) {
+    for (const spec of specs) {
+      if (!own.has(spec.flag) && flags[spec.flag] !== undefined) context.stderr.write(`envbox: --${spec.flag} is an option of ${name}; ${config.env} ignores it\n`);
+    }
+  }
+  const definition = await factory.create(options as never, { logger: createLogger(config.logLevel) });
   // Every AppConfig field, taken from the schema so that a new app option cannot be forgotten here.
   const appConfig = Object.fromEntries(Object.keys(AppConfig.shape).map((key) => [key, config[key as keyof AppConfig]]));
   const server = await startServer(definition, { ...appConfig, port: config.port, host: config.host });

@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { BadRequestError, HeadersTooLargeError, RequestTimeoutError, type EnvboxError } from './errors.js';
+import { BadRequestError, HeadersTooLargeError, RequestTimeoutError, type EnvboxError } from '../protocol/index.js';
 import type { Logger } from './logger.js';
 
 /** The response Node's HTTP server has begun on a socket, if any (its own default handler checks the same). */

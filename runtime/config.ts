@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { envOptionMeta } from '../protocol/index.js';
 
 /** @default 8000 */
 export const DEFAULT_PORT = 8000;
@@ -49,48 +50,26 @@ export const AppConfig = z.strictObject({
 export type AppConfigInput = z.input<typeof AppConfig>;
 export type AppConfig = z.output<typeof AppConfig>;
 
-/** Warm sandboxes kept per server by code-running environments. @default 4 */
-export const DEFAULT_POOL_SIZE = 4;
-/** @default 1 MiB per stream and step */
-export const DEFAULT_MAX_OUTPUT_BYTES = 1024 * 1024;
-/** Python sandbox backends `--python-backend` accepts. */
-export const PYTHON_BACKEND_NAMES = ['pyodide', 'process'] as const;
-/** Pyodide needs nothing outside npm, so it is the default; `process` (CPython) is one flag away. */
-export const DEFAULT_PYTHON_BACKEND = 'pyodide';
-
-/** Languages coding_env runs: Python (the Python backend) and JavaScript (QuickJS). */
-export const LANGUAGE_NAMES = ['python', 'javascript'] as const;
-/** The language of an episode whose reset names none. */
-export const DEFAULT_LANGUAGE = 'python';
-
-/** Configuration of `envbox serve`: what to serve, where, the app's settings and the sandboxes'. */
+/**
+ * Configuration of `envbox serve`: what to serve, where, and the app's settings. The served
+ * environment's own options are its own schema's (see {@link parseEnvOptions}).
+ */
 export const ServeConfig = AppConfig.extend({
   env: z.string().min(1),
   port: z.number().int().min(0).max(65_535).default(DEFAULT_PORT),
   host: z.string().min(1).default(DEFAULT_HOST),
-  /** Which sandbox runs Python episodes. */
-  pythonBackend: z.enum(PYTHON_BACKEND_NAMES).default(DEFAULT_PYTHON_BACKEND),
-  /** Language of episodes whose reset names none. */
-  defaultLanguage: z.enum(LANGUAGE_NAMES).default(DEFAULT_LANGUAGE),
-  /** Let guest code start processes where namespaces contain them. */
-  allowSubprocess: z.boolean().default(false),
-  /** Refuse to start without per-episode namespaces. */
-  requireIsolation: z.boolean().default(false),
-  /** Sandboxes started ahead so reset never waits for a spawn. */
-  poolSize: z.number().int().min(0).max(1024).default(DEFAULT_POOL_SIZE),
-  /** Cap of each of stdout and stderr per step. */
-  maxOutputBytes: z.number().int().min(1024).default(DEFAULT_MAX_OUTPUT_BYTES),
 });
 export type ServeConfigInput = z.input<typeof ServeConfig>;
 export type ServeConfig = z.output<typeof ServeConfig>;
 
 /** One command-line option of `envbox serve`: its flag, its variable and how to read it. */
-interface OptionSpec {
+export interface OptionSpec {
   flag: string;
   variable: string;
   /** Further variables read when `variable` is unset, e.g. OpenEnv's `ENABLE_WEB_INTERFACE`. */
   aliases?: readonly string[];
-  key: keyof ServeConfig;
+  /** The field of the option schema it sets. */
+  key: string;
   kind: 'string' | 'int' | 'seconds' | 'level' | 'boolean';
   /** A secret: an empty value is an error (not "unset"), and error messages never show the value. */
   secret?: boolean;
@@ -99,7 +78,7 @@ interface OptionSpec {
   help: string;
 }
 
-/** The options of `envbox serve`, each readable from a flag or an `ENVBOX_*` variable (the flag wins). */
+/** The server's own options of `envbox serve`, each readable from a flag or an `ENVBOX_*` variable (the flag wins). */
 export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { flag: 'env', variable: 'ENVBOX_ENV', key: 'env', kind: 'string', expected: 'an environment name such as echo_env', help: 'environment to serve (required)' },
   { flag: 'port', variable: 'ENVBOX_PORT', key: 'port', kind: 'int', expected: 'an integer from 0 to 65535', help: `port, 0 for any (default ${DEFAULT_PORT})` },
@@ -110,12 +89,6 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { flag: 'max-body-bytes', variable: 'ENVBOX_MAX_BODY_BYTES', key: 'maxBodyBytes', kind: 'int', expected: 'an integer number of bytes of at least 1', help: `largest request body or WS message (default ${DEFAULT_MAX_BODY_BYTES})` },
   { flag: 'ws-ping-interval-s', variable: 'ENVBOX_WS_PING_INTERVAL_S', key: 'wsPingIntervalMs', kind: 'seconds', expected: 'a number of seconds greater than 0', help: `WebSocket ping interval (default ${DEFAULT_WS_PING_INTERVAL_MS / 1000})` },
   { flag: 'request-timeout-s', variable: 'ENVBOX_REQUEST_TIMEOUT_S', key: 'requestTimeoutMs', kind: 'seconds', expected: 'a number of seconds greater than 0', help: `time to receive a request's headers and body (default ${DEFAULT_REQUEST_TIMEOUT_MS / 1000})` },
-  { flag: 'python-backend', variable: 'ENVBOX_PYTHON_BACKEND', key: 'pythonBackend', kind: 'string', expected: `one of ${PYTHON_BACKEND_NAMES.join(', ')}`, help: `sandbox of Python episodes (default ${DEFAULT_PYTHON_BACKEND})` },
-  { flag: 'default-language', variable: 'ENVBOX_DEFAULT_LANGUAGE', key: 'defaultLanguage', kind: 'string', expected: `one of ${LANGUAGE_NAMES.join(', ')}`, help: `language of episodes whose reset names none (default ${DEFAULT_LANGUAGE})` },
-  { flag: 'allow-subprocess', variable: 'ENVBOX_ALLOW_SUBPROCESS', key: 'allowSubprocess', kind: 'boolean', expected: 'true or false', help: 'let guest code start processes inside its namespaces' },
-  { flag: 'require-isolation', variable: 'ENVBOX_REQUIRE_ISOLATION', key: 'requireIsolation', kind: 'boolean', expected: 'true or false', help: 'refuse to start without per-episode namespaces' },
-  { flag: 'pool-size', variable: 'ENVBOX_POOL_SIZE', key: 'poolSize', kind: 'int', expected: 'an integer from 0 to 1024', help: `sandboxes started ahead (default ${DEFAULT_POOL_SIZE})` },
-  { flag: 'max-output-bytes', variable: 'ENVBOX_MAX_OUTPUT_BYTES', key: 'maxOutputBytes', kind: 'int', expected: 'an integer number of bytes of at least 1024', help: `cap of stdout and of stderr per step (default ${DEFAULT_MAX_OUTPUT_BYTES})` },
   { flag: 'web', variable: 'ENVBOX_WEB', aliases: ['ENABLE_WEB_INTERFACE'], key: 'web', kind: 'boolean', expected: 'true or false', help: 'serve the web interface at /web (also ENABLE_WEB_INTERFACE)' },
   { flag: 'token', variable: 'ENVBOX_TOKEN', key: 'token', kind: 'string', secret: true, expected: 'a non-empty secret', help: 'require Authorization: Bearer <token> on every route but /health and on /ws' },
   { flag: 'log-level', variable: 'ENVBOX_LOG_LEVEL', key: 'logLevel', kind: 'level', expected: `one of ${LOG_LEVELS.join(', ')}`, help: `${LOG_LEVELS.join('|')} (default info)` },
@@ -130,15 +103,50 @@ export class ConfigError extends Error {
 }
 
 /**
- * Parse `envbox serve` options from flag values and the environment, once, with zod.
+ * Parse `envbox serve`'s own options from flag values and the environment, once, with zod.
  * @param flags raw flag values by flag name (without `--`), as `util.parseArgs` gives them
  * @param env the process environment to read `ENVBOX_*` variables from
  * @throws {ConfigError} naming the first bad option, the expected and the received value
  */
 export function parseServeConfig(flags: Readonly<Record<string, string | boolean | undefined>>, env: NodeJS.ProcessEnv): ServeConfig {
+  return parseOptions(SERVE_OPTIONS, ServeConfig, flags, env);
+}
+
+/**
+ * The command-line options of an environment, derived from its option schema: field
+ * `pythonBackend` is `--python-backend` and `ENVBOX_PYTHON_BACKEND`; booleans are switches,
+ * numbers integers; help and the expected value come from {@link envOption}'s metadata.
+ * @throws {Error} for a field without that metadata (a bug of the environment's definition)
+ */
+export function envOptionSpecs(schema: z.ZodObject): OptionSpec[] {
+  return Object.entries(schema.shape).map(([key, field]) => {
+    const meta = envOptionMeta(field as z.ZodType);
+    if (meta === undefined) throw new Error(`Option ${key} of the environment has no envOption() metadata (help and expected value).`);
+    const flag = key.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
+    const inner = unwrap(field as z.ZodType);
+    const kind = inner instanceof z.ZodBoolean ? 'boolean' : inner instanceof z.ZodNumber ? 'int' : 'string';
+    return { flag, variable: `ENVBOX_${flag.replaceAll('-', '_').toUpperCase()}`, key, kind, expected: meta.expected, help: meta.help };
+  });
+}
+
+/**
+ * Parse an environment's options (its schema, see {@link envOptionSpecs}) from flag values and
+ * the environment, with the same rules and messages as the server's own options.
+ * @throws {ConfigError} naming the first bad option, the expected and the received value
+ */
+export function parseEnvOptions<S extends z.ZodObject>(schema: S, flags: Readonly<Record<string, string | boolean | undefined>>, env: NodeJS.ProcessEnv): z.output<S> {
+  return parseOptions(envOptionSpecs(schema), schema, flags, env);
+}
+
+function parseOptions<S extends z.ZodType>(
+  specs: readonly OptionSpec[],
+  schema: S,
+  flags: Readonly<Record<string, string | boolean | undefined>>,
+  env: NodeJS.ProcessEnv,
+): z.output<S> {
   const raw: Record<string, unknown> = {};
   const sources = new Map<string, string>();
-  for (const option of SERVE_OPTIONS) {
+  for (const option of specs) {
     const fromFlag = flags[option.flag];
     const variable = variableOf(option, env);
     const value = fromFlag ?? env[variable];
@@ -146,17 +154,24 @@ export function parseServeConfig(flags: Readonly<Record<string, string | boolean
     sources.set(option.key, fromFlag === undefined ? variable : `--${option.flag}`);
     raw[option.key] = convert(option, value);
   }
-  const parsed = ServeConfig.safeParse(raw);
+  const parsed = schema.safeParse(raw);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0]!;
   const key = String(issue.path[0]);
-  const option = SERVE_OPTIONS.find((o) => o.key === key);
+  const option = specs.find((o) => o.key === key);
   const name = sources.get(key) ?? (option === undefined ? key : `--${option.flag}`);
   const given = option === undefined ? undefined : (flags[option.flag] ?? env[variableOf(option, env)]);
   const received = given === undefined ? undefined : String(given);
   const shown = received === undefined ? 'nothing' : option?.secret === true && received !== '' ? 'a value (hidden)' : JSON.stringify(received);
   const expected = option === undefined ? issue.message : `expected ${option.expected}`;
   throw new ConfigError(`invalid ${name}: ${expected}, received ${shown}`);
+}
+
+/** The schema inside defaults and optionals. */
+function unwrap(schema: z.ZodType): z.ZodType {
+  let inner = schema;
+  while (inner instanceof z.ZodDefault || inner instanceof z.ZodOptional) inner = inner.unwrap() as z.ZodType;
+  return inner;
 }
 
 /** The variable `option` is read from: its own, or the first alias set (non-empty) in `env`. */

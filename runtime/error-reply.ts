@@ -1,5 +1,5 @@
 import { BEARER_CHALLENGE } from './bearer-auth.js';
-import { CapacityExceededError, toEnvboxError, UnauthorizedError, type WireError } from './errors.js';
+import { CapacityExceededError, toEnvboxError, UnauthorizedError, type WireError } from '../protocol/index.js';
 import type { Logger } from './logger.js';
 
 /** An error as an HTTP reply: status, extra headers and the envelope. */

@@ -1,3 +1,5 @@
+// The protocol floor, re-exported for the server's users (tests, the package API).
+export * from '../protocol/index.js';
 export { COMMON_HEADERS, createApp, EnvboxApp, SESSION_HEADER } from './app.js';
 export { errorReply } from './error-reply.js';
 export type { ErrorReply } from './error-reply.js';
@@ -10,64 +12,24 @@ export {
   ConfigError,
   DEFAULT_HOST,
   DEFAULT_MAX_BODY_BYTES,
-  DEFAULT_MAX_OUTPUT_BYTES,
-  DEFAULT_LANGUAGE,
-  DEFAULT_POOL_SIZE,
-  LANGUAGE_NAMES,
-  PYTHON_BACKEND_NAMES,
-  DEFAULT_PYTHON_BACKEND,
   DEFAULT_MAX_SESSIONS,
   DEFAULT_PORT,
   DEFAULT_SESSION_IDLE_MS,
   DEFAULT_STEP_TIMEOUT_MS,
   DEFAULT_WS_PING_INTERVAL_MS,
   LogLevel,
+  envOptionSpecs,
+  parseEnvOptions,
   parseServeConfig,
+  SERVE_OPTIONS,
   ServeConfig,
 } from './config.js';
-export type { AppConfigInput, ServeConfigInput } from './config.js';
-export type { AnyEnvDefinition, EnvDefinition, EnvFactory, Environment, ResetOptions, StepOptions } from './environment.js';
-export {
-  BadRequestError,
-  CapacityExceededError,
-  EnvboxError,
-  errorFromWire,
-  HeadersTooLargeError,
-  InternalError,
-  InvalidJsonError,
-  InvalidRequestError,
-  MethodNotAllowedError,
-  NotFoundError,
-  PayloadTooLargeError,
-  ProtocolError,
-  RequestTimeoutError,
-  SessionClosedError,
-  SessionNotFoundError,
-  toEnvboxError,
-  TransportError,
-  UnauthorizedError,
-} from './errors.js';
-export type { EnvboxErrorOptions, WireError } from './errors.js';
+export type { AppConfigInput, OptionSpec, ServeConfigInput } from './config.js';
 export { BEARER_CHALLENGE, bearerCheck } from './bearer-auth.js';
 export type { TokenCheck } from './bearer-auth.js';
 export { createLogger } from './logger.js';
 export type { Logger } from './logger.js';
-export {
-  Action,
-  CreateSessionResponse,
-  ErrorResponse,
-  HealthResponse,
-  Metadata,
-  MetadataResponse,
-  Observation,
-  ResetRequest,
-  State,
-  StepRequest,
-  StepResponse,
-  WsClientMessage,
-  WsServerMessage,
-} from './models.js';
-export { AppMetrics, METRICS_PATH, METRICS_PREFIX, NO_EXIT_CODE_LABEL, STEP_DURATION_BUCKETS_S } from './metrics.js';
+export { AppMetrics, METRICS_PATH, NO_EXIT_CODE_LABEL, STEP_DURATION_BUCKETS_S } from './metrics.js';
 export type { Registry as MetricsRegistry } from 'prom-client';
 export { OPENAPI_PATH, OPENENV_HTTP_API_VERSION, openApiDocument } from './openapi.js';
 export { EnvProtocol, serializeObservation, validate } from './protocol.js';

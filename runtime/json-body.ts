@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { InvalidJsonError, PayloadTooLargeError } from './errors.js';
+import { InvalidJsonError, PayloadTooLargeError } from '../protocol/index.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 

@@ -1,10 +1,8 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { AnyEnvDefinition } from './environment.js';
-import type { Observation } from './models.js';
+import { METRICS_PREFIX, type AnyEnvDefinition } from '../protocol/index.js';
+import type { Observation } from '../protocol/index.js';
 import type { SessionManager } from './session-manager.js';
 
-/** Prefix of every metric name envbox exports. */
-export const METRICS_PREFIX = 'envbox_';
 
 /** Path of the Prometheus endpoint. */
 export const METRICS_PATH = '/metrics';

@@ -2,9 +2,9 @@ import { z } from 'zod';
 import { createDocument, type ZodOpenApiOperationObject, type ZodOpenApiPathsObject } from 'zod-openapi';
 import { VERSION } from '../version.js';
 import type { AppConfig } from './config.js';
-import type { AnyEnvDefinition } from './environment.js';
+import type { AnyEnvDefinition } from '../protocol/index.js';
 import { METRICS_PATH } from './metrics.js';
-import { CreateSessionResponse, ErrorResponse, HealthResponse, Metadata, MetadataResponse } from './models.js';
+import { CreateSessionResponse, ErrorResponse, HealthResponse, Metadata, MetadataResponse } from '../protocol/index.js';
 import type { EnvProtocol } from './protocol.js';
 import { WEB_ASSETS } from './web-interface.js';
 

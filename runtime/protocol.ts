@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import type { AppConfig } from './config.js';
 import { performance } from 'node:perf_hooks';
-import type { AnyEnvDefinition } from './environment.js';
-import { InvalidRequestError } from './errors.js';
-import { ResetRequest, StepRequest, type MetadataResponse, type Observation, type StepResponse } from './models.js';
+import type { AnyEnvDefinition } from '../protocol/index.js';
+import { InvalidRequestError } from '../protocol/index.js';
+import { ResetRequest, StepRequest, type MetadataResponse, type Observation, type StepResponse } from '../protocol/index.js';
 import type { AppMetrics } from './metrics.js';
 import type { Session } from './session.js';
 

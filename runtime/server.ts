@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { answerClientErrors } from './client-error.js';
 import { createApp, type CreateAppOptions, type EnvboxApp } from './app.js';
 import { DEFAULT_HOST, type AppConfigInput } from './config.js';
-import type { AnyEnvDefinition } from './environment.js';
+import type { AnyEnvDefinition } from '../protocol/index.js';
 import { createHotRoutes } from './hot-routes.js';
 import { WsEndpoint } from './ws-endpoint.js';
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import type { AnyEnvDefinition } from './environment.js';
-import { CapacityExceededError, SessionNotFoundError } from './errors.js';
+import type { AnyEnvDefinition } from '../protocol/index.js';
+import { CapacityExceededError, SessionNotFoundError } from '../protocol/index.js';
 import type { Logger } from './logger.js';
 import { Session, type CloseReason, type SessionKind } from './session.js';
 

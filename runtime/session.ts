@@ -1,6 +1,6 @@
-import { SessionClosedError } from './errors.js';
-import type { Environment } from './environment.js';
-import type { Observation, ResetRequest, State } from './models.js';
+import { SessionClosedError } from '../protocol/index.js';
+import type { Environment } from '../protocol/index.js';
+import type { Observation, ResetRequest, State } from '../protocol/index.js';
 
 /** How a session was opened: the plain-HTTP default session, `POST /sessions`, or a WebSocket. */
 export type SessionKind = 'default' | 'http' | 'ws';

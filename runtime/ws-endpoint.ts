@@ -3,9 +3,9 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { EnvboxApp } from './app.js';
 import { BEARER_CHALLENGE, bearerCheck, unauthorized, type TokenCheck } from './bearer-auth.js';
-import { CapacityExceededError, InvalidRequestError, toEnvboxError } from './errors.js';
+import { CapacityExceededError, InvalidRequestError, toEnvboxError } from '../protocol/index.js';
 import { parseJson } from './json-body.js';
-import { WsClientMessage, type WsServerMessage } from './models.js';
+import { WsClientMessage, type WsServerMessage } from '../protocol/index.js';
 import { validate } from './protocol.js';
 import type { CloseReason, Session } from './session.js';
 

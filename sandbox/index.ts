@@ -1,4 +1,3 @@
-export { SandboxUnavailableError } from './errors.js';
 export { DEFAULT_LIMITS } from './limits.js';
 export type { SandboxLimits } from './limits.js';
 export { DEFAULT_POOL_CONCURRENCY, POOL_RETRY_MAX_MS, POOL_RETRY_MIN_MS, WarmPool } from './pool.js';
@@ -13,9 +12,9 @@ export type { PythonBackend, PythonBackendOptions } from './process/process-back
 export { DEFAULT_INTERRUPT_GRACE_MS, ProcessSandbox } from './process/process-sandbox.js';
 export { probeIsolation } from './process/isolation-probe.js';
 export type { IsolationProbe } from './process/isolation-probe.js';
-export { createPythonBackend, PYTHON_BACKENDS } from './registry.js';
+export { createPythonBackend, DEFAULT_PYTHON_BACKEND, PYTHON_BACKEND_NAMES, PYTHON_BACKENDS } from './registry.js';
 export type { PythonBackendName } from './registry.js';
-export { EXIT_ERROR, EXIT_KILLED, EXIT_OK, EXIT_TIMEOUT } from './sandbox.js';
+export { DEFAULT_MAX_OUTPUT_BYTES, EXIT_ERROR, EXIT_KILLED, EXIT_OK, EXIT_TIMEOUT } from './sandbox.js';
 export type { ExecResult, Isolation, RunOptions, Sandbox, SandboxFactory } from './sandbox.js';
 export { createPyodideBackend, PYODIDE_VERSION } from './pyodide/pyodide-backend.js';
 export type { PyodideBackend } from './pyodide/pyodide-backend.js';

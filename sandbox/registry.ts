@@ -1,6 +1,10 @@
-import type { PYTHON_BACKEND_NAMES } from '../runtime/index.js';
 import { createPyodideBackend } from './pyodide/pyodide-backend.js';
 import { createProcessBackend, type PythonBackend, type PythonBackendOptions } from './process/process-backend.js';
+
+/** Python sandbox backends by name, as `--python-backend` accepts them. */
+export const PYTHON_BACKEND_NAMES = ['pyodide', 'process'] as const;
+/** Pyodide needs nothing outside npm, so it is the default; `process` (CPython) is one flag away. */
+export const DEFAULT_PYTHON_BACKEND = 'pyodide';
 
 /** A Python backend name, as `--python-backend` accepts it. */
 export type PythonBackendName = (typeof PYTHON_BACKEND_NAMES)[number];

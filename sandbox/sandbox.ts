@@ -7,6 +7,9 @@ export const EXIT_TIMEOUT = 124;
 /** Exit code of a step whose sandbox had to be destroyed (hard timeout, crash, kill); state lost. */
 export const EXIT_KILLED = 137;
 
+/** Cap of each of stdout and stderr per step, when a backend is given none. @default 1 MiB */
+export const DEFAULT_MAX_OUTPUT_BYTES = 1024 * 1024;
+
 /** What one step of code produced. Guest failures are results, never thrown errors. */
 export interface ExecResult {
   /** What the code printed to stdout (capped; partial lines included). */

@@ -1,7 +1,16 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { EnvboxError, EXIT_USAGE, type CliCommand, type CliContext } from '../../runtime/index.js';
+import { EnvboxError } from '../../protocol/index.js';
+
+/** Exit code of a usage error, as the `envbox` command line uses it. */
+const EXIT_USAGE = 2;
+
+/** Where the command writes (the `envbox` command line's context satisfies it). */
+export interface CommandOutput {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+}
 import { buildImage, DEFAULT_BASE_IMAGE, DEFAULT_BUILD_CONTEXT, DEFAULT_DOCKERFILE, DEFAULT_IMAGE_TAG } from './build-image.js';
 import { createBuildProgressReporter, type ProgressOutput } from './build-progress.js';
 
@@ -38,9 +47,9 @@ Options:
  * `envbox build-image`: {@link buildImage} from the command line, with a progress bar on a TTY
  * and plain lines otherwise. Exit code 0 when built, 1 when the build failed, 2 for a usage error.
  */
-export const buildImageCommand: CliCommand = {
+export const buildImageCommand = {
   usage: USAGE_LINE,
-  async run(argv: readonly string[], context: CliContext): Promise<{ exitCode: number }> {
+  async run(argv: readonly string[], context: CommandOutput): Promise<{ exitCode: number }> {
     const fail = (message: string): { exitCode: number } => {
       context.stderr.write(`envbox build-image: ${message}\nRun 'envbox build-image --help' for the options.\n`);
       return { exitCode: EXIT_USAGE };

@@ -1,5 +1,5 @@
 import type { Container } from 'dockerode';
-import type { HealthResponse } from '../../runtime/index.js';
+import type { HealthResponse } from '../../protocol/index.js';
 import { containerLogs, DEFAULT_LOG_TAIL_LINES } from './container-logs.js';
 import type { EngineAddress } from './docker-connection.js';
 import { dockerError, engineStatus, type ContainerGoneState } from './docker-errors.js';

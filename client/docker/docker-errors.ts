@@ -1,4 +1,4 @@
-import { EnvboxError, type EnvboxErrorOptions } from '../../runtime/index.js';
+import { EnvboxError, type EnvboxErrorOptions } from '../../protocol/index.js';
 
 /**
  * The errors of the Docker boundary. dockerode's own errors (`statusCode`, `json`, socket errors)

@@ -1,6 +1,6 @@
 import { get, type IncomingMessage } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { HealthResponse } from '../../runtime/index.js';
+import { HealthResponse } from '../../protocol/index.js';
 
 /** How long a container gets to answer `GET /health`. @default 30 s */
 export const DEFAULT_HEALTH_TIMEOUT_MS = 30_000;

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Environment, ResetOptions, StepOptions } from '../../runtime/index.js';
+import type { Environment, ResetOptions, StepOptions } from '../../protocol/index.js';
 import type { Sandbox, WarmPool } from '../../sandbox/index.js';
 import type { CodeAction, CodeObservation, CodeResetRequest, CodeState, Language } from './models.js';
 import { applyTransforms, type RewardTransform } from './transforms/index.js';

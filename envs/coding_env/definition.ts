@@ -1,19 +1,17 @@
 import { readFileSync } from 'node:fs';
-import { Counter, Gauge } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { METRICS_PREFIX, type EnvDefinition, type EnvFactory } from '../../protocol/index.js';
 import {
-  createLogger,
-  DEFAULT_LANGUAGE,
-  DEFAULT_POOL_SIZE,
+  createPythonBackend,
+  createQuickJsBackend,
   DEFAULT_PYTHON_BACKEND,
-  LANGUAGE_NAMES,
-  METRICS_PREFIX,
-  type EnvDefinition,
-  type MetricsRegistry,
-  type ServeConfig,
-} from '../../runtime/index.js';
-import { createPythonBackend, createQuickJsBackend, WarmPool, type JavaScriptBackendOptions, type PythonBackendOptions } from '../../sandbox/index.js';
+  WarmPool,
+  type JavaScriptBackendOptions,
+  type PythonBackendOptions,
+} from '../../sandbox/index.js';
 import { CodeActEnv } from './code-act-env.js';
-import { CodeAction, CodeObservation, CodeResetRequest, CodeState, type Language } from './models.js';
+import { CodeAction, CodeObservation, CodeResetRequest, CodeState, DEFAULT_LANGUAGE, LANGUAGE_NAMES, type Language } from './models.js';
+import { CodingEnvServeOptions, DEFAULT_POOL_SIZE } from './options.js';
 import { defaultTransforms, type RewardTransform } from './transforms/index.js';
 
 const README = readFileSync(new URL('./README.md', import.meta.url), 'utf8');
@@ -21,7 +19,7 @@ const README = readFileSync(new URL('./README.md', import.meta.url), 'utf8');
 /** Options of {@link createCodingEnvDefinition}. */
 export interface CodingEnvOptions {
   /** The Python sandbox backend. @default 'pyodide' */
-  pythonBackend?: ServeConfig['pythonBackend'];
+  pythonBackend?: CodingEnvServeOptions['pythonBackend'];
   /** Sandboxes started ahead, per language. @default 4 */
   poolSize?: number;
   /** Limits, output cap, subprocess policy, isolation requirement of the Python sandboxes. */
@@ -91,7 +89,7 @@ export async function createCodingEnvDefinition(options: CodingEnvOptions = {}):
  * time: `envbox_sandbox_starts_total`, `envbox_sandbox_kills_total`, `envbox_pool_ready` and
  * `envbox_pool_size`, each by `language`.
  */
-function registerPoolMetrics(registry: MetricsRegistry, pools: Readonly<Record<Language, WarmPool>>, kills: Readonly<Record<Language, number>>): void {
+function registerPoolMetrics(registry: Registry, pools: Readonly<Record<Language, WarmPool>>, kills: Readonly<Record<Language, number>>): void {
   const labelNames = ['language'] as const;
   const registers = [registry];
   // Counters mirror totals kept by the definition (shared by every session), so each scrape resets and sets them.
@@ -130,18 +128,19 @@ function registerPoolMetrics(registry: MetricsRegistry, pools: Readonly<Record<L
   });
 }
 
-/** Build coding_env from the `envbox serve` configuration. */
-export function codingEnvFromConfig(config: ServeConfig): ReturnType<typeof createCodingEnvDefinition> {
-  const logger = createLogger(config.logLevel);
-  return createCodingEnvDefinition({
-    onPoolError: (error) => logger.warn('a sandbox failed to start in the background; retrying', { error }),
-    pythonBackend: config.pythonBackend,
-    defaultLanguage: config.defaultLanguage,
-    poolSize: config.poolSize,
-    sandbox: {
-      maxOutputBytes: config.maxOutputBytes,
-      allowSubprocess: config.allowSubprocess,
-      requireIsolation: config.requireIsolation,
-    },
-  });
-}
+/** coding_env as `envbox serve --env coding_env` builds it: its options, then the definition. */
+export const CODING_ENV: EnvFactory<typeof CodingEnvServeOptions> = {
+  options: CodingEnvServeOptions,
+  create: (options, { logger }) =>
+    createCodingEnvDefinition({
+      onPoolError: (error) => logger.warn('a sandbox failed to start in the background; retrying', { error }),
+      pythonBackend: options.pythonBackend,
+      defaultLanguage: options.defaultLanguage,
+      poolSize: options.poolSize,
+      sandbox: {
+        maxOutputBytes: options.maxOutputBytes,
+        allowSubprocess: options.allowSubprocess,
+        requireIsolation: options.requireIsolation,
+      },
+    }),
+};

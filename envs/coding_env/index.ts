@@ -1,6 +1,7 @@
 export { CodingEnv } from './client.js';
-export { codingEnvFromConfig, createCodingEnvDefinition } from './definition.js';
+export { CODING_ENV, createCodingEnvDefinition } from './definition.js';
+export { CodingEnvServeOptions, DEFAULT_POOL_SIZE } from './options.js';
 export type { CodingEnvOptions } from './definition.js';
-export { CodeAction, CodeMetadata, CodeObservation, CodeResetRequest, CodeState, Language } from './models.js';
+export { CodeAction, CodeMetadata, CodeObservation, CodeResetRequest, CodeState, DEFAULT_LANGUAGE, Language, LANGUAGE_NAMES } from './models.js';
 export { CodeActEnv } from './code-act-env.js';
 export * from './transforms/index.js';

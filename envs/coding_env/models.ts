@@ -1,5 +1,10 @@
 import { z } from 'zod';
-import { Action, LANGUAGE_NAMES, Observation, ResetRequest, State } from '../../runtime/index.js';
+import { Action, Observation, ResetRequest, State } from '../../protocol/index.js';
+
+/** Languages coding_env runs: Python (the Python backend) and JavaScript (QuickJS). */
+export const LANGUAGE_NAMES = ['python', 'javascript'] as const;
+/** The language of an episode whose reset names none. */
+export const DEFAULT_LANGUAGE = 'python';
 
 /** The language of an episode: `python` or `javascript`. */
 export const Language = z.enum(LANGUAGE_NAMES);

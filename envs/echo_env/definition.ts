@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { EnvDefinition } from '../../runtime/index.js';
+import type { EnvDefinition, EnvFactory } from '../../protocol/index.js';
 import { EchoEnvironment } from './echo-environment.js';
 import { EchoAction, EchoObservation, EchoState } from './models.js';
 
@@ -15,3 +15,6 @@ export const echoEnvDefinition: EnvDefinition<EchoAction, EchoObservation, EchoS
   state: EchoState,
   create: () => new EchoEnvironment(),
 };
+
+/** echo_env as `envbox serve --env echo_env` builds it: no options of its own. */
+export const ECHO_ENV: EnvFactory = { create: () => echoEnvDefinition };

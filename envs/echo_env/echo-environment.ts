@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Environment, ResetOptions } from '../../runtime/index.js';
+import type { Environment, ResetOptions } from '../../protocol/index.js';
 import type { EchoAction, EchoObservation, EchoState } from './models.js';
 
 /** What reset observes. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Action, Observation, State } from '../../runtime/index.js';
+import { Action, Observation, State } from '../../protocol/index.js';
 
 /** The action of echo_env: a message to echo back. */
 export const EchoAction = Action.extend({

@@ -1,7 +1,6 @@
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_MAX_OUTPUT_BYTES } from '../../runtime/index.js';
 import { DEFAULT_LIMITS, type SandboxLimits } from '../limits.js';
-import type { Isolation, Sandbox, SandboxFactory } from '../sandbox.js';
+import { DEFAULT_MAX_OUTPUT_BYTES, type Isolation, type Sandbox, type SandboxFactory } from '../sandbox.js';
 import { IsolationUnavailableError, probeIsolation } from './isolation-probe.js';
 
 export { IsolationUnavailableError };

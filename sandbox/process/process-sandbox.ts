@@ -3,7 +3,7 @@ import { chown, mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { SandboxUnavailableError } from '../errors.js';
+import { SandboxUnavailableError } from '../../protocol/index.js';
 import { EXIT_KILLED, EXIT_TIMEOUT, type ExecResult, type Isolation, type RunOptions, type Sandbox } from '../sandbox.js';
 import { copiedMounts, INFO_FD, sandboxCommand, type GuestProgram } from './command.js';
 import { startCpuBudget, type CpuBudget } from './cpu-budget.js';

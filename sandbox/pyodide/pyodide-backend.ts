@@ -1,7 +1,6 @@
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_MAX_OUTPUT_BYTES } from '../../runtime/index.js';
 import { DEFAULT_LIMITS, type SandboxLimits } from '../limits.js';
 import type { GuestProgram } from '../process/command.js';
 import { probeIsolation } from '../process/isolation-probe.js';
@@ -16,7 +15,7 @@ import { DEFAULT_INTERRUPT_GRACE_MS, ProcessSandbox, type ProcessSandboxOptions 
  */
 export const PYODIDE_INTERRUPT_GRACE_MS = 2 * DEFAULT_INTERRUPT_GRACE_MS;
 import { SANDBOX_UID_BASE, UidPool } from '../process/uid-pool.js';
-import type { Sandbox } from '../sandbox.js';
+import { DEFAULT_MAX_OUTPUT_BYTES, type Sandbox } from '../sandbox.js';
 import { buildSnapshot, type SnapshotOutcome } from './snapshot.js';
 
 /** The Pyodide package (its `pyodide.mjs`, wasm and standard library). */

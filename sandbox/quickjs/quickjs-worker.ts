@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { SandboxUnavailableError } from '../errors.js';
+import { SandboxUnavailableError } from '../../protocol/index.js';
 import { lostReport } from './lost-report.js';
 import type { HostMessage, StepReport, WorkerConfig, WorkerMessage } from './protocol.js';
 

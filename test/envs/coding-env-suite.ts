@@ -5,6 +5,7 @@ import {
   CodingEnv,
   createCodingEnvDefinition,
   DEFAULT_CONCISE_BONUS,
+  DEFAULT_LANGUAGE,
   DEFAULT_CONCISE_MAX_CHARS,
   DEFAULT_SAFETY_PENALTY,
   DEFAULT_SYNTAX_ERROR_PENALTY,
@@ -13,7 +14,7 @@ import {
   type Language,
   type RewardTransform,
 } from '../../envs/coding_env/index.js';
-import { DEFAULT_LANGUAGE, type AnyEnvDefinition, type EnvboxServer } from '../../runtime/index.js';
+import type { AnyEnvDefinition, EnvboxServer } from '../../runtime/index.js';
 import {
   createPythonBackend,
   DEFAULT_JS_EPISODES_PER_WORKER,
@@ -99,6 +100,17 @@ const PYTHON_BESIDE_JAVASCRIPT: PythonBackendName = 'process';
 const OTHER_LANGUAGE: Readonly<Record<Language, Language>> = { python: 'javascript', javascript: 'python' };
 
 /**
+ * Options of the servers whose steps must end in a timeout (124), not a kill: kill graces no working
+ * interrupt takes, however slow the machine (the default grace is a timer racing the guest's reply:
+ * under load a Pyodide busy loop missed it and got 137).
+ */
+const INTERRUPT_ONLY = { sandbox: { interruptGraceMs: 30_000 }, javascript: { graceMs: 30_000 } } as const;
+/** How many times longer than a step of another session the sleep of the concurrency test is, at least. */
+const SLEEP_OVER_ROUND_TRIP = 20;
+/** Rounding of the millisecond clocks a kill's deadline and a step's duration are measured with. */
+const CLOCK_SLACK_MS = 5;
+
+/**
  * How a test's episodes get the suite's language: as the server's default (resets name none), or
  * named by each reset on a server whose default is the other language.
  */
@@ -132,8 +144,8 @@ interface Snippets {
   busyLoop: string;
   /** Two steps that ignore the interrupt at `timeout_s` 0.3, so their sandbox has to be destroyed (137). */
   kills: readonly [string, string];
-  /** Sleeps 1.5 s (holding nothing another session needs), then evaluates `who`. */
-  sleepThenWho: string;
+  /** Sleeps `seconds` (holding nothing another session needs), then evaluates `who`. */
+  sleepThenWho: (seconds: number) => string;
   /** Evaluates `1 + 1`, then `who`. */
   addThenWho: string;
   /** A step whose `result` shows which runtime runs the steps. */
@@ -162,7 +174,7 @@ function pythonSnippets(backend: PythonBackendName): Snippets {
     leftover: { what: 'files', leave: "open('left.txt', 'w').write('x')", check: "import os; os.path.exists('left.txt')", absent: 'False' },
     busyLoop: 'while True: pass',
     kills: [SWALLOWING_LOOP, SWALLOWING_LOOP],
-    sleepThenWho: 'import time; time.sleep(1.5)\nwho',
+    sleepThenWho: (seconds) => `import time; time.sleep(${seconds})\nwho`,
     addThenWho: '1 + 1\nwho',
     runtime: { code: 'import sys; sys.platform', result: `'${PLATFORM[backend]}'`, label: `the steps really run on the ${backend} backend` },
     exception: { code: 'raise ValueError("no")', stderr: /ValueError: no\n$/ },
@@ -188,7 +200,7 @@ const JAVASCRIPT: Snippets = {
   busyLoop: 'while (true) {}',
   // Both run for seconds inside one native call, where QuickJS does not poll its interrupt.
   kills: ["Array(1e8).join('')", 'const a = []; a.length = 2 ** 32 - 1; a.includes(1)'],
-  sleepThenWho: 'await new Promise((r) => setTimeout(r, 1500)); who',
+  sleepThenWho: (seconds) => `await new Promise((r) => setTimeout(r, ${seconds * 1000})); who`,
   addThenWho: '1 + 1; who',
   runtime: { code: 'typeof InternalError', result: "'function'", label: 'the steps really run in QuickJS (V8 has no InternalError)' },
   exception: { code: "throw new RangeError('no')", stderr: /^RangeError: no\n {4}at <eval> \(step-\d+\.js:1:\d+\)\n$/ },
@@ -347,7 +359,7 @@ export async function codingEnvSuite(suite: CodingEnvSuiteOptions): Promise<void
   });
 
   t.test('timeout_s: a busy loop times out (124) and the state is kept', async (t) => {
-    const { server, resetBody } = await codingServer(t, { via: 'reset' });
+    const { server, resetBody } = await codingServer(t, { via: 'reset', ...INTERRUPT_ONLY });
     await request(server, 'POST', '/reset', resetBody);
     await step(server, snippets.bind('kept', '5'));
     const busy = await step(server, snippets.busyLoop, { timeout_s: 0.3 });
@@ -395,8 +407,12 @@ export async function codingEnvSuite(suite: CodingEnvSuiteOptions): Promise<void
     t.equal((await request(server, 'POST', '/reset', resetBody, inA)).status, 200);
     t.equal((await request(server, 'POST', '/reset', resetBody, inB)).status, 200);
     await step(server, snippets.bind('who', "'a'"), {}, inA);
+    const started = performance.now();
     await step(server, snippets.bind('who', "'b'"), {}, inB);
-    const slow = step(server, snippets.sleepThenWho, {}, inA);
+    // A sleeps far longer than a step of B takes on this machine now (at least 1.5 s), so that B
+    // finishing first proves A did not hold it up, not that the machine was fast.
+    const sleepS = Math.max(1.5, Math.ceil((SLEEP_OVER_ROUND_TRIP * (performance.now() - started)) / 100) / 10);
+    const slow = step(server, snippets.sleepThenWho(sleepS), {}, inA);
     const fast = step(server, snippets.addThenWho, {}, inB);
     const first = await Promise.race([slow.then(() => 'A'), fast.then(() => 'B')]);
     t.equal(first, 'B', "B's step finished while A's was still sleeping");
@@ -452,7 +468,7 @@ export async function codingEnvSuite(suite: CodingEnvSuiteOptions): Promise<void
 
   for (const [transport, via] of [['http', 'reset'], ['ws', 'default']] as const) {
     t.test(`CodingEnv over ${transport}: typed round trip`, async (t) => {
-      const { server, resetBody } = await codingServer(t, { via });
+      const { server, resetBody } = await codingServer(t, { via, ...INTERRUPT_ONLY });
       const env = new CodingEnv({ baseUrl: server.url, transport });
       t.teardown(() => env.close());
       const reset = await env.reset(resetBody);
@@ -475,8 +491,10 @@ export async function codingEnvSuite(suite: CodingEnvSuiteOptions): Promise<void
   }
 
   t.test(`a WebSocket session survives an exception, ${snippets.exit3.name}, ${snippets.oddThrow.name} and a killed sandbox`, async (t) => {
-    // A shorter grace than the default for the JavaScript worker threads (the Python sandboxes ignore it).
-    const graceMs = 200;
+    // Another grace than the default for the JavaScript worker threads (the Python sandboxes ignore
+    // it): longer, so that the kill coming no sooner proves it applied, whatever the machine's speed
+    // (timers never fire early; how late they fire depends on the load).
+    const graceMs = DEFAULT_JS_GRACE_MS + 2_000;
     const { server, resetBody } = await codingServer(t, { via: 'reset', javascript: { graceMs } });
     const env = new CodingEnv({ baseUrl: server.url, transport: 'ws' });
     t.teardown(() => env.close());
@@ -496,7 +514,8 @@ export async function codingEnvSuite(suite: CodingEnvSuiteOptions): Promise<void
     t.equal(killed.observation.metadata.state_lost, true);
     if (language === 'javascript') {
       const durationMs = killed.observation.metadata.duration_ms as number;
-      t.ok(durationMs < 300 + DEFAULT_JS_GRACE_MS, `the worker was terminated ${graceMs} ms past the deadline, not ${DEFAULT_JS_GRACE_MS} (${durationMs} ms)`);
+      // A few ms for the millisecond clocks of the deadline and the duration.
+      t.ok(durationMs >= 300 + graceMs - CLOCK_SLACK_MS, `the worker was terminated ${graceMs} ms past the deadline, not ${DEFAULT_JS_GRACE_MS} (${durationMs} ms)`);
     }
     const after = await env.step({ code: '1 + 1' });
     t.equal(after.observation.metadata.result, '2', 'the connection is still up, with a fresh sandbox');

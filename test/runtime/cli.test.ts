@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream';
 import t from 'tap';
 import { ENVIRONMENTS } from '../../envs/index.js';
-import { DEFAULT_PYTHON_BACKEND, EXIT_USAGE, LANGUAGE_NAMES, parseServeConfig, PYTHON_BACKEND_NAMES, runCli, type CliContext } from '../../runtime/index.js';
+import { EXIT_USAGE, parseServeConfig, runCli, type CliContext } from '../../runtime/index.js';
 
 function context(env: NodeJS.ProcessEnv = {}) {
   const stdout = new PassThrough();
@@ -26,15 +26,8 @@ t.test('parseServeConfig: defaults, flags, ENVBOX_* variables, flags win', async
     wsPingIntervalMs: 30_000,
     requestTimeoutMs: 30_000,
     logLevel: 'info',
-    pythonBackend: 'pyodide',
-    defaultLanguage: 'python',
-    allowSubprocess: false,
-    requireIsolation: false,
-    poolSize: 4,
-    maxOutputBytes: 1_048_576,
     web: false,
   });
-  t.equal(DEFAULT_PYTHON_BACKEND, 'pyodide', 'Pyodide needs nothing outside npm, so it is the default');
   const fromEnv = parseServeConfig(
     {},
     {
@@ -52,30 +45,6 @@ t.test('parseServeConfig: defaults, flags, ENVBOX_* variables, flags win', async
   const flagWins = parseServeConfig({ env: 'echo_env', port: '9002', 'max-sessions': '5' }, { ENVBOX_PORT: '9001', ENVBOX_MAX_SESSIONS: '3' });
   t.equal(flagWins.port, 9002);
   t.equal(flagWins.maxSessions, 5);
-});
-
-t.test('parseServeConfig: sandbox options, booleans as flags or variables', async (t) => {
-  const flags = parseServeConfig({ env: 'coding_env', 'allow-subprocess': true, 'pool-size': '9', 'python-backend': 'process' }, {});
-  t.match(flags, { allowSubprocess: true, requireIsolation: false, poolSize: 9, pythonBackend: 'process' });
-  const vars = parseServeConfig({ env: 'coding_env' }, { ENVBOX_REQUIRE_ISOLATION: 'true', ENVBOX_ALLOW_SUBPROCESS: '0', ENVBOX_MAX_OUTPUT_BYTES: '4096' });
-  t.match(vars, { requireIsolation: true, allowSubprocess: false, maxOutputBytes: 4096 });
-  t.same(PYTHON_BACKEND_NAMES, ['pyodide', 'process']);
-  for (const name of PYTHON_BACKEND_NAMES) {
-    t.equal(parseServeConfig({ env: 'coding_env' }, { ENVBOX_PYTHON_BACKEND: name }).pythonBackend, name, `ENVBOX_PYTHON_BACKEND=${name}`);
-  }
-  t.equal(parseServeConfig({ env: 'coding_env', 'python-backend': 'process' }, { ENVBOX_PYTHON_BACKEND: 'pyodide' }).pythonBackend, 'process', 'the flag wins');
-  t.throws(() => parseServeConfig({ env: 'coding_env', 'python-backend': 'jython' }, {}), {
-    message: /invalid --python-backend: expected one of pyodide, process, received "jython"/,
-  });
-  t.same(LANGUAGE_NAMES, ['python', 'javascript']);
-  t.equal(parseServeConfig({ env: 'coding_env', 'default-language': 'javascript' }, {}).defaultLanguage, 'javascript', '--default-language');
-  t.equal(parseServeConfig({ env: 'coding_env' }, { ENVBOX_DEFAULT_LANGUAGE: 'javascript' }).defaultLanguage, 'javascript', 'ENVBOX_DEFAULT_LANGUAGE');
-  t.throws(() => parseServeConfig({ env: 'coding_env', 'default-language': 'ruby' }, {}), {
-    message: /invalid --default-language: expected one of python, javascript, received "ruby"/,
-  });
-  t.throws(() => parseServeConfig({ env: 'coding_env' }, { ENVBOX_REQUIRE_ISOLATION: 'maybe' }), {
-    message: /invalid ENVBOX_REQUIRE_ISOLATION: expected true or false, received "maybe"/,
-  });
 });
 
 t.test('parseServeConfig: a bad value names the option, the expected and the received value', async (t) => {
@@ -106,6 +75,9 @@ t.test('runCli: usage errors exit 2 with a message naming the problem', async (t
     [[], {}, /missing command/],
     [['launch'], {}, /unknown command "launch"/],
     [['serve', '--env', 'echo_env'], { ENVBOX_MAX_SESSIONS: 'many' }, /invalid ENVBOX_MAX_SESSIONS/],
+    // coding_env's own options, derived from its option schema.
+    [['serve', '--env', 'coding_env', '--python-backend', 'jython'], {}, /envbox: invalid --python-backend: expected one of pyodide, process, received "jython"/],
+    [['serve', '--env', 'coding_env'], { ENVBOX_POOL_SIZE: '-1' }, /envbox: invalid ENVBOX_POOL_SIZE: expected an integer from 0 to 1024, received "-1"/],
   ];
   for (const [argv, env, message] of cases) {
     const { ctx, err } = context(env);
@@ -122,6 +94,8 @@ t.test('runCli: --help and --version', async (t) => {
   for (const flag of ['--port', '--host', '--max-sessions', '--session-idle-s', '--step-timeout-s', 'ENVBOX_PORT']) {
     t.match(help.out(), flag);
   }
+  t.match(help.out(), /Options of --env coding_env:\n(.*\n)*  --python-backend +ENVBOX_PYTHON_BACKEND +sandbox of Python episodes \(default pyodide\)/, "an environment's own options, from its schema");
+  for (const flag of ['--default-language', '--allow-subprocess', '--require-isolation', '--pool-size', '--max-output-bytes']) t.match(help.out(), flag);
   const version = context();
   t.same(await runCli(['--version'], version.ctx), { exitCode: 0 });
   t.equal(version.out(), '9.9.9\n');
@@ -135,4 +109,12 @@ t.test('runCli: serve starts a server with the parsed options', async (t) => {
   t.match(out(), /serving echo_env on http:\/\/127\.0\.0\.1:\d+/);
   const health = (await (await fetch(`${outcome.server.url}/health`)).json()) as { max_sessions: number };
   t.equal(health.max_sessions, 7);
+});
+
+t.test("runCli: another environment's flag is accepted and reported as ignored", async (t) => {
+  const { ctx, err } = context({ ENVBOX_LOG_LEVEL: 'silent' });
+  const outcome = await runCli(['serve', '--env', 'echo_env', '--port', '0', '--python-backend', 'process'], ctx);
+  if (!('server' in outcome)) throw new Error(`expected a server, got exit code ${outcome.exitCode}`);
+  t.teardown(() => outcome.server.close(100));
+  t.match(err(), 'envbox: --python-backend is an option of coding_env; echo_env ignores it');
 });

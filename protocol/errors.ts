@@ -166,6 +166,19 @@ export class ProtocolError extends EnvboxError {
   }
 }
 
+/** 503 `SANDBOX_UNAVAILABLE`: a sandbox could not be started (the appliance is broken or overloaded). */
+export class SandboxUnavailableError extends EnvboxError {
+  constructor(message: string, options?: EnvboxErrorOptions) {
+    super('SANDBOX_UNAVAILABLE', 503, message, options);
+  }
+}
+
+/**
+ * Client side, `CONTAINER_GONE`: a call failed because the container its server ran in stopped
+ * (the client's `ContainerGoneError`, which also names the container and its state).
+ */
+export const CONTAINER_GONE = 'CONTAINER_GONE';
+
 type ErrorClass = new (message: string, options?: EnvboxErrorOptions) => EnvboxError;
 
 const ERROR_CLASSES: Readonly<Record<string, ErrorClass>> = {
@@ -182,7 +195,9 @@ const ERROR_CLASSES: Readonly<Record<string, ErrorClass>> = {
   CAPACITY_EXCEEDED: CapacityExceededError,
   SESSION_CLOSED: SessionClosedError,
   INTERNAL: InternalError,
+  SANDBOX_UNAVAILABLE: SandboxUnavailableError,
 };
+
 
 /**
  * Rebuild the error a server sent: the class registered for `wire.code`, or a plain

@@ -1,7 +1,9 @@
 import type { Registry } from 'prom-client';
 import type { z } from 'zod';
-import type { ServeConfig } from './config.js';
 import type { Observation, ResetRequest, State } from './models.js';
+
+/** Prefix of every metric name envbox exports, environments' own included. */
+export const METRICS_PREFIX = 'envbox_';
 
 /** Options of one `reset()` call: the validated reset request plus a cancellation signal. */
 export type ResetOptions<R extends ResetRequest = ResetRequest> = R & {
@@ -71,11 +73,33 @@ export interface EnvDefinition<
   close?(): Promise<void> | void;
 }
 
+/** Structured log sink an environment may write to (the server's logger satisfies it). */
+export interface EnvLogger {
+  debug(message: string, fields?: Record<string, unknown>): void;
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+/** What the server gives an environment's factory besides its options. */
+export interface EnvContext {
+  /** The server's logger, at the server's level. */
+  logger: EnvLogger;
+}
+
 /**
- * Builds an environment's definition from the server's configuration, once at start (where a
- * code-running environment probes its sandboxes and fills its pool).
+ * What `envbox serve --env <name>` resolves a name to: the environment's own option schema and
+ * how to build its definition from those options, once at start (where a code-running
+ * environment probes its sandboxes and fills its pool). `envbox serve` derives each option's
+ * flag (`pythonBackend` → `--python-backend`), variable (`ENVBOX_PYTHON_BACKEND`), `--help` line
+ * and error message from the schema (see {@link envOption}).
  */
-export type EnvFactory = (config: ServeConfig) => Promise<AnyEnvDefinition> | AnyEnvDefinition;
+export interface EnvFactory<O extends z.ZodObject = z.ZodObject> {
+  /** The environment's options; each field needs {@link envOption}'s metadata. None when absent. */
+  options?: O;
+  /** Build the definition from the parsed options. */
+  create(options: z.output<O>, context: EnvContext): Promise<AnyEnvDefinition> | AnyEnvDefinition;
+}
 
 /** An {@link EnvDefinition} of any types, as registries and the server hold them. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- variance of the definition's type parameters

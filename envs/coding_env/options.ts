@@ -1,0 +1,39 @@
+import { z } from 'zod';
+import { envOption } from '../../protocol/index.js';
+import { DEFAULT_MAX_OUTPUT_BYTES, DEFAULT_PYTHON_BACKEND, PYTHON_BACKEND_NAMES } from '../../sandbox/index.js';
+import { DEFAULT_LANGUAGE, LANGUAGE_NAMES } from './models.js';
+
+/** Warm sandboxes kept per language. @default 4 */
+export const DEFAULT_POOL_SIZE = 4;
+
+/**
+ * coding_env's options on `envbox serve`: each field is a flag and an `ENVBOX_*` variable
+ * (`pythonBackend` → `--python-backend`, `ENVBOX_PYTHON_BACKEND`).
+ */
+export const CodingEnvServeOptions = z.strictObject({
+  /** Which sandbox runs Python episodes. */
+  pythonBackend: envOption(z.enum(PYTHON_BACKEND_NAMES).default(DEFAULT_PYTHON_BACKEND), {
+    expected: `one of ${PYTHON_BACKEND_NAMES.join(', ')}`,
+    help: `sandbox of Python episodes (default ${DEFAULT_PYTHON_BACKEND})`,
+  }),
+  /** Language of episodes whose reset names none. */
+  defaultLanguage: envOption(z.enum(LANGUAGE_NAMES).default(DEFAULT_LANGUAGE), {
+    expected: `one of ${LANGUAGE_NAMES.join(', ')}`,
+    help: `language of episodes whose reset names none (default ${DEFAULT_LANGUAGE})`,
+  }),
+  /** Let guest code start processes where namespaces contain them. */
+  allowSubprocess: envOption(z.boolean().default(false), { expected: 'true or false', help: 'let guest code start processes inside its namespaces' }),
+  /** Refuse to start without per-episode namespaces. */
+  requireIsolation: envOption(z.boolean().default(false), { expected: 'true or false', help: 'refuse to start without per-episode namespaces' }),
+  /** Sandboxes started ahead so reset never waits for a spawn. */
+  poolSize: envOption(z.number().int().min(0).max(1024).default(DEFAULT_POOL_SIZE), {
+    expected: 'an integer from 0 to 1024',
+    help: `sandboxes started ahead (default ${DEFAULT_POOL_SIZE})`,
+  }),
+  /** Cap of each of stdout and stderr per step. */
+  maxOutputBytes: envOption(z.number().int().min(1024).default(DEFAULT_MAX_OUTPUT_BYTES), {
+    expected: 'an integer number of bytes of at least 1024',
+    help: `cap of stdout and of stderr per step (default ${DEFAULT_MAX_OUTPUT_BYTES})`,
+  }),
+});
+export type CodingEnvServeOptions = z.output<typeof CodingEnvServeOptions>;

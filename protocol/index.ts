@@ -1,0 +1,42 @@
+export { METRICS_PREFIX } from './environment.js';
+export type { AnyEnvDefinition, EnvContext, EnvDefinition, EnvFactory, EnvLogger, Environment, ResetOptions, StepOptions } from './environment.js';
+export { envOption, envOptionMeta } from './env-option.js';
+export type { EnvOptionMeta } from './env-option.js';
+export {
+  BadRequestError,
+  CapacityExceededError,
+  CONTAINER_GONE,
+  EnvboxError,
+  errorFromWire,
+  HeadersTooLargeError,
+  InternalError,
+  InvalidJsonError,
+  InvalidRequestError,
+  MethodNotAllowedError,
+  NotFoundError,
+  PayloadTooLargeError,
+  ProtocolError,
+  RequestTimeoutError,
+  SandboxUnavailableError,
+  SessionClosedError,
+  SessionNotFoundError,
+  toEnvboxError,
+  TransportError,
+  UnauthorizedError,
+} from './errors.js';
+export type { EnvboxErrorOptions, WireError } from './errors.js';
+export {
+  Action,
+  CreateSessionResponse,
+  ErrorResponse,
+  HealthResponse,
+  Metadata,
+  MetadataResponse,
+  Observation,
+  ResetRequest,
+  State,
+  StepRequest,
+  StepResponse,
+  WsClientMessage,
+  WsServerMessage,
+} from './models.js';

@@ -1,0 +1,61 @@
+import t from 'tap';
+import { CodingEnvServeOptions, DEFAULT_LANGUAGE, DEFAULT_POOL_SIZE, LANGUAGE_NAMES } from '../../envs/coding_env/index.js';
+import { ConfigError, envOptionSpecs, parseEnvOptions } from '../../runtime/index.js';
+import { DEFAULT_MAX_OUTPUT_BYTES, DEFAULT_PYTHON_BACKEND, PYTHON_BACKEND_NAMES } from '../../sandbox/index.js';
+
+// coding_env declares its own options (envs/coding_env/options.ts); `envbox serve` derives their
+// flags, variables, help and messages from the schema (moved here from test/runtime/cli.test.ts).
+const parse = (flags: Record<string, string | boolean>, env: NodeJS.ProcessEnv) => parseEnvOptions(CodingEnvServeOptions, flags, env);
+
+t.test('coding_env options: defaults', async (t) => {
+  t.same(parse({}, {}), {
+    pythonBackend: 'pyodide',
+    defaultLanguage: 'python',
+    allowSubprocess: false,
+    requireIsolation: false,
+    poolSize: 4,
+    maxOutputBytes: 1_048_576,
+  });
+  t.equal(DEFAULT_PYTHON_BACKEND, 'pyodide', 'Pyodide needs nothing outside npm, so it is the default');
+  t.equal(DEFAULT_POOL_SIZE, 4);
+  t.equal(DEFAULT_LANGUAGE, 'python');
+  t.equal(DEFAULT_MAX_OUTPUT_BYTES, 1_048_576);
+  t.same(
+    envOptionSpecs(CodingEnvServeOptions).map(({ flag, variable, kind }) => [flag, variable, kind]),
+    [
+      ['python-backend', 'ENVBOX_PYTHON_BACKEND', 'string'],
+      ['default-language', 'ENVBOX_DEFAULT_LANGUAGE', 'string'],
+      ['allow-subprocess', 'ENVBOX_ALLOW_SUBPROCESS', 'boolean'],
+      ['require-isolation', 'ENVBOX_REQUIRE_ISOLATION', 'boolean'],
+      ['pool-size', 'ENVBOX_POOL_SIZE', 'int'],
+      ['max-output-bytes', 'ENVBOX_MAX_OUTPUT_BYTES', 'int'],
+    ],
+    'each field is a kebab-case flag and an ENVBOX_ variable',
+  );
+  t.throws(() => parse({ 'max-output-bytes': '10' }, {}), new ConfigError('invalid --max-output-bytes: expected an integer number of bytes of at least 1024, received "10"'));
+});
+
+t.test('coding_env options: derived flags and variables, booleans as flags or variables', async (t) => {
+  const flags = parse({ 'allow-subprocess': true, 'pool-size': '9', 'python-backend': 'process' }, {});
+  t.match(flags, { allowSubprocess: true, requireIsolation: false, poolSize: 9, pythonBackend: 'process' });
+  const vars = parse({}, { ENVBOX_REQUIRE_ISOLATION: 'true', ENVBOX_ALLOW_SUBPROCESS: '0', ENVBOX_MAX_OUTPUT_BYTES: '4096' });
+  t.match(vars, { requireIsolation: true, allowSubprocess: false, maxOutputBytes: 4096 });
+  t.same(PYTHON_BACKEND_NAMES, ['pyodide', 'process']);
+  for (const name of PYTHON_BACKEND_NAMES) {
+    t.equal(parse({}, { ENVBOX_PYTHON_BACKEND: name }).pythonBackend, name, `ENVBOX_PYTHON_BACKEND=${name}`);
+  }
+  t.equal(parse({ 'python-backend': 'process' }, { ENVBOX_PYTHON_BACKEND: 'pyodide' }).pythonBackend, 'process', 'the flag wins');
+  t.throws(() => parse({ 'python-backend': 'jython' }, {}), {
+    message: /invalid --python-backend: expected one of pyodide, process, received "jython"/,
+  });
+  t.same(LANGUAGE_NAMES, ['python', 'javascript']);
+  t.equal(parse({ 'default-language': 'javascript' }, {}).defaultLanguage, 'javascript', '--default-language');
+  t.equal(parse({}, { ENVBOX_DEFAULT_LANGUAGE: 'javascript' }).defaultLanguage, 'javascript', 'ENVBOX_DEFAULT_LANGUAGE');
+  t.throws(() => parse({ 'default-language': 'ruby' }, {}), {
+    message: /invalid --default-language: expected one of python, javascript, received "ruby"/,
+  });
+  t.throws(() => parse({}, { ENVBOX_REQUIRE_ISOLATION: 'maybe' }), {
+    message: /invalid ENVBOX_REQUIRE_ISOLATION: expected true or false, received "maybe"/,
+  });
+});
+
