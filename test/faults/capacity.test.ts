@@ -18,7 +18,6 @@ import { assertNoLeaks, baseline, startFaultServer } from '../fixtures/fault-ser
 import { testNoSandboxOutlivesClose, trackSpawnedProcesses } from '../fixtures/sandbox-processes.js';
 import { request, sessionClosed } from '../fixtures/test-server.js';
 
-t.setTimeout(120_000);
 const spawned = trackSpawnedProcesses();
 
 const MAX_SESSIONS = 3;

@@ -13,9 +13,6 @@ import { ContainerGoneError, LocalDockerProvider, MANAGED_LABEL } from '../../cl
 import { CodingEnv } from '../../envs/index.js';
 import { containerExists, ensureApplianceImage, probeDocker, skipFile } from '../fixtures/docker.js';
 
-// Container starts on a shared 2-core machine.
-t.setTimeout(240_000);
-
 const docker = await probeDocker();
 const appliance = docker.engine === undefined ? { reason: docker.reason } : await ensureApplianceImage(docker.engine);
 if (docker.engine === undefined || appliance.reason !== undefined) {

@@ -25,7 +25,6 @@ import { burningCpu } from '../fixtures/guest-cpu.js';
 import { testNoSandboxOutlivesClose, trackSpawnedProcesses } from '../fixtures/sandbox-processes.js';
 import { sessionClosed } from '../fixtures/test-server.js';
 
-t.setTimeout(120_000);
 const spawned = trackSpawnedProcesses();
 
 /** WebSocket opcodes (RFC 6455 §5.2). */

@@ -12,7 +12,6 @@ import { CodingEnv } from '../../envs/coding_env/index.js';
 import { assertNoLeaks, baseline, health, poolsFull, startFaultServer } from '../fixtures/fault-server.js';
 import { testNoSandboxOutlivesClose, trackSpawnedProcesses } from '../fixtures/sandbox-processes.js';
 
-t.setTimeout(120_000);
 const spawned = trackSpawnedProcesses();
 
 const POOL_SIZE = 2;

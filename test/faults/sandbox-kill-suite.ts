@@ -18,7 +18,6 @@ import { burningCpu } from '../fixtures/guest-cpu.js';
 import { testNoSandboxOutlivesClose, trackSpawnedProcesses } from '../fixtures/sandbox-processes.js';
 import { request } from '../fixtures/test-server.js';
 
-
 /** A step that never returns on its own but heeds the interrupt (the deadline is far away anyway). */
 const BUSY = 'while True: pass';
 
@@ -44,7 +43,6 @@ type Target = 'guest' | 'bwrap';
  * each under tap's per-file timeout), then the check that no sandbox process outlived its close().
  */
 export function sandboxKillSuite(backend: PythonBackendName): void {
-  t.setTimeout(120_000);
   const spawned = trackSpawnedProcesses();
   for (const target of ['guest', 'bwrap'] satisfies Target[]) {
     t.test(`${backend} backend: SIGKILL of the sandbox's ${target === 'guest' ? (backend === 'process' ? 'CPython' : 'Node (Pyodide)') : 'bwrap'} mid-step → 137, state lost, fresh sandbox next`, async (t) => {

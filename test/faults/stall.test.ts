@@ -18,7 +18,6 @@ import { burningCpu } from '../fixtures/guest-cpu.js';
 import { testNoSandboxOutlivesClose, trackSpawnedProcesses } from '../fixtures/sandbox-processes.js';
 import { request } from '../fixtures/test-server.js';
 
-t.setTimeout(120_000);
 const spawned = trackSpawnedProcesses();
 
 /** The stalled step's deadline: long enough that the bystanders' quick steps fit in it on a loaded machine. */

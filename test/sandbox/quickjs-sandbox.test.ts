@@ -25,9 +25,6 @@ async function sandboxFor(t: Test, backend: JavaScriptBackend): Promise<Sandbox>
   return sandbox;
 }
 
-// ~90 s alone, more on a busy machine (tap's default is 120 s).
-t.setTimeout(300_000);
-
 /** A deadline no ordinary step comes near, even behind a worker's cold start on a loaded machine. */
 const STEP_MS = 30_000;
 const run = (sandbox: Sandbox, code: string, timeoutMs = STEP_MS): Promise<ExecResult> => sandbox.run(code, { timeoutMs });

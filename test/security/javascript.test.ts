@@ -8,8 +8,6 @@ import { javascriptCases, javascriptWorkerStallCases } from './javascript-cases.
 // threads, real QuickJS. The canary is in the server's environment before any server starts.
 process.env[CANARY_NAME] = CANARY_VALUE;
 
-t.setTimeout(170_000);
-
 // CPython child processes are the cheapest Python pool to keep warm beside the JavaScript one.
 const pythonBackend = 'process' as const;
 

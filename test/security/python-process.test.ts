@@ -4,7 +4,6 @@ import { runCorpus } from './corpus.js';
 import { pythonCases } from './python-cases.js';
 
 // The escape corpus on the `process` backend: a CPython child per episode under bubblewrap.
-t.setTimeout(200_000);
 const probe = await createProcessBackend();
 await runCorpus(t, {
   language: 'python',

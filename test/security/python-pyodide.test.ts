@@ -4,7 +4,6 @@ import { runCorpus } from './corpus.js';
 import { pythonCases } from './python-cases.js';
 
 // The escape corpus on the `pyodide` backend: a Node process hosting Pyodide per episode, under the permission model and bubblewrap.
-t.setTimeout(200_000);
 const probe = await createProcessBackend();
 await runCorpus(t, {
   language: 'python',
