@@ -21,6 +21,7 @@ import t, { type Test } from 'tap';
 import { CodingEnv } from '../../envs/coding_env/index.js';
 import type { EnvboxServer, Session } from '../../runtime/index.js';
 import { assertNoLeaks, baseline, health, sandboxOfUid, startFaultServer } from '../fixtures/fault-server.js';
+import { heartbeatIntervalMs } from '../fixtures/event-loop-lag.js';
 import { burningCpu } from '../fixtures/guest-cpu.js';
 import { testNoSandboxOutlivesClose, trackSpawnedProcesses } from '../fixtures/sandbox-processes.js';
 import { sessionClosed } from '../fixtures/test-server.js';
@@ -183,7 +184,7 @@ async function bystander(t: Test, server: EnvboxServer): Promise<CodingEnv> {
 }
 
 t.test('a half-open peer (stops reading, never pongs) is dropped by the heartbeat; its session and sandbox are freed', async (t) => {
-  const server = await startFaultServer(t, {}, { wsPingIntervalMs: 200 });
+  const server = await startFaultServer(t, {}, { wsPingIntervalMs: await heartbeatIntervalMs(200) });
   const before = await baseline(server);
   const alive = await bystander(t, server);
   const { peer, session, guestPid, closed } = await rawEpisode(t, server);

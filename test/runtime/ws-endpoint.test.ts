@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import t, { type Test } from 'tap';
 import WebSocket, { type ClientOptions } from 'ws';
 import type { EnvboxServer } from '../../runtime/index.js';
+import { heartbeatIntervalMs } from '../fixtures/event-loop-lag.js';
 import { request, sessionClosed, startTestServer } from '../fixtures/test-server.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -280,7 +281,7 @@ t.test('over capacity a socket gets CAPACITY_EXCEEDED and 1013; a slot freed is 
 });
 
 t.test('a peer that stops answering pings is dropped; a live one survives', async (t) => {
-  const server = await startTestServer(t, { wsPingIntervalMs: 50 });
+  const server = await startTestServer(t, { wsPingIntervalMs: await heartbeatIntervalMs(50) });
   const healthy = await connect(t, server);
   await healthy.peer.request({ type: 'reset', data: {} });
 
