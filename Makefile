@@ -5,7 +5,7 @@ PORT ?= 8000
 HOST ?= 127.0.0.1
 NODE_MAJOR_MIN := 20
 
-.PHONY: install build test test-loaded run bench soak clean check-node system-packages browser \
+.PHONY: install build test test-loaded imports run bench soak clean check-node system-packages browser \
 	docker-up base-image image run-docker test-docker docker-clean
 
 # Debian packages the sandboxes use: the system CPython and bubblewrap (per-episode namespaces).
@@ -45,9 +45,13 @@ build:
 	npm run build
 
 ## test: type-check everything (tests included), then run the tap suite against real servers
-test: build
+test: build imports
 	npx tsc -p tsconfig.json --noEmit
 	npx tap
+
+## imports: the layers' import rules (.dependency-cruiser.cjs; docs/ARCHITECTURE.md): each violation named
+imports:
+	npx depcruise --config .dependency-cruiser.cjs cli.ts index.ts version.ts protocol runtime sandbox client envs
 
 ## test-loaded: `make test` while LOAD_HOGS busy loops (default: one per core) share the CPU, so a
 ## machine about half as fast is simulated: no verdict may depend on the machine's speed. The hogs
@@ -68,7 +72,7 @@ test-loaded:
 
 ## run: serve $(ENV) on $(HOST):$(PORT) with the web interface at /web (Python episodes in the $(PYTHON_BACKEND) sandbox)
 run: build
-	node dist/cli.js serve --env $(ENV) --port $(PORT) --host $(HOST) --python-backend $(PYTHON_BACKEND) --web
+	node dist/cli.js serve --env $(ENV) --port $(PORT) --host $(HOST) $(if $(filter coding_env,$(ENV)),--python-backend $(PYTHON_BACKEND)) --web
 
 ## bench: latency and throughput of $(ENV) over HTTP keep-alive and WebSocket; coding_env on both
 ## Python backends (bench entries coding_env and coding_env_pyodide). Every entry runs, even after
