@@ -107,6 +107,8 @@ const OTHER_LANGUAGE: Readonly<Record<Language, Language>> = { python: 'javascri
 const INTERRUPT_ONLY = { sandbox: { interruptGraceMs: 30_000 }, javascript: { graceMs: 30_000 } } as const;
 /** How many times longer than a step of another session the sleep of the concurrency test is, at least. */
 const SLEEP_OVER_ROUND_TRIP = 20;
+/** How many times longer than the requests it must outlast (measured) a JavaScript stall's deadline is, at least. */
+const STALL_OVER_REQUESTS = 3;
 /** Rounding of the millisecond clocks a kill's deadline and a step's duration are measured with. */
 const CLOCK_SLACK_MS = 5;
 
@@ -645,9 +647,20 @@ export async function codingEnvSuite(suite: CodingEnvSuiteOptions): Promise<void
     const { server } = await codingServer(t);
     await request(server, 'POST', '/reset', {});
     let settled = false;
+    // The stall outlasts the requests below (its deadline is 3 times what they take on this machine
+    // now, at least 0.5 s), so that it still running after them shows the server was not held up.
+    const rounds = 5;
+    const round = async (): Promise<void> => {
+      await request(server, 'GET', '/health');
+      await request(server, 'GET', '/schema');
+    };
+    await round(); // the first builds what later ones reuse
+    const started = performance.now();
+    await round();
+    const timeoutS = Math.max(0.5, Math.ceil((rounds * STALL_OVER_REQUESTS * (performance.now() - started)) / 100) / 10);
     // includes() over 2^32 - 1 holes never checks QuickJS's interrupt handler (> 20 s natively).
-    const stalled = step(server, 'const a = []; a.length = 2 ** 32 - 1; a.includes(1)', { timeout_s: 0.5 }).finally(() => (settled = true));
-    for (let i = 0; i < 5; i++) {
+    const stalled = step(server, 'const a = []; a.length = 2 ** 32 - 1; a.includes(1)', { timeout_s: timeoutS }).finally(() => (settled = true));
+    for (let i = 0; i < rounds; i++) {
       const health = await request(server, 'GET', '/health');
       t.equal(health.status, 200, `GET /health answered during the stall (${i + 1})`);
       t.equal((await request(server, 'GET', '/schema')).status, 200);
