@@ -15,8 +15,12 @@ const spawned = trackSpawnedProcesses();
 
 const backend = await createProcessBackend();
 
-/** How long the child process of the whenFull() test may take before it is taken for hung. */
-const HANG_DEADLINE_MS = 20_000;
+/**
+ * How long the child process of the whenFull() test may take before it is taken for hung: a hang
+ * guard, far beyond its run on a loaded machine (it loads the TypeScript sources and starts two
+ * sandboxes: several seconds), so only a spin trips it.
+ */
+const HANG_DEADLINE_MS = 120_000;
 
 /**
  * The real backend, counted: every start goes through `backend.create()`; nothing is faked. Tests
@@ -215,6 +219,18 @@ t.test('close() closes the ready sandboxes, rejects waiters and later acquires',
   await lazy.settled(1);
   t.equal(lazy.sandboxes.length, 1, 'the start in flight finished');
   t.equal(lazy.sandboxes[0]!.alive, false, 'and its sandbox was closed, not leaked');
+});
+
+t.test('acquire on a closed pool is SANDBOX_UNAVAILABLE (503); asyncDispose closes the pool', async (t) => {
+  const { pool, factory } = poolOf(t, 1);
+  await factory.settled(1);
+  const waiting = poolOf(t, 0).pool;
+  const waiter = waiting.acquire();
+  await Promise.all([pool[Symbol.asyncDispose](), waiting.close()]);
+  t.equal(factory.sandboxes[0]!.alive, false, 'its ready sandbox is closed');
+  const unavailable = { name: 'SandboxUnavailableError', code: 'SANDBOX_UNAVAILABLE', status: 503, expose: true };
+  await t.rejects(pool.acquire(), unavailable);
+  await t.rejects(waiter, unavailable, 'as is an acquire that was waiting when it closed');
 });
 
 t.test('a failing start rejects the waiting acquire and is reported in the background', async (t) => {
