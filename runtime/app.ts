@@ -1,22 +1,19 @@
 import Router from '@koa/router';
 import Koa from 'koa';
+import type { AnyEnvDefinition, HealthResponse } from '../protocol/index.js';
+import { EnvboxError, MethodNotAllowedError, NotFoundError } from '../protocol/index.js';
 import { bearerAuthMiddleware } from './bearer-auth.js';
 import { AppConfig, type AppConfigInput } from './config.js';
-import type { AnyEnvDefinition } from '../protocol/index.js';
-import { EnvboxError, MethodNotAllowedError, NotFoundError, SessionNotFoundError } from '../protocol/index.js';
+import { EnvService } from './env-service.js';
 import { errorReply } from './error-reply.js';
-import { readJsonBody } from './json-body.js';
+import { COMMON_HEADERS } from './http-reply.js';
 import { createLogger, type Logger } from './logger.js';
-import { AppMetrics, METRICS_PATH } from './metrics.js';
-import type { HealthResponse } from '../protocol/index.js';
+import { type AppMetrics, METRICS_PATH } from './metrics.js';
 import { openApiDocument, OPENAPI_PATH } from './openapi.js';
-import { EnvProtocol } from './protocol.js';
-import type { Session } from './session.js';
-import { SessionManager } from './session-manager.js';
+import { registerOperationRoutes } from './operation-routes.js';
+import type { EnvProtocol } from './protocol.js';
+import type { SessionManager } from './session-manager.js';
 import { registerWebInterface } from './web-interface.js';
-
-/** Header naming the session a plain HTTP request acts on. */
-export const SESSION_HEADER = 'x-session-id';
 
 /** Options of {@link createApp} that are not wire configuration. */
 export interface CreateAppOptions {
@@ -25,57 +22,53 @@ export interface CreateAppOptions {
 }
 
 /**
- * The Koa app serving one environment over the OpenEnv protocol, with the session manager and
- * protocol it shares with the WebSocket endpoint. Close it with {@link EnvboxApp.close}.
+ * The Koa app serving one environment over the OpenEnv protocol. What it serves lives in its
+ * {@link EnvService}, which the HTTP fast path and the WebSocket endpoint share; the getters here
+ * reach into it. Close it with {@link EnvboxApp.close}.
  */
 export class EnvboxApp extends Koa {
-  readonly definition: AnyEnvDefinition;
-  readonly config: AppConfig;
-  readonly logger: Logger;
-  readonly sessions: SessionManager;
-  readonly protocol: EnvProtocol;
-  /** This app's Prometheus metrics (its own registry), served at `GET /metrics`. */
-  readonly metrics: AppMetrics;
+  /** The sessions, protocol, metrics, logger and configuration this app serves. */
+  readonly service: EnvService;
 
-  constructor(definition: AnyEnvDefinition, config: AppConfig, logger: Logger) {
+  constructor(service: EnvService) {
     super({ proxy: false });
-    this.definition = definition;
-    this.config = config;
-    this.logger = logger;
-    this.sessions = new SessionManager(definition, { ...config, logger });
-    this.metrics = new AppMetrics(definition, this.sessions);
-    this.protocol = new EnvProtocol(definition, config, this.metrics);
-    // Koa logs every error it sees by default; errors are logged once, by our error middleware.
+    this.service = service;
+    // Koa logs every error it sees by default; errors are logged once, by errorReply.
     this.silent = true;
   }
 
-  /** Close every session (and so every environment instance), then the definition's shared resources. Idempotent. */
-  async close(): Promise<void> {
-    this.#closing ??= (async () => {
-      await this.sessions.closeAll();
-      await this.definition.close?.();
-    })();
-    await this.#closing;
+  get definition(): AnyEnvDefinition {
+    return this.service.definition;
   }
 
-  #closing: Promise<void> | undefined;
+  get config(): AppConfig {
+    return this.service.config;
+  }
+
+  get logger(): Logger {
+    return this.service.logger;
+  }
+
+  get sessions(): SessionManager {
+    return this.service.sessions;
+  }
+
+  get protocol(): EnvProtocol {
+    return this.service.protocol;
+  }
+
+  /** This app's Prometheus metrics (its own registry), served at `GET /metrics`. */
+  get metrics(): AppMetrics {
+    return this.service.metrics;
+  }
+
+  /** Close the service: every session (and so every environment instance), then the definition's shared resources. Idempotent. */
+  close(): Promise<void> {
+    return this.service.close();
+  }
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
-  }
-
-  /**
-   * The session a request acts on, from its `X-Session-Id` header: the default session when the
-   * header is absent.
-   * @throws {SessionNotFoundError} for an empty or unknown id
-   */
-  async sessionFor(header: string | string[] | undefined): Promise<Session> {
-    if (header === undefined) return this.sessions.defaultSession();
-    const id = Array.isArray(header) ? header.join(', ') : header;
-    if (id === '') {
-      throw new SessionNotFoundError('Header X-Session-Id is empty; send the id POST /sessions returned, or omit the header.');
-    }
-    return this.sessions.get(id);
   }
 }
 
@@ -88,24 +81,12 @@ export class EnvboxApp extends Koa {
  */
 export function createApp(definition: AnyEnvDefinition, config: AppConfigInput = {}, options: CreateAppOptions = {}): EnvboxApp {
   const parsed = AppConfig.parse(config);
-  const app = new EnvboxApp(definition, parsed, options.logger ?? createLogger(parsed.logLevel));
-  const { sessions, protocol } = app;
+  const service = new EnvService(definition, parsed, options.logger ?? createLogger(parsed.logLevel));
+  const app = new EnvboxApp(service);
+  const { sessions, protocol, metrics } = service;
   const router = new Router();
 
-  const sessionOf = (ctx: Koa.Context): Promise<Session> => app.sessionFor(ctx.headers[SESSION_HEADER]);
-  const body = (ctx: Koa.Context): Promise<unknown> => readJsonBody(ctx.req, parsed.maxBodyBytes);
-
-  router.post('/reset', async (ctx) => {
-    const payload = await body(ctx);
-    ctx.body = await protocol.reset(await sessionOf(ctx), payload);
-  });
-  router.post('/step', async (ctx) => {
-    const payload = await body(ctx);
-    ctx.body = await protocol.step(await sessionOf(ctx), payload);
-  });
-  router.get('/state', async (ctx) => {
-    ctx.body = await protocol.state(await sessionOf(ctx));
-  });
+  registerOperationRoutes(router, service);
   router.get('/health', (ctx) => {
     const health: HealthResponse = {
       status: 'healthy',
@@ -118,8 +99,8 @@ export function createApp(definition: AnyEnvDefinition, config: AppConfigInput =
     ctx.body = health;
   });
   router.get(METRICS_PATH, async (ctx) => {
-    ctx.type = app.metrics.contentType;
-    ctx.body = await app.metrics.scrape();
+    ctx.type = metrics.contentType;
+    ctx.body = await metrics.scrape();
   });
   router.get('/metadata', (ctx) => {
     ctx.body = protocol.metadata;
@@ -149,7 +130,7 @@ export function createApp(definition: AnyEnvDefinition, config: AppConfigInput =
     throw new EnvboxError('UPGRADE_REQUIRED', 426, 'GET /ws is a WebSocket endpoint; connect with a WebSocket client.');
   });
 
-  app.use(errorMiddleware(app.logger, app.metrics));
+  app.use(errorMiddleware(service));
   if (parsed.token !== undefined) app.use(bearerAuthMiddleware(parsed.token));
   // Sets 405/501 and the Allow header; the error middleware turns them into the envelope.
   app.use(router.allowedMethods());
@@ -157,14 +138,8 @@ export function createApp(definition: AnyEnvDefinition, config: AppConfigInput =
   return app;
 }
 
-/** Headers every response carries. */
-export const COMMON_HEADERS: Readonly<Record<string, string>> = Object.freeze({
-  'Cache-Control': 'no-store',
-  'X-Content-Type-Options': 'nosniff',
-});
-
 /** Turn anything thrown below into the error envelope (see {@link errorReply}), and 404 unknown routes. */
-function errorMiddleware(logger: Logger, metrics: AppMetrics): Koa.Middleware {
+function errorMiddleware(service: EnvService): Koa.Middleware {
   return async (ctx, next) => {
     ctx.set(COMMON_HEADERS);
     try {
@@ -176,8 +151,7 @@ function errorMiddleware(logger: Logger, metrics: AppMetrics): Koa.Middleware {
         throw new MethodNotAllowedError(`${ctx.method} is not allowed on ${ctx.path}; allowed: ${ctx.response.get('Allow')}.`);
       }
     } catch (thrown) {
-      const reply = errorReply(thrown, logger, ctx.method, ctx.path);
-      metrics.recordError(reply.body.error.code);
+      const reply = errorReply(thrown, service, { method: ctx.method, path: ctx.path });
       ctx.set(reply.headers);
       ctx.status = reply.status;
       ctx.body = reply.body;

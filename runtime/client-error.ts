@@ -1,7 +1,9 @@
 import type { Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { BadRequestError, HeadersTooLargeError, RequestTimeoutError, type EnvboxError } from '../protocol/index.js';
-import type { Logger } from './logger.js';
+import type { EnvService } from './env-service.js';
+import { errorReply } from './error-reply.js';
+import { rawReply } from './http-reply.js';
 
 /** The response Node's HTTP server has begun on a socket, if any (its own default handler checks the same). */
 interface SocketWithResponse extends Duplex {
@@ -13,9 +15,11 @@ interface SocketWithResponse extends Duplex {
  * instead of a bare `400 Bad Request`: malformed request lines or headers, a body that disagrees
  * with its Content-Length or chunked framing, headers too large (431), and requests whose headers
  * and body did not arrive within `requestTimeoutMs` (408: slow or stalled uploads, slowloris).
- * The connection is closed afterwards, since its framing can no longer be trusted.
+ * The connection is closed afterwards, since its framing can no longer be trusted. The reply is
+ * {@link errorReply}'s, written on the socket (Node has no response object for such a request).
  */
-export function answerClientErrors(http: Server, requestTimeoutMs: number, logger: Logger): void {
+export function answerClientErrors(http: Server, service: EnvService): void {
+  const { requestTimeoutMs } = service.config;
   http.requestTimeout = requestTimeoutMs;
   http.headersTimeout = requestTimeoutMs;
   http.on('clientError', (error: NodeJS.ErrnoException, socket: SocketWithResponse) => {
@@ -23,24 +27,12 @@ export function answerClientErrors(http: Server, requestTimeoutMs: number, logge
       socket.destroy();
       return;
     }
-    const envboxError = classify(error, requestTimeoutMs);
-    logger.info('http client error', { code: envboxError.code, cause: error.code ?? error.message });
-    const body = JSON.stringify({ error: envboxError.toWire() });
-    socket.end(
-      `HTTP/1.1 ${envboxError.status} ${STATUS_TEXT[envboxError.status] ?? 'Bad Request'}\r\n` +
-        'Content-Type: application/json; charset=utf-8\r\n' +
-        `Content-Length: ${Buffer.byteLength(body)}\r\n` +
-        'Connection: close\r\n\r\n' +
-        body,
-    );
+    const cause = error.code ?? error.message;
+    const reply = errorReply(classify(error, requestTimeoutMs), service, { cause });
+    service.logger.info('http client error', { code: reply.body.error.code, cause });
+    socket.end(rawReply(reply));
   });
 }
-
-const STATUS_TEXT: Readonly<Record<number, string>> = {
-  400: 'Bad Request',
-  408: 'Request Timeout',
-  431: 'Request Header Fields Too Large',
-};
 
 function classify(error: NodeJS.ErrnoException, requestTimeoutMs: number): EnvboxError {
   if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {

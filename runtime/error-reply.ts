@@ -1,22 +1,27 @@
 import { BEARER_CHALLENGE } from './bearer-auth.js';
+import type { EnvService } from './env-service.js';
+import type { HttpReply } from './http-reply.js';
 import { CapacityExceededError, toEnvboxError, UnauthorizedError, type WireError } from '../protocol/index.js';
-import type { Logger } from './logger.js';
 
-/** An error as an HTTP reply: status, extra headers and the envelope. */
-export interface ErrorReply {
-  status: number;
-  headers: Record<string, string>;
-  body: { error: WireError };
-}
+/** An error as a reply: status, extra headers and the envelope (a WebSocket sends `body.error` as its error frame's `data`). */
+export type ErrorReply = HttpReply<{ error: WireError }>;
+
+/** Where error replies are logged and counted. */
+export type ErrorSink = Pick<EnvService, 'logger' | 'metrics'>;
 
 /**
- * Turn anything thrown while serving `method path` into its reply (the one place errors map to
- * statuses): 5xx are logged with their cause and answered without internals; capacity gets
- * `Retry-After`; a 401 gets `WWW-Authenticate: Bearer`; a 413 closes the connection rather than reading the rest of the body.
+ * Turn anything thrown while serving a request into its reply: the one place errors map to
+ * statuses, for Koa's routes, the HTTP fast path, raw sockets and WebSocket frames alike.
+ * Every reply is counted in `envbox_errors_total`. The one 5xx rule: a 5xx other than 503 (which
+ * says "busy", not "broken") is logged at error level with its cause, and answered without
+ * internals (`INTERNAL`'s generic message). Capacity gets `Retry-After`; a 401 gets
+ * `WWW-Authenticate: Bearer`; a 413 closes the connection rather than reading the rest of the body.
+ * @param origin what was being served, for the log line, e.g. `{method, path}` or `{path: '/ws', session_id}`
  */
-export function errorReply(thrown: unknown, logger: Logger, method: string, path: string): ErrorReply {
+export function errorReply(thrown: unknown, sink: ErrorSink, origin: Record<string, unknown>): ErrorReply {
   const error = toEnvboxError(thrown);
-  if (error.status >= 500 && error.status !== 503) logger.error('request failed', { method, path, error: thrown });
+  if (error.status >= 500 && error.status !== 503) sink.logger.error('request failed', { ...origin, error: thrown });
+  sink.metrics.recordError(error.code);
   const headers: Record<string, string> = {};
   if (error instanceof CapacityExceededError) headers['Retry-After'] = String(error.retryAfterS);
   if (error instanceof UnauthorizedError) headers['WWW-Authenticate'] = BEARER_CHALLENGE;

@@ -1,10 +1,12 @@
 // The protocol floor, re-exported for the server's users (tests, the package API).
 export * from '../protocol/index.js';
-export { COMMON_HEADERS, createApp, EnvboxApp, SESSION_HEADER } from './app.js';
+export { createApp, EnvboxApp } from './app.js';
+export type { CreateAppOptions } from './app.js';
+export { EnvService } from './env-service.js';
 export { errorReply } from './error-reply.js';
 export type { ErrorReply } from './error-reply.js';
-export { createHotRoutes } from './hot-routes.js';
-export type { CreateAppOptions } from './app.js';
+export { COMMON_HEADERS } from './http-reply.js';
+export { createHotRoutes, SESSION_HEADER } from './operation-routes.js';
 export { runCli, EXIT_USAGE } from './cli.js';
 export type { CliCommand, CliContext, CliOutcome } from './cli.js';
 export {

@@ -4,7 +4,8 @@ import { answerClientErrors } from './client-error.js';
 import { createApp, type CreateAppOptions, type EnvboxApp } from './app.js';
 import { DEFAULT_HOST, type AppConfigInput } from './config.js';
 import type { AnyEnvDefinition } from '../protocol/index.js';
-import { createHotRoutes } from './hot-routes.js';
+import type { EnvService } from './env-service.js';
+import { createHotRoutes } from './operation-routes.js';
 import { WsEndpoint } from './ws-endpoint.js';
 
 /** How long `close()` lets in-flight HTTP requests finish before cutting their connections. @default 5 s */
@@ -29,6 +30,11 @@ export class EnvboxServer {
     this.app = app;
     this.http = http;
     this.ws = ws;
+  }
+
+  /** What the server serves (sessions, protocol, metrics, logger, configuration), shared by HTTP and `/ws`. */
+  get service(): EnvService {
+    return this.app.service;
   }
 
   /** The port listened on. */
@@ -76,9 +82,10 @@ export class EnvboxServer {
 export async function startServer(definition: AnyEnvDefinition, options: StartServerOptions = {}): Promise<EnvboxServer> {
   const { port = 0, host = DEFAULT_HOST, logger, ...config } = options;
   const app = createApp(definition, config, logger === undefined ? {} : { logger });
+  const { service } = app;
   const koa = app.callback();
-  const hot = createHotRoutes(app);
-  const { requestTimeoutMs } = app.config;
+  const hot = createHotRoutes(service);
+  const { requestTimeoutMs } = service.config;
   // Node checks request timeouts on this interval, so it bounds how late a 408 can come.
   const connectionsCheckingInterval = Math.min(30_000, Math.max(100, requestTimeoutMs / 4));
   const http = createServer({ connectionsCheckingInterval }, (request, response) => {
@@ -86,8 +93,8 @@ export async function startServer(definition: AnyEnvDefinition, options: StartSe
   });
   // Keep-alive connections outlive Node's 5 s default between an agent's steps.
   http.keepAliveTimeout = 65_000;
-  answerClientErrors(http, requestTimeoutMs, app.logger);
-  const ws = new WsEndpoint(app, http);
+  answerClientErrors(http, service);
+  const ws = new WsEndpoint(service, http);
   try {
     await new Promise<void>((resolve, reject) => {
       http.once('error', reject);
@@ -101,6 +108,6 @@ export async function startServer(definition: AnyEnvDefinition, options: StartSe
     await app.close();
     throw error;
   }
-  http.on('error', (error) => app.logger.error('http server error', { error }));
+  http.on('error', (error) => service.logger.error('http server error', { error }));
   return new EnvboxServer(app, http, ws);
 }

@@ -42,6 +42,7 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
   #defaultSession: Promise<Session> | undefined;
   #reaper: NodeJS.Timeout | undefined;
   #shutdown = false;
+  #closingAll: Promise<void> | undefined;
 
   constructor(definition: AnyEnvDefinition, options: SessionManagerOptions) {
     super();
@@ -131,12 +132,23 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
     return reaped;
   }
 
-  /** Stop the reaper, refuse new sessions and close every open one. Idempotent. */
-  async closeAll(): Promise<void> {
-    this.#shutdown = true;
-    clearInterval(this.#reaper);
-    this.#reaper = undefined;
-    await Promise.all([...this.#sessions.values()].map((session) => this.#close(session, 'shutdown')));
+  /**
+   * Stop the reaper, refuse new sessions and close every open one (reason `shutdown`). Idempotent:
+   * every call gets the first one's promise, which resolves once every environment is closed.
+   */
+  closeAll(): Promise<void> {
+    this.#closingAll ??= (async () => {
+      this.#shutdown = true;
+      clearInterval(this.#reaper);
+      this.#reaper = undefined;
+      await Promise.all([...this.#sessions.values()].map((session) => this.#close(session, 'shutdown')));
+    })();
+    return this.#closingAll;
+  }
+
+  /** {@link SessionManager.closeAll}, for `await using`. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.closeAll();
   }
 
   async #open(id: string, kind: SessionKind): Promise<Session> {

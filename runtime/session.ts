@@ -86,6 +86,11 @@ export class Session {
     return this.#closed;
   }
 
+  /** Close with reason `shutdown` (see {@link Session.close}), for `await using`. Idempotent. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close('shutdown');
+  }
+
   #settle(): void {
     this.#pending -= 1;
     this.#lastActiveMs = Date.now();

@@ -1,11 +1,12 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import type { EnvboxApp } from './app.js';
-import { BEARER_CHALLENGE, bearerCheck, unauthorized, type TokenCheck } from './bearer-auth.js';
-import { CapacityExceededError, InvalidRequestError, toEnvboxError } from '../protocol/index.js';
+import { InvalidRequestError, WsClientMessage, type WireError, type WsServerMessage } from '../protocol/index.js';
+import { bearerCheck, unauthorized, type TokenCheck } from './bearer-auth.js';
+import type { EnvService } from './env-service.js';
+import { errorReply } from './error-reply.js';
+import { rawReply } from './http-reply.js';
 import { parseJson } from './json-body.js';
-import { WsClientMessage, type WsServerMessage } from '../protocol/index.js';
 import { validate } from './protocol.js';
 import type { CloseReason, Session } from './session.js';
 
@@ -32,7 +33,7 @@ const MESSAGE_TYPES = WsClientMessage.options.map((option) => option.shape.type.
  * keep-alive that drops dead peers and frees their sessions.
  */
 export class WsEndpoint {
-  readonly #app: EnvboxApp;
+  readonly #service: EnvService;
   readonly #wss: WebSocketServer;
   readonly #sockets = new Map<string, WebSocket>();
   readonly #alive = new WeakSet<WebSocket>();
@@ -40,12 +41,12 @@ export class WsEndpoint {
   readonly #authorized: TokenCheck;
   readonly #onSessionClosed: (session: Session, reason: CloseReason) => void;
 
-  constructor(app: EnvboxApp, server: Server) {
-    this.#app = app;
-    this.#authorized = bearerCheck(app.config.token);
-    this.#wss = new WebSocketServer({ noServer: true, maxPayload: app.config.maxBodyBytes, perMessageDeflate: false });
+  constructor(service: EnvService, server: Server) {
+    this.#service = service;
+    this.#authorized = bearerCheck(service.config.token);
+    this.#wss = new WebSocketServer({ noServer: true, maxPayload: service.config.maxBodyBytes, perMessageDeflate: false });
     server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => this.#upgrade(request, socket, head));
-    this.#heartbeat = setInterval(() => this.#ping(), app.config.wsPingIntervalMs);
+    this.#heartbeat = setInterval(() => this.#ping(), service.config.wsPingIntervalMs);
     this.#heartbeat.unref();
     // Sessions closed by the manager (idleness, shutdown) take their socket with them.
     this.#onSessionClosed = (session, reason) => {
@@ -56,7 +57,7 @@ export class WsEndpoint {
       else if (reason === 'shutdown') socket.close(WS_CLOSE.goingAway, 'server shutting down');
       else socket.close(WS_CLOSE.normal, 'session closed');
     };
-    app.sessions.on('session-closed', this.#onSessionClosed);
+    service.sessions.on('session-closed', this.#onSessionClosed);
   }
 
   /** Open WebSocket connections. */
@@ -67,7 +68,7 @@ export class WsEndpoint {
   /** Stop the heartbeat and close every connection with 1001. Idempotent. */
   close(): void {
     clearInterval(this.#heartbeat);
-    this.#app.sessions.off('session-closed', this.#onSessionClosed);
+    this.#service.sessions.off('session-closed', this.#onSessionClosed);
     for (const socket of this.#wss.clients) socket.close(WS_CLOSE.goingAway, 'server shutting down');
     this.#wss.close();
   }
@@ -80,11 +81,7 @@ export class WsEndpoint {
     }
     if (!this.#authorized(request.headers.authorization)) {
       // Refused before the handshake: a plain HTTP 401 with the error envelope, no WebSocket.
-      const body = JSON.stringify({ error: unauthorized(request.headers.authorization).toWire() });
-      socket.end(
-        `HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: ${BEARER_CHALLENGE}\r\nContent-Type: application/json; charset=utf-8\r\n` +
-          `Cache-Control: no-store\r\nConnection: close\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-      );
+      socket.end(rawReply(errorReply(unauthorized(request.headers.authorization), this.#service, { method: request.method, path })));
       return;
     }
     this.#wss.handleUpgrade(request, socket, head, (ws) => this.#connect(ws));
@@ -93,24 +90,22 @@ export class WsEndpoint {
   #connect(ws: WebSocket): void {
     this.#alive.add(ws);
     ws.on('pong', () => this.#alive.add(ws));
-    ws.on('error', (error) => this.#app.logger.debug('websocket error', { error }));
-    const opening = this.#app.sessions.create('ws');
+    ws.on('error', (error) => this.#service.logger.debug('websocket error', { error }));
+    const opening = this.#service.sessions.create('ws');
     let session: Session | undefined;
     // Messages are handled strictly in order, so replies come back in the order of the requests.
     let queue: Promise<void> = opening.then(
       (opened) => {
         session = opened;
         if (ws.readyState !== ws.OPEN) {
-          void this.#app.sessions.close(opened.id, 'disconnect');
+          void this.#service.sessions.close(opened.id, 'disconnect');
           return;
         }
         this.#sockets.set(opened.id, ws);
       },
       (error: unknown) => {
-        const failure = toEnvboxError(error);
-        this.#app.metrics.recordError(failure.code);
-        this.#send(ws, { type: 'error', data: failure.toWire() });
-        ws.close(failure instanceof CapacityExceededError ? WS_CLOSE.tryAgainLater : WS_CLOSE.normal, failure.code);
+        const failure = this.#sendError(ws, error, {});
+        ws.close(failure.code === 'CAPACITY_EXCEEDED' ? WS_CLOSE.tryAgainLater : WS_CLOSE.normal, failure.code);
       },
     );
     ws.on('message', (data: RawData, isBinary: boolean) => {
@@ -124,7 +119,7 @@ export class WsEndpoint {
       void opening.then(
         (opened) => {
           this.#sockets.delete(opened.id);
-          return this.#app.sessions.close(opened.id, 'disconnect');
+          return this.#service.sessions.close(opened.id, 'disconnect');
         },
         () => undefined,
       );
@@ -132,7 +127,7 @@ export class WsEndpoint {
   }
 
   async #handle(ws: WebSocket, session: Session, data: RawData, isBinary: boolean): Promise<void> {
-    const { protocol } = this.#app;
+    const { protocol } = this.#service;
     try {
       const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
       const json = parseJson(bytes, isBinary ? 'Binary message' : 'Message');
@@ -149,18 +144,20 @@ export class WsEndpoint {
           return;
         case 'close':
           this.#sockets.delete(session.id);
-          await this.#app.sessions.close(session.id, 'client');
+          await this.#service.sessions.close(session.id, 'client');
           ws.close(WS_CLOSE.normal, 'closed by client');
           return;
       }
     } catch (thrown) {
-      const error = toEnvboxError(thrown);
-      if (error.status >= 500 && error.status !== 503) {
-        this.#app.logger.error('websocket message failed', { session_id: session.id, error: thrown });
-      }
-      this.#app.metrics.recordError(error.code);
-      this.#send(ws, { type: 'error', data: error.toWire() });
+      this.#sendError(ws, thrown, { session_id: session.id });
     }
+  }
+
+  /** Answer `thrown` with an error frame (see {@link errorReply}); returns what was sent. */
+  #sendError(ws: WebSocket, thrown: unknown, origin: Record<string, unknown>): WireError {
+    const { error } = errorReply(thrown, this.#service, { path: WS_PATH, ...origin }).body;
+    this.#send(ws, { type: 'error', data: error });
+    return error;
   }
 
   #send(ws: WebSocket, message: WsServerMessage): void {
@@ -171,7 +168,7 @@ export class WsEndpoint {
     for (const ws of this.#wss.clients) {
       if (!this.#alive.has(ws)) {
         // No pong (nor message) since the last ping: the peer is gone; `close` frees its session.
-        this.#app.logger.info('websocket peer unresponsive; dropping it', {});
+        this.#service.logger.info('websocket peer unresponsive; dropping it', {});
         ws.terminate();
         continue;
       }

@@ -156,7 +156,7 @@ t.test('an environment that throws gives 500 INTERNAL without its message, and t
   t.equal(next.body.observation.order, 2);
 });
 
-t.test('the hot per-step routes and the Koa routes answer alike (a query string takes the Koa path)', async (t) => {
+t.test('the fast path and the Koa routes answer alike (a query string takes the fast path too; other spellings, Koa)', async (t) => {
   const server = await startTestServer(t);
   const hot = await request(server, 'POST', '/step', { action: { message: 'same' } });
   const koa = await request(server, 'POST', '/step?via=koa', { action: { message: 'same' } });
@@ -173,4 +173,17 @@ t.test('the hot per-step routes and the Koa routes answer alike (a query string 
   const koaState = await request(server, 'GET', '/state?via=koa', undefined, { 'X-Session-Id': 'nope' });
   t.equal(hotState.status, 404);
   t.same(hotState.body, koaState.body);
+
+  // Spellings only Koa's router matches (case, trailing slash) reach the same operation.
+  const spelled = await request(server, 'POST', '/STEP/', { action: { message: 'same' } });
+  t.equal(spelled.status, 200);
+  t.equal(spelled.body.observation.metadata.step, 3, 'the Koa route acted on the same default session');
+  for (const name of ['content-type', 'cache-control', 'x-content-type-options']) {
+    t.equal(spelled.headers.get(name), hot.headers.get(name), name);
+  }
+  t.same((await request(server, 'POST', '/Step', '{bad')).body, hotError.body);
+  t.same((await request(server, 'GET', '/state/', undefined, { 'X-Session-Id': 'nope' })).body, hotState.body);
+  const head = await fetch(`${server.url}/state`, { method: 'HEAD' });
+  t.equal(head.status, 200, 'HEAD /state is GET without a body, as Koa serves it');
+  t.equal(head.headers.get('content-type'), 'application/json; charset=utf-8');
 });
