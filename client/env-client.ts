@@ -1,11 +1,11 @@
 import type { z } from 'zod';
-import { TransportError, type ResetRequest, type StepResponse } from '../protocol/index.js';
-import { DEFAULT_IMAGE_TAG } from './docker/build-image.js';
-import type { DockerContainer } from './docker/docker-container.js';
-import { ContainerGoneError } from './docker/docker-errors.js';
-import { launchFromDockerImage, type FromDockerImageOptions } from './docker/from-docker-image.js';
-import { HttpTransport, type HttpSession } from './http-transport.js';
+import type { ResetRequest, StepResponse } from '../protocol/index.js';
+import { DEFAULT_IMAGE_TAG } from './docker/build/index.js';
+import type { EnvClientOptions, FromProviderOptions } from './env-client-options.js';
+import { HttpTransport } from './http-transport.js';
+import { launchFromDockerImage, launchFromProvider, type FromDockerImageOptions } from './launch.js';
 import { parseResponse } from './parse-response.js';
+import { explainGone, type Container, type ContainerProvider, type ContainerSpec } from './provider/index.js';
 import type { CallOptions, Transport } from './transport.js';
 import { WsTransport } from './ws-transport.js';
 
@@ -20,29 +20,7 @@ export interface EnvSchemasOf<O, S> {
   state: z.ZodType<S>;
 }
 
-/** Options of an {@link EnvClient}. */
-export interface EnvClientOptions {
-  /** The server, e.g. `http://127.0.0.1:8000`. */
-  baseUrl: string;
-  /** `http` (keep-alive; default) or `ws` (one WebSocket, one session). */
-  transport?: 'http' | 'ws';
-  /** HTTP only: which session to act on. @default 'new' (a session of its own) */
-  session?: HttpSession;
-  /** Extra headers on every request and on the WebSocket upgrade. */
-  headers?: Readonly<Record<string, string>>;
-  /**
-   * The server's bearer token (its `--token` / `ENVBOX_TOKEN`), sent as `Authorization: Bearer
-   * <token>` on every request and on the WebSocket upgrade; a wrong or missing one makes calls
-   * throw `UnauthorizedError`. @default none
-   */
-  token?: string;
-  /** Per-call timeout. @default 60 s */
-  timeoutMs?: number;
-  /** The container the server runs in, owned by the client: `close()` closes it after the session. */
-  container?: DockerContainer;
-}
-
-/** A typed client class, as `fromDockerImage` needs it: constructible from client options alone. */
+/** A typed client class, as `fromProvider` and `fromDockerImage` need it: constructible from client options alone. */
 export interface EnvClientClass<C> {
   new (options: EnvClientOptions): C;
   /** See {@link EnvClient.dockerCommand}. */
@@ -80,24 +58,47 @@ export interface StepResult<O> {
  * @typeParam S the state
  */
 export class EnvClient<A, O, S> {
-  /** The container this client was launched in ({@link EnvClient.fromDockerImage}), closed with it. */
-  readonly container: DockerContainer | undefined;
+  /** The container this client was launched in ({@link EnvClient.fromProvider}), closed with it. */
+  readonly container: Container | undefined;
   readonly #schemas: EnvSchemasOf<O, S>;
   readonly #transport: Transport;
   readonly #timeoutMs: number;
 
   /**
-   * The arguments after the appliance's `envbox serve` that {@link EnvClient.fromDockerImage} runs
-   * this client's environment with; undefined: the image's CMD (`--env coding_env`).
+   * The arguments after the appliance's `envbox serve` that {@link EnvClient.fromProvider} and
+   * {@link EnvClient.fromDockerImage} run this client's environment with, unless the spec names
+   * its own `command`; undefined: the image's CMD (`--env coding_env`).
    */
   static readonly dockerCommand: readonly string[] | undefined = undefined;
+
+  /**
+   * Start an appliance container from `spec` through `provider` (any {@link ContainerProvider}:
+   * `LocalDockerProvider`, ...), wait until it is healthy, and return a client of this class that
+   * owns it: `close()` and `await using` also stop and remove the container; a call made after it
+   * stopped throws `ContainerGoneError`. The client gets the container's token. Called on a typed
+   * client: `CodingEnv.fromProvider(provider, { image })`. For an untyped `EnvClient`, see
+   * {@link launchFromProvider}.
+   * @throws {ContainerStartError} when the container cannot start or stops first (with its last log lines)
+   * @throws {HealthTimeoutError} when it is not healthy within `spec.healthTimeoutMs` (with its last log lines)
+   * and the provider's own errors (LocalDockerProvider: `DockerUnavailableError`, `ImageNotFoundError`)
+   */
+  static async fromProvider<C>(
+    this: EnvClientClass<C>,
+    provider: ContainerProvider,
+    spec: ContainerSpec,
+    options: FromProviderOptions = {},
+  ): Promise<C> {
+    const command = spec.command ?? this.dockerCommand;
+    return launchFromProvider(provider, command === undefined ? spec : { ...spec, command }, options, (clientOptions) => new this(clientOptions));
+  }
 
   /**
    * Start a hardened appliance container of `image` (`envbox build-image` makes
    * `envbox/appliance:latest`, the default), wait until it is healthy, and return a client of this
    * class that owns it: `close()` and `await using` also stop and remove the container. Called on
-   * a typed client, OpenEnv's `from_docker_image` classmethod: `CodingEnv.fromDockerImage()`. For
-   * an untyped `EnvClient`, see {@link launchFromDockerImage}.
+   * a typed client, OpenEnv's `from_docker_image` classmethod: `CodingEnv.fromDockerImage()`.
+   * Sugar over {@link EnvClient.fromProvider} with a `LocalDockerProvider` (`options.provider`, else
+   * a new one). For an untyped `EnvClient`, see {@link launchFromDockerImage}.
    * @throws {DockerUnavailableError} when no Docker engine answers (fix: `make docker-up`)
    * @throws {ImageNotFoundError} when the engine lacks `image` (fix: `make image`)
    * @throws {ContainerStartError} when the container cannot start or exits first (with its last log lines)
@@ -180,16 +181,13 @@ export class EnvClient<A, O, S> {
 
   /**
    * `call`, but a transport failure of a client whose container is no longer running becomes a
-   * {@link ContainerGoneError} naming the container (a bare connection refusal or reset would not).
+   * `ContainerGoneError` naming the container (a bare connection refusal or reset would not).
    */
   async #explained<T>(call: Promise<T>): Promise<T> {
     try {
       return await call;
     } catch (error) {
-      const container = this.container;
-      if (!(error instanceof TransportError) || container === undefined || !container.alive) throw error;
-      const gone = await container.notRunning();
-      throw gone === undefined ? error : new ContainerGoneError(container, gone, { cause: error });
+      throw await explainGone(this.container, error);
     }
   }
 

@@ -113,6 +113,13 @@ export class MethodNotAllowedError extends EnvboxError {
   }
 }
 
+/** 426 `UPGRADE_REQUIRED`: a plain HTTP request reached a WebSocket endpoint (`GET /ws`). */
+export class UpgradeRequiredError extends EnvboxError {
+  constructor(message: string, options?: EnvboxErrorOptions) {
+    super('UPGRADE_REQUIRED', 426, message, options);
+  }
+}
+
 /** 401 `UNAUTHORIZED`: the server requires a bearer token and the request has none, or a wrong one. */
 export class UnauthorizedError extends EnvboxError {
   constructor(message: string, options?: EnvboxErrorOptions) {
@@ -191,6 +198,7 @@ const ERROR_CLASSES: Readonly<Record<string, ErrorClass>> = {
   NOT_FOUND: NotFoundError,
   METHOD_NOT_ALLOWED: MethodNotAllowedError,
   UNAUTHORIZED: UnauthorizedError,
+  UPGRADE_REQUIRED: UpgradeRequiredError,
   SESSION_NOT_FOUND: SessionNotFoundError,
   CAPACITY_EXCEEDED: CapacityExceededError,
   SESSION_CLOSED: SessionClosedError,

@@ -23,6 +23,7 @@ export {
   toEnvboxError,
   TransportError,
   UnauthorizedError,
+  UpgradeRequiredError,
 } from './errors.js';
 export type { EnvboxErrorOptions, WireError } from './errors.js';
 export {

@@ -8,7 +8,7 @@ const MODULE_DIR = dirname(fileURLToPath(import.meta.url));
 
 /**
  * The root of the envbox package: the nearest folder above this module whose package.json is
- * named `envbox`. The same from the sources (`client/docker/`) and from the build
+ * named `envbox`. The same from the sources (`client/docker/`, shared by `run/` and `build/`) and from the build
  * (`dist/client/docker/`), in a checkout or installed under `node_modules/envbox`.
  * @returns the folder, or undefined when there is none above `from`
  */

@@ -1,6 +1,7 @@
 import { get, type IncomingMessage } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { HealthResponse } from '../../protocol/index.js';
+import { HealthResponse, TransportError } from '../../protocol/index.js';
+import { DEFAULT_HEALTH_CHECK_TIMEOUT_MS, type Container, type HealthCheckOptions } from './container.js';
 
 /** How long a container gets to answer `GET /health`. @default 30 s */
 export const DEFAULT_HEALTH_TIMEOUT_MS = 30_000;
@@ -81,6 +82,24 @@ export async function waitForHealth(url: string, options: WaitForHealthOptions =
       }
     }
   }
+}
+
+/**
+ * One `GET /health` of `server` now, with its token (so the full body): the body when it answers
+ * healthy. What every `Container.health()` does.
+ * @throws {TransportError} when it does not answer healthy within `timeoutMs` (the message says what came)
+ */
+export async function checkHealth(server: Pick<Container, 'baseUrl' | 'token'>, options: HealthCheckOptions = {}): Promise<HealthResponse> {
+  const url = `${server.baseUrl}/health`;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_HEALTH_CHECK_TIMEOUT_MS;
+  const probe = await probeHealth(url, timeoutMs, options.signal, bearer(server.token));
+  if (probe.healthy) return probe.body;
+  throw new TransportError(`GET ${url} did not answer healthy: ${probe.detail}.`);
+}
+
+/** The `Authorization` header of `token`; none without one. */
+export function bearer(token: string | undefined): Readonly<Record<string, string>> {
+  return token === undefined ? {} : { authorization: `Bearer ${token}` };
 }
 
 type Probe = { healthy: true; body: HealthResponse } | { healthy: false; detail: string };

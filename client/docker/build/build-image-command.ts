@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { EnvboxError } from '../../protocol/index.js';
+import { EnvboxError } from '../../../protocol/index.js';
 
 /** Exit code of a usage error, as the `envbox` command line uses it. */
 const EXIT_USAGE = 2;

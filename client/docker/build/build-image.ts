@@ -2,9 +2,9 @@ import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { listBuildContext, packBuildContext, tarSize, type BuildContext } from './build-context.js';
 import type { BuildProgressEvent } from './build-progress.js';
-import { connectDocker, describeEngineAddress, engineAddress, type DockerEngine } from './docker-connection.js';
-import { dockerError, engineMessage, engineStatus, ImageBuildError } from './docker-errors.js';
-import { PACKAGE_ROOT } from './package-root.js';
+import { connectDocker, describeEngineAddress, dockerError, engineAddress, engineMessage, engineStatus, type DockerEngine } from '../run/index.js';
+import { PACKAGE_ROOT } from '../package-root.js';
+import { ImageBuildError } from './image-build-error.js';
 import { MissingDependencyError } from './production-packages.js';
 
 /** The image `build-image` makes and `fromDockerImage` runs by default. */

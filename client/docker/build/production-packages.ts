@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
+import { EnvboxError } from '../../../protocol/index.js';
 
 /** The parts of a package.json that decide what it needs at run time. */
 interface Manifest {
@@ -10,11 +11,10 @@ interface Manifest {
   peerDependenciesMeta?: Record<string, { optional?: boolean }>;
 }
 
-/** A production dependency that should be installed and is not. */
-export class MissingDependencyError extends Error {
+/** `MISSING_DEPENDENCY`: a production dependency that should be installed is not (client side, status 0). */
+export class MissingDependencyError extends EnvboxError {
   constructor(message: string) {
-    super(message);
-    this.name = 'MissingDependencyError';
+    super('MISSING_DEPENDENCY', 0, message);
   }
 }
 
@@ -23,7 +23,7 @@ export class MissingDependencyError extends Error {
  * `optionalDependencies` and `peerDependencies`, and theirs, transitively, each resolved the way
  * Node resolves it (the nearest `node_modules/<name>` from the requiring package up to `root`).
  * Dev dependencies are never followed. The same set as `npm ls --omit=dev --all --parseable`,
- * without needing npm (test/client/docker-build.test.ts compares the two).
+ * without needing npm (test/client/docker/build/build-image.test.ts compares the two).
  *
  * @returns package folders relative to `root`, `/`-separated, sorted, e.g. `node_modules/@koa/router`
  * @throws {MissingDependencyError} when a required (non-optional) dependency is not installed

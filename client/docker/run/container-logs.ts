@@ -1,7 +1,5 @@
 import type { Container } from 'dockerode';
-
-/** How many log lines a start failure carries. @default 40 */
-export const DEFAULT_LOG_TAIL_LINES = 40;
+import { DEFAULT_LOG_TAIL_LINES } from '../../provider/index.js';
 
 /**
  * The last `tailLines` lines a container wrote to stdout and stderr, in order, as text. Never

@@ -1,8 +1,9 @@
-import type { Container } from 'dockerode';
-import type { HealthResponse } from '../../protocol/index.js';
-import { containerLogs, DEFAULT_LOG_TAIL_LINES } from './container-logs.js';
+import type { Container as EngineContainer } from 'dockerode';
+import type { HealthResponse } from '../../../protocol/index.js';
+import { checkHealth, DEFAULT_LOG_TAIL_LINES, type Container, type ContainerState, type HealthCheckOptions } from '../../provider/index.js';
+import { containerLogs } from './container-logs.js';
 import type { EngineAddress } from './docker-connection.js';
-import { dockerError, engineStatus, type ContainerGoneState } from './docker-errors.js';
+import { dockerError, engineStatus } from './docker-errors.js';
 import { untrackContainer } from './exit-cleanup.js';
 
 /** Seconds a container gets between SIGTERM and SIGKILL when it is closed. @default 5 s */
@@ -24,11 +25,9 @@ export interface StartTimings {
 
 /** What a {@link DockerContainer} is made of; built by `LocalDockerProvider.start()`. */
 export interface DockerContainerInit {
-  container: Container;
+  container: EngineContainer;
   image: string;
   hostPort: number;
-  /** The first healthy `GET /health` body. */
-  health: HealthResponse;
   timings: StartTimings;
   address: EngineAddress;
   endpoint: string;
@@ -40,10 +39,11 @@ export interface DockerContainerInit {
 }
 
 /**
- * A running, healthy appliance container started by `LocalDockerProvider`. `close()` stops and
- * removes it; until then the process's exit handlers remove it if the process ends.
+ * A running, healthy appliance container started by `LocalDockerProvider`: the {@link Container}
+ * of the local Docker engine. `close()` stops and removes it; until then the process's exit
+ * handlers remove it if the process ends.
  */
-export class DockerContainer {
+export class DockerContainer implements Container {
   /** The container's full id. */
   readonly id: string;
   /** The image it runs. */
@@ -52,8 +52,6 @@ export class DockerContainer {
   readonly hostPort: number;
   /** Where its server answers, e.g. `http://127.0.0.1:49153`. */
   readonly baseUrl: string;
-  /** What `GET /health` answered when it became healthy (e.g. `isolation`). */
-  readonly health: Readonly<HealthResponse>;
   /** Where the start's time went. */
   readonly timings: Readonly<StartTimings>;
   readonly #init: DockerContainerInit;
@@ -64,8 +62,7 @@ export class DockerContainer {
     this.id = init.container.id;
     this.image = init.image;
     this.hostPort = init.hostPort;
-    this.baseUrl = `http://127.0.0.1:${init.hostPort}`;
-    this.health = init.health;
+    this.baseUrl = dockerBaseUrl(init.hostPort);
     this.timings = init.timings;
   }
 
@@ -84,16 +81,16 @@ export class DockerContainer {
   }
 
   /**
-   * Whether the engine says it is still running: undefined when it is (or the engine cannot be
-   * asked), else its state (`removed` when the engine no longer knows it). Never throws.
+   * Its server's `GET /health` now, with the token (e.g. `isolation`).
+   * @throws {TransportError} when it does not answer healthy within `timeoutMs`
    */
-  async notRunning(): Promise<ContainerGoneState | undefined> {
-    try {
-      const { State } = await this.#init.container.inspect();
-      return State.Running ? undefined : { status: State.Status, exitCode: State.Status === 'exited' ? State.ExitCode : null };
-    } catch (error) {
-      return engineStatus(error) === 404 ? { status: 'removed', exitCode: null } : undefined;
-    }
+  health(options: HealthCheckOptions = {}): Promise<HealthResponse> {
+    return checkHealth(this, options);
+  }
+
+  /** Whether the engine says it still runs; undefined when the engine cannot be asked. Never throws. */
+  state(): Promise<ContainerState | undefined> {
+    return dockerState(this.#init.container);
   }
 
   /** The last `tailLines` lines it wrote (stdout and stderr). Never throws. */
@@ -135,5 +132,31 @@ export class DockerContainer {
     }
     untrackContainer(this.id);
     this.#init.onClosed(this);
+  }
+}
+
+/** Where a server published on `hostPort` of 127.0.0.1 answers. */
+export function dockerBaseUrl(hostPort: number): string {
+  return `http://127.0.0.1:${hostPort}`;
+}
+
+/**
+ * What the engine says of `container`: running or not, with its exit code and why (OOM-killed,
+ * the engine's error); `removed` when the engine no longer knows it; undefined when the engine
+ * cannot be asked. Never throws.
+ */
+export async function dockerState(container: EngineContainer): Promise<ContainerState | undefined> {
+  try {
+    const { State } = await container.inspect();
+    const state: ContainerState = {
+      running: State.Running,
+      status: State.Status,
+      exitCode: State.Status === 'exited' || State.Status === 'dead' ? State.ExitCode : null,
+    };
+    const notes = [...(State.OOMKilled ? ['killed for exceeding its memory limit'] : []), ...(State.Error === '' ? [] : [State.Error])];
+    if (notes.length > 0) state.notes = notes;
+    return state;
+  } catch (error) {
+    return engineStatus(error) === 404 ? { running: false, status: 'removed', exitCode: null } : undefined;
   }
 }

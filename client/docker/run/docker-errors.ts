@@ -1,18 +1,12 @@
-import { EnvboxError, type EnvboxErrorOptions } from '../../protocol/index.js';
+import { EnvboxError, type EnvboxErrorOptions } from '../../../protocol/index.js';
+import { ContainerStartError, type ContainerFailureOptions } from '../../provider/index.js';
 
 /**
  * The errors of the Docker boundary. dockerode's own errors (`statusCode`, `json`, socket errors)
  * never leave `client/docker/`: {@link dockerError} maps them here, in one place, keeping the
- * original as `cause`. Like {@link TransportError} they are client-side only (status 0).
+ * original as `cause`: to Docker's own errors below, or to the provider seam's
+ * `ContainerStartError`. Like `TransportError` they are client-side only (status 0).
  */
-
-/** The facts a container failure carries: which container, and what it printed last. */
-export interface ContainerFailureOptions extends EnvboxErrorOptions {
-  /** The container's id, when it was created. */
-  containerId?: string;
-  /** The container's last log lines (stdout and stderr, interleaved), possibly empty. */
-  logs?: string;
-}
 
 /** `DOCKER_UNAVAILABLE`: no Docker engine answers (not running, wrong `DOCKER_HOST`, no permission). */
 export class DockerUnavailableError extends EnvboxError {
@@ -32,85 +26,10 @@ export class ImageNotFoundError extends EnvboxError {
   }
 }
 
-/** `CONTAINER_START`: the container could not be created or started, or it exited before it was healthy. */
-export class ContainerStartError extends EnvboxError {
-  /** The container's id, when it got as far as being created. */
-  readonly containerId: string | undefined;
-  /** The container's last log lines; empty when it never ran. */
-  readonly logs: string;
-
-  constructor(message: string, options: ContainerFailureOptions = {}) {
-    super('CONTAINER_START', 0, message, options);
-    this.containerId = options.containerId;
-    this.logs = options.logs ?? '';
-  }
-}
-
-/** `HEALTH_TIMEOUT`: the container ran, but `GET /health` did not answer healthy before the deadline. */
-export class HealthTimeoutError extends EnvboxError {
-  /** The container's id. */
-  readonly containerId: string | undefined;
-  /** The container's last log lines. */
-  readonly logs: string;
-  /** The deadline that passed, in milliseconds. */
-  readonly timeoutMs: number;
-
-  constructor(message: string, options: ContainerFailureOptions & { timeoutMs: number }) {
-    super('HEALTH_TIMEOUT', 0, message, options);
-    this.containerId = options.containerId;
-    this.logs = options.logs ?? '';
-    this.timeoutMs = options.timeoutMs;
-  }
-}
-
-/** `IMAGE_BUILD`: an image build failed (a Dockerfile step, the base image, the build context). */
-export class ImageBuildError extends EnvboxError {
-  /** The last lines the build printed. */
-  readonly logs: string;
-
-  constructor(message: string, options: EnvboxErrorOptions & { logs?: string } = {}) {
-    super('IMAGE_BUILD', 0, message, options);
-    this.logs = options.logs ?? '';
-  }
-}
-
 /** `DOCKER_ENGINE`: the engine refused a call outside a start (inspect, exec, stop, remove, list). */
 export class DockerEngineError extends EnvboxError {
   constructor(message: string, options?: EnvboxErrorOptions) {
     super('DOCKER_ENGINE', 0, message, options);
-  }
-}
-
-/** What the engine said of a container that stopped answering: see {@link ContainerGoneError}. */
-export interface ContainerGoneState {
-  /** The engine's state name (`exited`, `dead`, `paused`, ...), or `removed` when it no longer knows the container. */
-  status: string;
-  /** Its exit code, when it exited. */
-  exitCode: number | null;
-}
-
-/**
- * `CONTAINER_GONE`: a call failed because the container its server runs in is no longer running
- * (stopped, killed, OOM-killed or removed under the client). Every session in it is gone; the
- * client's `close()` still succeeds. `cause` is the transport failure.
- */
-export class ContainerGoneError extends EnvboxError {
-  /** The container's id. */
-  readonly containerId: string;
-  /** What the engine said of it. */
-  readonly state: ContainerGoneState;
-
-  constructor(container: { id: string; image: string }, state: ContainerGoneState, options?: EnvboxErrorOptions) {
-    const exit = state.exitCode === null ? '' : `, exit code ${state.exitCode}`;
-    super(
-      'CONTAINER_GONE',
-      0,
-      `Container ${container.id.slice(0, 12)} (${container.image}) is not running (${state.status}${exit}); its server and every session in it are gone. ` +
-        'close() this client and start a new container with fromDockerImage().',
-      options,
-    );
-    this.containerId = container.id;
-    this.state = state;
   }
 }
 

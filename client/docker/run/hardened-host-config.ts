@@ -1,13 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HostConfig } from 'dockerode';
-import { ContainerStartError } from './docker-errors.js';
-import { PACKAGE_ROOT } from './package-root.js';
+import { ContainerStartError, type ContainerLimits } from '../../provider/index.js';
+import { PACKAGE_ROOT } from '../package-root.js';
 
 /**
  * The one hardened HostConfig every container of {@link LocalDockerProvider} runs with. Each
  * setting is the outermost security layer of DESIGN.md, and each is verified from inside a
- * running appliance by test/client/docker-provider.test.ts.
+ * running appliance by test/client/docker/run/local-docker-provider.test.ts.
  */
 
 /**
@@ -30,16 +30,12 @@ export const DEFAULT_TMP_SIZE_BYTES = 64 * 1024 * 1024;
 /** Size cap of the container's log file (json-file driver). @default 10 MiB */
 export const DEFAULT_LOG_SIZE_BYTES = 10 * 1024 * 1024;
 
-/** The limits and runtime of a hardened container. Every field has a named default. */
-export interface HardeningOptions {
-  /** Memory cap in bytes; swap is disabled (`MemorySwap` = `Memory`). @default {@link DEFAULT_MEMORY_LIMIT_BYTES} */
-  memoryLimitBytes?: number;
-  /** Cap on tasks. @default {@link DEFAULT_PIDS_LIMIT} */
-  pidsLimit?: number;
-  /** CPUs, e.g. `0.5`. @default {@link DEFAULT_CPUS} */
-  cpus?: number;
-  /** Size of the `/tmp` tmpfs in bytes. @default {@link DEFAULT_TMP_SIZE_BYTES} */
-  tmpSizeBytes?: number;
+/**
+ * The limits and runtime of a hardened container. Every field has a named default: memory
+ * {@link DEFAULT_MEMORY_LIMIT_BYTES} (swap disabled: `MemorySwap` = `Memory`), tasks
+ * {@link DEFAULT_PIDS_LIMIT}, CPUs {@link DEFAULT_CPUS}, `/tmp` {@link DEFAULT_TMP_SIZE_BYTES}.
+ */
+export interface HardeningOptions extends ContainerLimits {
   /**
    * The OCI runtime: `runsc` runs the container under gVisor (it must be registered with the
    * engine, with `"runtimeArgs": ["--network=host"]` here). @default the engine's default (runc)
@@ -65,6 +61,14 @@ export interface ResolvedHardening {
  * @throws {ContainerStartError} when the profile is missing or not JSON, or a limit is not a positive number
  */
 export function resolveHardening(options: HardeningOptions = {}): ResolvedHardening {
+  return { ...resolveLimits(options), runtime: options.runtime, seccompProfile: loadSeccompProfile(options.seccompProfilePath) };
+}
+
+/**
+ * The limits of `options` with every default filled in.
+ * @throws {ContainerStartError} when a limit is not a positive number (an integer but for `cpus`)
+ */
+export function resolveLimits(options: ContainerLimits): Required<ContainerLimits> {
   const resolved = {
     memoryLimitBytes: options.memoryLimitBytes ?? DEFAULT_MEMORY_LIMIT_BYTES,
     pidsLimit: options.pidsLimit ?? DEFAULT_PIDS_LIMIT,
@@ -76,7 +80,7 @@ export function resolveHardening(options: HardeningOptions = {}): ResolvedHarden
       throw new ContainerStartError(`Invalid ${name}: expected a positive ${name === 'cpus' ? 'number' : 'integer'}, received ${String(value)}.`);
     }
   }
-  return { ...resolved, runtime: options.runtime, seccompProfile: loadSeccompProfile(options.seccompProfilePath) };
+  return resolved;
 }
 
 /**

@@ -21,10 +21,10 @@ import {
   productionPackages,
   tarSize,
   type DockerEngine,
-} from '../../client/index.js';
-import { ENVIRONMENTS } from '../../envs/index.js';
-import { runCli, type CliContext } from '../../runtime/index.js';
-import { probeDocker, skipFile } from '../fixtures/docker.js';
+} from '../../../../client/index.js';
+import { ENVIRONMENTS } from '../../../../envs/index.js';
+import { runCli, type CliContext } from '../../../../runtime/index.js';
+import { probeDocker, skipFile } from '../../../fixtures/docker.js';
 
 const run = promisify(execFile);
 

@@ -9,22 +9,22 @@ import {
   DEFAULT_MEMORY_LIMIT_BYTES,
   DEFAULT_PIDS_LIMIT,
   DEFAULT_TMP_SIZE_BYTES,
+  DockerContainer,
   DockerUnavailableError,
   HealthTimeoutError,
   ImageNotFoundError,
   LocalDockerProvider,
   MANAGED_LABEL,
   OWNER_LABEL,
-  type DockerContainer,
-} from '../../client/index.js';
-import { CodingEnv, EchoEnv } from '../../envs/index.js';
-import { containerExists, ensureApplianceImage, execIn, probeDocker, skipFile } from '../fixtures/docker.js';
+} from '../../../../client/index.js';
+import { CodingEnv, EchoEnv } from '../../../../envs/index.js';
+import { containerExists, ensureApplianceImage, execIn, probeDocker, skipFile } from '../../../fixtures/docker.js';
 
 /** Where the start of a fresh appliance to its first observation should stay under. @default 1.5 s */
 const FIRST_OBSERVATION_TARGET_MS = 1_500;
 /** How long the owner fixture gets to start its container. @default 60 s */
 const OWNER_START_TIMEOUT_MS = 60_000;
-const OWNER_FIXTURE = fileURLToPath(new URL('../fixtures/docker-owner.ts', import.meta.url));
+const OWNER_FIXTURE = fileURLToPath(new URL('../../../fixtures/docker-owner.ts', import.meta.url));
 
 // Image builds and container starts on a shared 2-core machine: more than tap's default 120 s.
 t.setTimeout(600_000);
@@ -52,7 +52,7 @@ if (docker.engine === undefined || appliance.reason !== undefined) {
     t.teardown(() => env.close());
     const reset = await env.reset();
     const firstObservationMs = Math.round(performance.now() - started);
-    t.same(reset.observation, { done: false, reward: null, metadata: {}, stdout: '', stderr: '', exit_code: 0, result: null });
+    t.same(reset.observation, { done: false, reward: null, metadata: { result: null, language: 'python' }, stdout: '', stderr: '', exit_code: 0 });
 
     const printed = await env.step({ code: 'print(1)' });
     t.equal(printed.observation.stdout, '1\n');
@@ -62,7 +62,8 @@ if (docker.engine === undefined || appliance.reason !== undefined) {
     t.equal(persisted.observation.metadata.result, '42', 'a variable persists from step to step');
     t.equal((await env.state()).step_count, 3);
 
-    const container = env.container!;
+    const container = env.container as DockerContainer;
+    t.ok(container instanceof DockerContainer, 'fromDockerImage gives the client a DockerContainer');
     t.ok(container.alive);
     t.match(container.baseUrl, /^http:\/\/127\.0\.0\.1:\d+$/);
     const closing = performance.now();
@@ -88,11 +89,38 @@ if (docker.engine === undefined || appliance.reason !== undefined) {
     {
       await using env = await EchoEnv.fromDockerImage(image, { provider, transport: 'ws' });
       id = env.container!.id;
-      t.equal(env.container!.health.env, 'echo_env', 'EchoEnv runs --env echo_env');
+      t.equal((await env.container!.health()).env, 'echo_env', 'EchoEnv runs --env echo_env');
       await env.reset();
       t.equal((await env.step({ message: 'hi' })).observation.echoed_message, 'hi');
     }
     t.equal(await containerExists(engine, id), false);
+  });
+
+  t.test('EchoEnv.fromProvider(LocalDockerProvider, spec): the seam over Docker; per-container limits; state and logs', async (t) => {
+    const memoryLimitBytes = 512 * 1024 * 1024;
+    const env = await EchoEnv.fromProvider(provider, { image, limits: { memoryLimitBytes, pidsLimit: 256 } }, { transport: 'ws' });
+    t.teardown(() => env.close());
+    const container = env.container as DockerContainer;
+    t.ok(container instanceof DockerContainer, 'LocalDockerProvider starts DockerContainers');
+    t.equal((await container.health()).env, 'echo_env', "the spec's command defaults to EchoEnv.dockerCommand");
+    await env.reset();
+    t.equal((await env.step({ message: 'through the seam' })).observation.echoed_message, 'through the seam');
+
+    const host = (await engine.getContainer(container.id).inspect()).HostConfig;
+    t.equal(host.Memory, memoryLimitBytes, "the spec's memory limit over the provider's");
+    t.equal(host.MemorySwap, memoryLimitBytes, 'still no swap');
+    t.equal(host.PidsLimit, 256, "the spec's pids limit over the provider's");
+    t.equal(host.NanoCpus, DEFAULT_CPUS * 1e9, "the provider's CPUs where the spec names none");
+    t.same(await container.state(), { running: true, status: 'running', exitCode: null });
+    t.match(await container.logs(), /serving echo_env on http:\/\/0\.0\.0\.0:8000/);
+
+    await env.close();
+    t.same(await container.state(), { running: false, status: 'removed', exitCode: null }, 'removed with the client');
+    t.equal(await containerExists(engine, container.id), false);
+  });
+
+  t.test('per-container limits are checked like the provider\'s', async (t) => {
+    await t.rejects(provider.start({ image, limits: { pidsLimit: 0 } }), new ContainerStartError('Invalid pidsLimit: expected a positive integer, received 0.'));
   });
 
   t.test('hardening, verified from inside the running appliance', async (t) => {
@@ -184,7 +212,7 @@ if (docker.engine === undefined || appliance.reason !== undefined) {
     t.match(info.Config.Labels[OWNER_LABEL], new RegExp(`:${process.pid}$`));
 
     // The inner layer still works under the profile: per-episode namespaces.
-    t.equal(container.health.isolation, 'namespaces', '/health: isolation is namespaces under images/seccomp.json');
+    t.equal((await container.health()).isolation, 'namespaces', '/health: isolation is namespaces under images/seccomp.json');
   });
 
   t.test('a server that exits before it is healthy: ContainerStartError with its last log lines; removed', async (t) => {
@@ -272,7 +300,7 @@ if (docker.engine === undefined || appliance.reason !== undefined) {
     t.teardown(() => gvisor.close());
     const container = await gvisor.start(image, { command: ['--env', 'echo_env'] });
     t.equal((await engine.getContainer(container.id).inspect()).HostConfig.Runtime, 'runsc');
-    t.equal(container.health.status, 'healthy');
+    t.equal((await container.health()).status, 'healthy');
   });
 }
 
