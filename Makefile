@@ -133,7 +133,7 @@ run-docker:
 
 ## test-docker: the Docker client tests against the real engine (they fail, not skip, without one)
 test-docker: build
-	ENVBOX_DOCKER_TESTS=required npx tap test/client/docker-*.test.ts
+	ENVBOX_DOCKER_TESTS=required npx tap 'test/client/docker/**/*.test.ts'
 
 ## docker-clean: remove containers labelled envbox.managed=true and the envbox/* images
 docker-clean:

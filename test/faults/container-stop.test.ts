@@ -1,12 +1,12 @@
 /**
  * Fault: the appliance container is stopped or killed under a client that launched it
  * (`CodingEnv.fromDockerImage`), through the engine, as an operator or the OOM killer would.
- * Documented outcome (client/docker/docker-errors.ts `ContainerGoneError`): the client's next call
+ * Documented outcome (client/provider/container-gone.ts `ContainerGoneError`): the client's next call
  * rejects with `ContainerGoneError` (code `CONTAINER_GONE`), whose message names the container
  * and its state and whose `cause` is the transport failure; `close()` still succeeds; no container
  * is left (by id, and none of this test's under the `envbox.managed=true` label).
  * Docker tests skip loudly without an engine and fail when ENVBOX_DOCKER_TESTS=required (see
- * test/client/docker-provider.test.ts, whose fixtures this uses).
+ * test/client/docker/run/local-docker-provider.test.ts, whose fixtures this uses).
  */
 import t from 'tap';
 import { ContainerGoneError, LocalDockerProvider, MANAGED_LABEL } from '../../client/index.js';
