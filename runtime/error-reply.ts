@@ -1,13 +1,18 @@
 import { BEARER_CHALLENGE } from './bearer-auth.js';
 import type { EnvService } from './env-service.js';
+import type { Logger } from './logger.js';
+import type { AppMetrics } from './metrics.js';
 import type { HttpReply } from './http-reply.js';
 import { CapacityExceededError, toEnvboxError, UnauthorizedError, type WireError } from '../protocol/index.js';
 
 /** An error as a reply: status, extra headers and the envelope (a WebSocket sends `body.error` as its error frame's `data`). */
 export type ErrorReply = HttpReply<{ error: WireError }>;
 
-/** Where error replies are logged and counted. */
-export type ErrorSink = Pick<EnvService, 'logger' | 'metrics'>;
+/** Where error replies are logged and counted ({@link EnvService} is one). */
+export interface ErrorSink {
+  readonly logger: Logger;
+  readonly metrics: Pick<AppMetrics, 'recordError'>;
+}
 
 /**
  * Turn anything thrown while serving a request into its reply: the one place errors map to

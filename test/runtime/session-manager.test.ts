@@ -1,4 +1,5 @@
 import t from 'tap';
+import { createLogger, SessionManager } from '../../runtime/index.js';
 import { ProbeRegistry } from '../fixtures/probe-env.js';
 import { request, sessionClosed, startTestServer } from '../fixtures/test-server.js';
 
@@ -129,4 +130,23 @@ t.test('DELETE while a step is in flight: the step finishes, then the environmen
   t.equal(deleted.status, 200);
   t.equal(closing, 0);
   t.equal(registry.closed, 1, 'the environment closed after its step');
+});
+
+t.test('the manager and its sessions close once, also through Symbol.asyncDispose', async (t) => {
+  const registry = new ProbeRegistry();
+  const manager = new SessionManager(registry.definition(), { maxSessions: 4, sessionIdleMs: 60_000, logger: createLogger('silent') });
+  const session = await manager.create('http');
+  const other = await manager.create('ws');
+  await session[Symbol.asyncDispose]();
+  await session[Symbol.asyncDispose]();
+  t.equal(session.closeReason, 'shutdown');
+  t.equal(registry.closed, 1, 'a session closes its environment once');
+  await t.rejects(session.run(() => 1), { code: 'SESSION_CLOSED' });
+  const first = manager.closeAll();
+  t.equal(manager.closeAll(), first, 'a second closeAll gets the first one\'s promise');
+  await manager[Symbol.asyncDispose]();
+  t.equal(other.closeReason, 'shutdown');
+  t.equal(registry.closed, 2, 'every environment closed once');
+  t.equal(manager.size, 0);
+  await t.rejects(manager.create('http'), { code: 'CAPACITY_EXCEEDED' });
 });
