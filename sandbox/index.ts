@@ -11,11 +11,21 @@ export {
 export type { PythonBackend, PythonBackendOptions } from './process/process-backend.js';
 export { DEFAULT_INTERRUPT_GRACE_MS, ProcessSandbox } from './process/process-sandbox.js';
 export { probeIsolation } from './process/isolation-probe.js';
+export { SANDBOX_UID_BASE, SANDBOX_UID_COUNT, UidPool } from './process/uid-pool.js';
+export type { UidPoolOptions } from './process/uid-pool.js';
 export type { IsolationProbe } from './process/isolation-probe.js';
-export { createPythonBackend, DEFAULT_PYTHON_BACKEND, PYTHON_BACKEND_NAMES, PYTHON_BACKENDS } from './registry.js';
-export type { PythonBackendName } from './registry.js';
+export {
+  createLanguageBackends,
+  createPythonBackend,
+  DEFAULT_PYTHON_BACKEND,
+  LANGUAGE_BACKENDS,
+  PYTHON_BACKEND_NAMES,
+  PYTHON_BACKENDS,
+  SANDBOX_LANGUAGES,
+} from './registry.js';
+export type { LanguageBackendOptions, PythonBackendName, PythonLanguageOptions, SandboxLanguage } from './registry.js';
 export { DEFAULT_MAX_OUTPUT_BYTES, EXIT_ERROR, EXIT_KILLED, EXIT_OK, EXIT_TIMEOUT } from './sandbox.js';
-export type { ExecResult, Isolation, RunOptions, Sandbox, SandboxFactory } from './sandbox.js';
+export type { BackendHealth, ExecResult, Isolation, RunOptions, Sandbox, SandboxBackend, SandboxFactory } from './sandbox.js';
 export { createPyodideBackend, PYODIDE_VERSION } from './pyodide/pyodide-backend.js';
 export type { PyodideBackend } from './pyodide/pyodide-backend.js';
 export {

@@ -1,3 +1,4 @@
+import { SandboxUnavailableError } from '../protocol/index.js';
 import type { Sandbox, SandboxFactory } from './sandbox.js';
 
 /** Sandboxes started at once while refilling (spawning is CPU-bound). @default 2 */
@@ -33,6 +34,7 @@ export class WarmPool {
   #starting = 0;
   #started = 0;
   #closed = false;
+  #closing: Promise<void> | undefined;
   #retryMs = POOL_RETRY_MIN_MS;
   #retry: NodeJS.Timeout | undefined;
 
@@ -71,10 +73,11 @@ export class WarmPool {
 
   /**
    * A started sandbox: a ready one at once, else the next to finish starting.
+   * @throws {SandboxUnavailableError} when the pool is closed, before or while waiting
    * @throws whatever starting a sandbox threw, when the pool had none ready
    */
   acquire(): Promise<Sandbox> {
-    if (this.#closed) return Promise.reject(new Error('the sandbox pool is closed'));
+    if (this.#closed) return Promise.reject(closedError());
     while (this.#ready.length > 0) {
       const sandbox = this.#ready.shift()!;
       if (sandbox.alive) {
@@ -101,16 +104,21 @@ export class WarmPool {
     return full;
   }
 
-  /** Stop refilling and close every ready sandbox. Idempotent. */
-  async close(): Promise<void> {
-    if (this.#closed) return;
+  /** Stop refilling and close every ready sandbox. Idempotent: every call resolves once they are closed. */
+  close(): Promise<void> {
+    if (this.#closing !== undefined) return this.#closing;
     this.#closed = true;
     clearTimeout(this.#retry);
     this.#controller.abort();
-    const error = new Error('the sandbox pool is closed');
+    const error = closedError();
     for (const waiter of this.#waiters.splice(0)) waiter.reject(error);
     for (const full of this.#fullWaiters.splice(0)) full.resolve();
-    await Promise.all(this.#ready.splice(0).map((sandbox) => sandbox.close()));
+    this.#closing = Promise.all(this.#ready.splice(0).map((sandbox) => sandbox.close())).then(() => undefined);
+    return this.#closing;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   /** Close and forget the ready sandboxes that are no longer alive, then refill. */
@@ -162,4 +170,9 @@ export class WarmPool {
       );
     }
   }
+}
+
+/** What an acquire from a closed pool gets: no sandbox can be had here any more (503). */
+function closedError(): SandboxUnavailableError {
+  return new SandboxUnavailableError('the sandbox pool is closed (its environment is shutting down); no new episode can start here.');
 }

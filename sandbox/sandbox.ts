@@ -60,5 +60,21 @@ export interface SandboxFactory {
   create(options?: { signal?: AbortSignal }): Promise<Sandbox>;
 }
 
+/** Facts a backend reports about itself for a server's health report: JSON values by snake_case name. */
+export type BackendHealth = Readonly<Record<string, string | number | boolean | null>>;
+
+/**
+ * A started backend: a {@link SandboxFactory} that reports its health and owns what it started.
+ * Closing it refuses further starts (`SandboxUnavailableError`, 503 `SANDBOX_UNAVAILABLE`) and
+ * closes the sandboxes it started that are still alive; idempotent.
+ */
+export interface SandboxBackend extends SandboxFactory {
+  /** What `/health` shows of this backend, e.g. `{ isolation: 'namespaces', python_backend: 'process' }`. */
+  health(): BackendHealth;
+  /** Refuse further starts and close every live sandbox of this backend. Idempotent. */
+  close(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
 /** The isolation a sandbox gets: its own namespaces (bubblewrap), or a plain process. */
 export type Isolation = 'namespaces' | 'process';

@@ -1,14 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { METRICS_PREFIX, type EnvDefinition, type EnvFactory } from '../../protocol/index.js';
-import {
-  createPythonBackend,
-  createQuickJsBackend,
-  DEFAULT_PYTHON_BACKEND,
-  WarmPool,
-  type JavaScriptBackendOptions,
-  type PythonBackendOptions,
-} from '../../sandbox/index.js';
+import { createLanguageBackends, WarmPool, type JavaScriptBackendOptions, type PythonBackendOptions } from '../../sandbox/index.js';
 import { CodeActEnv } from './code-act-env.js';
 import { CodeAction, CodeObservation, CodeResetRequest, CodeState, DEFAULT_LANGUAGE, LANGUAGE_NAMES, type Language } from './models.js';
 import { CodingEnvServeOptions, DEFAULT_POOL_SIZE } from './options.js';
@@ -40,14 +33,18 @@ export interface CodingEnvOptions {
  * @throws {IsolationUnavailableError} when isolation is required and the host cannot give it
  */
 export async function createCodingEnvDefinition(options: CodingEnvOptions = {}): Promise<EnvDefinition<CodeAction, CodeObservation, CodeState, CodeResetRequest>> {
-  const backend = await createPythonBackend(options.pythonBackend ?? DEFAULT_PYTHON_BACKEND, options.sandbox);
-  const javascript = await createQuickJsBackend({ maxOutputBytes: options.sandbox?.maxOutputBytes, ...options.javascript });
+  // The language table: one backend per language, each with a warm pool and a kill count.
+  const backends = await createLanguageBackends(LANGUAGE_NAMES, {
+    python: { backend: options.pythonBackend, ...options.sandbox },
+    javascript: { maxOutputBytes: options.sandbox?.maxOutputBytes, ...options.javascript },
+  });
   const poolOptions = { size: options.poolSize ?? DEFAULT_POOL_SIZE, ...(options.onPoolError ? { onError: options.onPoolError } : {}) };
-  const pools = { python: new WarmPool(backend, poolOptions), javascript: new WarmPool(javascript, poolOptions) };
+  const pools = byLanguage((language) => new WarmPool(backends[language], poolOptions));
+  const kills = byLanguage(() => 0);
   const transforms = options.transforms ?? defaultTransforms();
   const defaultLanguage = options.defaultLanguage ?? DEFAULT_LANGUAGE;
-  const kills: Record<Language, number> = { python: 0, javascript: 0 };
   const poolHealth = (pool: WarmPool) => ({ ready: pool.readyCount, starting: pool.startingCount, size: pool.size });
+  const [first, ...others] = LANGUAGE_NAMES;
   return {
     name: 'coding_env',
     description: 'Runs Python or JavaScript code step by step in a sandbox; state persists within an episode.',
@@ -60,28 +57,25 @@ export async function createCodingEnvDefinition(options: CodingEnvOptions = {}):
     create: () => new CodeActEnv(pools, transforms, defaultLanguage, (language) => (kills[language] += 1)),
     metrics: (registry) => registerPoolMetrics(registry, pools, kills),
     health: () => ({
-      isolation: backend.isolation,
-      python_backend: backend.backend,
-      allow_subprocess: backend.allowSubprocess,
+      // The first language's facts at the top level, where /health had them before a second came.
+      ...backends[first].health(),
       default_language: defaultLanguage,
-      // The pool resets without a language take from; `pools` has both.
+      // The pool resets without a language take from; `pools` has every language's.
       pool: poolHealth(pools[defaultLanguage]),
-      pools: { python: poolHealth(pools.python), javascript: poolHealth(pools.javascript) },
-      javascript: {
-        backend: javascript.backend,
-        isolation: javascript.isolation,
-        workers: javascript.workerCount,
-        episodes: javascript.episodeCount,
-        episodes_per_worker: javascript.episodesPerWorker,
-        terminated_workers: javascript.terminatedWorkers,
-        pool: poolHealth(pools.javascript),
-      },
+      pools: byLanguage((language) => poolHealth(pools[language])),
+      ...Object.fromEntries(others.map((language) => [language, { ...backends[language].health(), pool: poolHealth(pools[language]) }])),
     }),
     close: async () => {
-      await Promise.all([pools.python.close(), pools.javascript.close()]);
-      await javascript.close();
+      // Pools first (they hold started sandboxes), then the backends that started them.
+      await Promise.all(LANGUAGE_NAMES.map((language) => pools[language].close()));
+      await Promise.all(LANGUAGE_NAMES.map((language) => backends[language].close()));
     },
   };
+}
+
+/** A record with one entry per language of coding_env, each made by `make`. */
+function byLanguage<T>(make: (language: Language) => T): Record<Language, T> {
+  return Object.fromEntries(LANGUAGE_NAMES.map((language) => [language, make(language)])) as Record<Language, T>;
 }
 
 /**

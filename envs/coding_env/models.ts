@@ -1,7 +1,11 @@
 import { z } from 'zod';
 import { Action, Observation, ResetRequest, State } from '../../protocol/index.js';
 
-/** Languages coding_env runs: Python (the Python backend) and JavaScript (QuickJS). */
+/**
+ * Languages coding_env runs: Python (the Python backend) and JavaScript (QuickJS). Each must have a
+ * backend in sandbox/'s language table (`LANGUAGE_BACKENDS`): the definition starts them with
+ * `createLanguageBackends(LANGUAGE_NAMES)`, which does not compile for a name the table lacks.
+ */
 export const LANGUAGE_NAMES = ['python', 'javascript'] as const;
 /** The language of an episode whose reset names none. */
 export const DEFAULT_LANGUAGE = 'python';

@@ -1,16 +1,19 @@
 import { execFile } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { promisify } from 'node:util';
+import { EnvboxError, type EnvboxErrorOptions } from '../../protocol/index.js';
 import type { Isolation } from '../sandbox.js';
 import { sandboxCommand, type GuestProgram } from './command.js';
 
 const run = promisify(execFile);
 
-/** Refused `requireIsolation`: the host cannot give sandboxes their own namespaces. */
-export class IsolationUnavailableError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'IsolationUnavailableError';
+/**
+ * 503 `ISOLATION_UNAVAILABLE`: `requireIsolation` was asked for and the host cannot give sandboxes
+ * their own namespaces, so the backend refuses to start.
+ */
+export class IsolationUnavailableError extends EnvboxError {
+  constructor(message: string, options?: EnvboxErrorOptions) {
+    super('ISOLATION_UNAVAILABLE', 503, message, options);
   }
 }
 

@@ -1,11 +1,12 @@
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_LIMITS, type SandboxLimits } from '../limits.js';
-import { DEFAULT_MAX_OUTPUT_BYTES, type Isolation, type Sandbox, type SandboxFactory } from '../sandbox.js';
+import { LiveSandboxes } from '../live-sandboxes.js';
+import { DEFAULT_MAX_OUTPUT_BYTES, type BackendHealth, type Isolation, type SandboxBackend } from '../sandbox.js';
 import { IsolationUnavailableError, probeIsolation } from './isolation-probe.js';
-
-export { IsolationUnavailableError };
 import { DEFAULT_INTERRUPT_GRACE_MS, ProcessSandbox, type ProcessSandboxOptions } from './process-sandbox.js';
 import { SANDBOX_UID_BASE, UidPool } from './uid-pool.js';
+
+export { IsolationUnavailableError };
 
 /** The interpreter sandboxes run: the system's, by absolute path (no shims, no PATH lookups). */
 export const DEFAULT_PYTHON_PATH = '/usr/bin/python3';
@@ -29,8 +30,11 @@ export interface PythonBackendOptions {
   requireIsolation?: boolean;
 }
 
-/** A {@link SandboxFactory} plus what the probe found, for `/health` and the logs. */
-export interface PythonBackend extends SandboxFactory {
+/**
+ * A Python {@link SandboxBackend} plus what the probe found, for `/health` and the logs. Its
+ * `health()` is `{ isolation, python_backend, allow_subprocess }`.
+ */
+export interface PythonBackend extends SandboxBackend {
   /** A process per episode, with or without namespaces. */
   readonly isolation: Isolation;
   /** Why namespaces are unavailable, when they are. */
@@ -74,11 +78,23 @@ export async function createProcessBackend(options: PythonBackendOptions = {}): 
     uids: root ? new UidPool() : undefined,
     label: 'Python sandbox',
   };
+  return processSandboxBackend({ backend: 'process', isolation, isolationReason: probe.reason, allowSubprocess }, sandboxOptions);
+}
+
+/**
+ * A Python backend whose sandboxes are processes started with `sandboxOptions`: it keeps the live
+ * ones, so that its close() closes them, and reports `facts` as its health.
+ */
+export function processSandboxBackend<Facts extends Pick<PythonBackend, 'backend' | 'isolation' | 'isolationReason' | 'allowSubprocess'>>(
+  facts: Facts,
+  sandboxOptions: ProcessSandboxOptions,
+): Facts & PythonBackend {
+  const live = new LiveSandboxes(sandboxOptions.label ?? 'sandbox');
   return {
-    backend: 'process',
-    isolation,
-    isolationReason: probe.reason,
-    allowSubprocess,
-    create: ({ signal } = {}): Promise<Sandbox> => ProcessSandbox.start(sandboxOptions, signal),
+    ...facts,
+    create: ({ signal } = {}) => live.start(() => ProcessSandbox.start(sandboxOptions, signal)),
+    health: (): BackendHealth => ({ isolation: facts.isolation, python_backend: facts.backend, allow_subprocess: facts.allowSubprocess }),
+    close: () => live.close(),
+    [Symbol.asyncDispose]: () => live.close(),
   };
 }

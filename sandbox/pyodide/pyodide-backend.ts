@@ -4,8 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { DEFAULT_LIMITS, type SandboxLimits } from '../limits.js';
 import type { GuestProgram } from '../process/command.js';
 import { probeIsolation } from '../process/isolation-probe.js';
-import { RUNNER_IN_SANDBOX, RUNNER_PATH, type PythonBackend, type PythonBackendOptions } from '../process/process-backend.js';
-import { DEFAULT_INTERRUPT_GRACE_MS, ProcessSandbox, type ProcessSandboxOptions } from '../process/process-sandbox.js';
+import { processSandboxBackend, RUNNER_IN_SANDBOX, RUNNER_PATH, type PythonBackend, type PythonBackendOptions } from '../process/process-backend.js';
+import { DEFAULT_INTERRUPT_GRACE_MS, type ProcessSandboxOptions } from '../process/process-sandbox.js';
 
 /**
  * How long an interrupted Pyodide step may take to stop before its process is killed: twice the
@@ -15,7 +15,7 @@ import { DEFAULT_INTERRUPT_GRACE_MS, ProcessSandbox, type ProcessSandboxOptions 
  */
 export const PYODIDE_INTERRUPT_GRACE_MS = 2 * DEFAULT_INTERRUPT_GRACE_MS;
 import { SANDBOX_UID_BASE, UidPool } from '../process/uid-pool.js';
-import { DEFAULT_MAX_OUTPUT_BYTES, type Sandbox } from '../sandbox.js';
+import { DEFAULT_MAX_OUTPUT_BYTES } from '../sandbox.js';
 import { buildSnapshot, type SnapshotOutcome } from './snapshot.js';
 
 /** The Pyodide package (its `pyodide.mjs`, wasm and standard library). */
@@ -82,15 +82,17 @@ export async function createPyodideBackend(options: PythonBackendOptions = {}): 
     preamble: snapshot.bytes,
     cpuBudget: limits.cpuSeconds === null ? undefined : { budgetS: limits.cpuSeconds, startLimitS: startCpuLimitS(limits.cpuSeconds, 'serve') },
   };
-  return {
-    backend: 'pyodide',
-    isolation: probe.isolation,
-    isolationReason: probe.reason,
-    // There are no processes in WebAssembly to allow.
-    allowSubprocess: false,
-    snapshot,
-    create: ({ signal } = {}): Promise<Sandbox> => ProcessSandbox.start(sandboxOptions, signal),
-  };
+  return processSandboxBackend(
+    {
+      backend: 'pyodide',
+      isolation: probe.isolation,
+      isolationReason: probe.reason,
+      // There are no processes in WebAssembly to allow.
+      allowSubprocess: false,
+      snapshot,
+    },
+    sandboxOptions,
+  );
 }
 
 /** What a Pyodide guest reads from the host, and where it sees it. */

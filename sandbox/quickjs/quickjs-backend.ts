@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { transform } from 'esbuild';
 import { SandboxUnavailableError } from '../../protocol/index.js';
-import { DEFAULT_MAX_OUTPUT_BYTES, type Sandbox, type SandboxFactory } from '../sandbox.js';
+import { DEFAULT_MAX_OUTPUT_BYTES, type BackendHealth, type Sandbox, type SandboxBackend } from '../sandbox.js';
 import type { WorkerConfig } from './protocol.js';
 import { QuickJsSandbox } from './quickjs-sandbox.js';
 import { OPEN_TIMEOUT_MS, QuickJsWorker } from './quickjs-worker.js';
@@ -44,8 +44,12 @@ export interface JavaScriptBackendOptions {
   openTimeoutMs?: number;
 }
 
-/** The JavaScript backend: a {@link SandboxFactory} over a set of worker threads. */
-export interface JavaScriptBackend extends SandboxFactory {
+/**
+ * The JavaScript backend: a {@link SandboxBackend} over a set of worker threads. Its `health()` is
+ * `{ backend, isolation, workers, episodes, episodes_per_worker, terminated_workers }`; closing it
+ * terminates every worker, and so every episode.
+ */
+export interface JavaScriptBackend extends SandboxBackend {
   readonly backend: 'quickjs';
   /** Worker threads alive now. */
   readonly workerCount: number;
@@ -55,8 +59,6 @@ export interface JavaScriptBackend extends SandboxFactory {
   readonly episodesPerWorker: number;
   /** Workers terminated so far because a step stalled one. */
   readonly terminatedWorkers: number;
-  /** Terminate every worker. Idempotent. */
-  close(): Promise<void>;
 }
 
 let compiled: Promise<WebAssembly.Module> | undefined;
@@ -136,6 +138,7 @@ export async function createQuickJsBackend(options: JavaScriptBackendOptions = {
   let nextEpisode = 1;
   let terminated = 0;
   let closed = false;
+  let closing: Promise<void> | undefined;
 
   function place(): QuickJsWorker {
     let best: QuickJsWorker | undefined;
@@ -156,7 +159,13 @@ export async function createQuickJsBackend(options: JavaScriptBackendOptions = {
     }
   }
 
-  return {
+  const close = (): Promise<void> => {
+    closed = true;
+    closing ??= Promise.all([...workers].map((worker) => worker.terminate('the backend closed'))).then(() => workers.clear());
+    return closing;
+  };
+
+  const backend: JavaScriptBackend = {
     backend: 'quickjs',
     isolation: 'wasm',
     get workerCount() {
@@ -172,7 +181,7 @@ export async function createQuickJsBackend(options: JavaScriptBackendOptions = {
       return terminated;
     },
     async create({ signal } = {}): Promise<Sandbox> {
-      if (closed) throw new SandboxUnavailableError('cannot start a JavaScript sandbox: the backend is closed');
+      if (closed) throw new SandboxUnavailableError('Cannot start a JavaScript sandbox: its backend is closed (the server is shutting down).');
       signal?.throwIfAborted();
       let worker: QuickJsWorker;
       let episode: number;
@@ -198,10 +207,16 @@ export async function createQuickJsBackend(options: JavaScriptBackendOptions = {
       }
       return sandbox;
     },
-    async close(): Promise<void> {
-      closed = true;
-      await Promise.all([...workers].map((worker) => worker.terminate('the backend closed')));
-      workers.clear();
-    },
+    health: (): BackendHealth => ({
+      backend: backend.backend,
+      isolation: backend.isolation,
+      workers: backend.workerCount,
+      episodes: backend.episodeCount,
+      episodes_per_worker: episodesPerWorker,
+      terminated_workers: terminated,
+    }),
+    close,
+    [Symbol.asyncDispose]: close,
   };
+  return backend;
 }

@@ -225,12 +225,13 @@ t.test('acquire on a closed pool is SANDBOX_UNAVAILABLE (503); asyncDispose clos
   const { pool, factory } = poolOf(t, 1);
   await factory.settled(1);
   const waiting = poolOf(t, 0).pool;
-  const waiter = waiting.acquire();
+  const unavailable = { name: 'SandboxUnavailableError', code: 'SANDBOX_UNAVAILABLE', status: 503, expose: true };
+  // Watched from the start: the waiter is rejected while close() runs.
+  const waiter = t.rejects(waiting.acquire(), unavailable, 'an acquire that was waiting when its pool closed');
   await Promise.all([pool[Symbol.asyncDispose](), waiting.close()]);
   t.equal(factory.sandboxes[0]!.alive, false, 'its ready sandbox is closed');
-  const unavailable = { name: 'SandboxUnavailableError', code: 'SANDBOX_UNAVAILABLE', status: 503, expose: true };
-  await t.rejects(pool.acquire(), unavailable);
-  await t.rejects(waiter, unavailable, 'as is an acquire that was waiting when it closed');
+  await t.rejects(pool.acquire(), unavailable, 'an acquire after close');
+  await waiter;
 });
 
 t.test('a failing start rejects the waiting acquire and is reported in the background', async (t) => {

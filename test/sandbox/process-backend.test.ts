@@ -7,6 +7,11 @@ t.test('--require-isolation refuses to start where namespaces cannot be made', a
   await t.rejects(createProcessBackend({ pythonPath: '/nonexistent/python3', requireIsolation: true }), {
     message: /--require-isolation: bubblewrap cannot create namespaces here/,
   });
+  await t.rejects(createProcessBackend({ pythonPath: '/nonexistent/python3', requireIsolation: true }), {
+    name: 'IsolationUnavailableError',
+    code: 'ISOLATION_UNAVAILABLE',
+    status: 503,
+  }, 'an EnvboxError with a stable code');
 });
 
 t.test('without namespaces the backend says so, and refuses --allow-subprocess', async (t) => {

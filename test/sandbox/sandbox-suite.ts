@@ -14,31 +14,15 @@ import {
 } from '../../sandbox/index.js';
 import { cpuTicks } from '../fixtures/guest-cpu.js';
 import { listProcesses, type ProcessRow } from '../fixtures/sandbox-processes.js';
+import { INTERRUPT_ONLY_GRACE_MS, SHORT_MS, shortDeadlineMs, STEP_MS } from './deadlines.js';
+import { SWALLOWING_LOOP } from './python-snippets.js';
 
-/** A budget no ordinary step comes near: steps are never raced against it. */
-const STEP_MS = 30_000;
-/** The deadline of the steps that are meant to time out. */
-const SHORT_MS = 300;
-/**
- * The interrupt grace of the backends whose steps must end in a timeout (124), not a kill: no
- * working guest takes that long to heed the interrupt, however slow the machine (under load a
- * Pyodide busy loop once missed the default 1 s grace and was killed, 137). The grace itself is
- * tested by the steps that ignore the interrupt, whose outcome does not depend on speed.
- */
-const INTERRUPT_ONLY_GRACE_MS = STEP_MS;
-/** How many times longer than a trivial step's round trip a short deadline is, at least (see {@link shortDeadlineMs}). */
-const DEADLINE_OVER_ROUND_TRIP = 20;
 /** The output cap of the default backends (per step and stream). */
 const ONE_MIB = 1024 * 1024;
 /** First uid handed to sandboxes when the server runs as root. */
 const SANDBOX_UID_BASE = 61_000;
 /** Whether this test runs as root, so that sandboxes get uids of their own. */
 const ROOT = process.getuid?.() === 0;
-
-/** An inner loop that swallows every KeyboardInterrupt. The inner `pass` sits on a line of its own:
- * CPython 3.11 does not deliver a signal-raised exception to the `except` of a one-line
- * `while True: pass` (it escapes the try), which would make this an ordinary timeout. */
-const SWALLOWING_LOOP = 'while True:\n    try:\n        while True:\n            pass\n    except KeyboardInterrupt:\n        pass';
 
 /**
  * The command line of the process holding an episode, as `ps` shows it: the runner under CPython, or
@@ -62,17 +46,6 @@ export async function sandboxOf(t: Test, from: PythonBackend): Promise<Sandbox> 
   const sandbox = await from.create();
   t.teardown(() => sandbox.close());
   return sandbox;
-}
-
-/**
- * A deadline for steps that must do something quick (a print, an assignment) before it and then be
- * interrupted: SHORT_MS, or more when this sandbox's slowest of three trivial steps is slow (a loaded
- * machine), so that the quick part always comes first. Rounded to 0.1 s.
- */
-async function shortDeadlineMs(sandbox: Sandbox): Promise<number> {
-  let slowestMs = 0;
-  for (let i = 0; i < 3; i += 1) slowestMs = Math.max(slowestMs, (await run(sandbox, 'pass')).durationMs);
-  return Math.ceil(Math.max(SHORT_MS, DEADLINE_OVER_ROUND_TRIP * slowestMs) / 100) * 100;
 }
 
 /** One step with a deadline of `timeoutMs`. */
@@ -370,7 +343,7 @@ export function sandboxSuite(t: Test, { backend, create }: SuiteBackend): void {
     t.equal(sandbox.alive, true);
     t.equal(await value(t, sandbox, 'before'), '7', 'a variable defined before survives');
 
-    const deadlineMs = await shortDeadlineMs(sandbox);
+    const deadlineMs = await shortDeadlineMs(sandbox, 'pass');
     const sleeping = await run(sandbox, 'import time\nduring = 1\ntime.sleep(30)', deadlineMs);
     t.equal(sleeping.exitCode, EXIT_TIMEOUT, 'a sleep is interrupted too');
     t.equal(sleeping.stateLost, false);
