@@ -1,7 +1,7 @@
 import Router from '@koa/router';
 import Koa from 'koa';
 import type { AnyEnvDefinition, HealthResponse } from '../protocol/index.js';
-import { EnvboxError, MethodNotAllowedError, NotFoundError } from '../protocol/index.js';
+import { MethodNotAllowedError, NotFoundError, UpgradeRequiredError } from '../protocol/index.js';
 import { bearerAuthMiddleware } from './bearer-auth.js';
 import { AppConfig, type AppConfigInput } from './config.js';
 import { EnvService } from './env-service.js';
@@ -127,7 +127,7 @@ export function createApp(definition: AnyEnvDefinition, config: AppConfigInput =
   });
   if (parsed.web) registerWebInterface(router);
   router.get('/ws', () => {
-    throw new EnvboxError('UPGRADE_REQUIRED', 426, 'GET /ws is a WebSocket endpoint; connect with a WebSocket client.');
+    throw new UpgradeRequiredError('GET /ws is a WebSocket endpoint; connect with a WebSocket client.');
   });
 
   app.use(errorMiddleware(service));

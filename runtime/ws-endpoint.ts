@@ -1,7 +1,7 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import { InvalidRequestError, WsClientMessage, type WireError, type WsServerMessage } from '../protocol/index.js';
+import { InvalidRequestError, NotFoundError, WsClientMessage, type WireError, type WsServerMessage } from '../protocol/index.js';
 import { bearerCheck, unauthorized, type TokenCheck } from './bearer-auth.js';
 import type { EnvService } from './env-service.js';
 import { errorReply } from './error-reply.js';
@@ -74,14 +74,16 @@ export class WsEndpoint {
   }
 
   #upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const path = (request.url ?? '').split('?', 1)[0];
-    if (path !== WS_PATH) {
-      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-      return;
-    }
-    if (!this.#authorized(request.headers.authorization)) {
-      // Refused before the handshake: a plain HTTP 401 with the error envelope, no WebSocket.
-      socket.end(rawReply(errorReply(unauthorized(request.headers.authorization), this.#service, { method: request.method, path })));
+    const path = (request.url ?? '').split('?', 1)[0] ?? '';
+    // Refused before the handshake: a plain HTTP reply with the error envelope, no WebSocket.
+    const refusal =
+      path !== WS_PATH
+        ? new NotFoundError(`No WebSocket endpoint at ${path.slice(0, 200)}; connect to ${WS_PATH}.`)
+        : this.#authorized(request.headers.authorization)
+          ? undefined
+          : unauthorized(request.headers.authorization);
+    if (refusal !== undefined) {
+      socket.end(rawReply(errorReply(refusal, this.#service, { method: request.method, path })));
       return;
     }
     this.#wss.handleUpgrade(request, socket, head, (ws) => this.#connect(ws));

@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import { connect as connectTcp } from 'node:net';
 import t, { type Test } from 'tap';
 import WebSocket, { type ClientOptions } from 'ws';
 import type { EnvboxServer } from '../../runtime/index.js';
@@ -366,4 +367,18 @@ t.test('GET /ws without upgrade is 426; an upgrade elsewhere is 404', async (t) 
   await nope.closed;
   t.equal(server.app.sessions.size, 0);
   t.equal((await request(server, 'GET', '/health')).status, 200);
+
+  // The refusal is the documented envelope, as every other error reply.
+  const raw = await new Promise<string>((resolve, reject) => {
+    const socket = connectTcp(server.port, '127.0.0.1', () =>
+      socket.write('GET /nope HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n'),
+    );
+    const parts: Buffer[] = [];
+    socket.on('data', (part: Buffer) => parts.push(part));
+    socket.on('end', () => resolve(Buffer.concat(parts).toString('utf8')));
+    socket.on('error', reject);
+  });
+  const [head = '', body = ''] = raw.split('\r\n\r\n');
+  t.equal(head.split('\r\n')[0], 'HTTP/1.1 404 Not Found');
+  t.same(JSON.parse(body), { error: { code: 'NOT_FOUND', message: 'No WebSocket endpoint at /nope; connect to /ws.' } });
 });
