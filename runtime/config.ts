@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { envOptionMeta } from '../protocol/index.js';
+import { EnvboxError, envOptionMeta } from '../protocol/index.js';
 
 /** @default 8000 */
 export const DEFAULT_PORT = 8000;
@@ -94,11 +94,10 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   { flag: 'log-level', variable: 'ENVBOX_LOG_LEVEL', key: 'logLevel', kind: 'level', expected: `one of ${LOG_LEVELS.join(', ')}`, help: `${LOG_LEVELS.join('|')} (default info)` },
 ];
 
-/** A bad option value; `message` names the option, what was expected and what came. */
-export class ConfigError extends Error {
+/** `INVALID_CONFIG`: a bad option value; `message` names the option, what was expected and what came. */
+export class ConfigError extends EnvboxError {
   constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
+    super('INVALID_CONFIG', 0, message);
   }
 }
 

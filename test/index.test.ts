@@ -17,3 +17,13 @@ t.test("the package entry: import { createApp, EnvClient, EchoEnv } from 'envbox
   const version = (await import('../version.js')).VERSION;
   t.equal(stdout.trim(), `function function function function function SESSION_NOT_FOUND ${version}`);
 });
+
+t.test('the package API is deliberate: what users need, nothing internal', async (t) => {
+  const api = (await import('../index.js')) as Record<string, unknown>;
+  for (const name of ['CodingEnv', 'EchoEnv', 'EnvClient', 'LocalDockerProvider', 'startServer', 'createApp', 'envOption', 'EnvboxError', 'SandboxUnavailableError', 'ContainerGoneError', 'CodeObservation', 'Observation', 'createCodingEnvDefinition', 'WarmPool', 'VERSION']) {
+    t.ok(name in api, `${name} is exported`);
+  }
+  for (const name of ['createHotRoutes', 'errorReply', 'COMMON_HEADERS', 'registerWebInterface', 'serializeObservation', 'validate', 'bearerCheck', 'WsEndpoint', 'runCli']) {
+    t.notOk(name in api, `${name} (internal) is not exported`);
+  }
+});
