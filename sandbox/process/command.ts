@@ -5,6 +5,9 @@ export const WORKDIR_IN_SANDBOX = '/workspace';
 /** Child fd on which bubblewrap reports the sandboxed process's host pid. */
 export const INFO_FD = 5;
 
+/** The kernel's OOM score adjustment of every sandbox process: the first to be killed. */
+export const SANDBOX_OOM_SCORE_ADJ = 1000;
+
 /** Child fd of the first file handed to bubblewrap as data (see {@link ReadOnlyMount.copy}). */
 export const FIRST_COPY_FD = 6;
 
@@ -58,9 +61,16 @@ export function sandboxCommand(spec: CommandSpec): string[] {
   const namespaces = spec.isolation === 'namespaces';
   const at = (hostPath: string): string => (namespaces ? guest.readOnly.find((mount) => mount.host === hostPath)?.sandbox : undefined) ?? hostPath;
   const inner = [...(guest.rlimits === undefined ? [] : ['prlimit', ...guest.rlimits, '--']), ...guest.argv(at)];
+  // choom makes the sandbox (setpriv, bwrap and the guest inherit it) the kernel's first choice
+  // under memory pressure (oom_score_adj 1000, which needs no privilege to raise), so an episode
+  // that exhausts the appliance's memory is killed (137, state lost), never the server.
   // setpriv drops to the sandbox's uid, forbids regaining privileges, and kills the sandbox if the
   // server dies (PR_SET_PDEATHSIG, set after the uid change so it is not cleared by it).
   const dropUid = [
+    'choom',
+    '-n',
+    String(SANDBOX_OOM_SCORE_ADJ),
+    '--',
     'setpriv',
     ...(spec.uid === undefined ? [] : [`--reuid=${spec.uid}`, `--regid=${spec.uid}`, '--clear-groups']),
     '--no-new-privs',
