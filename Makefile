@@ -56,18 +56,18 @@ imports:
 ## test-loaded: `make test` while LOAD_HOGS busy loops (default: one per core) share the CPU, so a
 ## machine about half as fast is simulated: no verdict may depend on the machine's speed. The hogs
 ## are started by this target and killed when it ends, however it ends (an interrupted run stops the
-## suite too): by its shell on exit, by the kernel if that shell dies (PR_SET_PDEATHSIG), and each
-## stops by itself once make is gone.
+## suite too, its whole process group: npm does not pass TERM on to tap): by its shell on exit, by
+## the kernel if that shell dies (PR_SET_PDEATHSIG), and each stops by itself once make is gone.
 LOAD_HOGS ?= $(shell nproc)
 test-loaded:
-	@hogs=""; suite=""; trap 'kill $$hogs $$suite 2>/dev/null' EXIT; trap 'exit 130' INT; trap 'exit 143' TERM; \
+	@hogs=""; suite=""; trap 'kill $$hogs 2>/dev/null; [ -z "$$suite" ] || kill -- -$$suite 2>/dev/null' EXIT; trap 'exit 130' INT; trap 'exit 143' TERM; \
 	for i in $$(seq $(LOAD_HOGS)); do \
 	  setpriv --pdeathsig=KILL -- sh -c 'while kill -0 "$$1" 2>/dev/null; do i=0; while [ $$i -lt 100000 ]; do i=$$((i + 1)); done; done' hog $$PPID & \
 	  hogs="$$hogs $$!"; \
 	done; \
 	echo "test-loaded: $(LOAD_HOGS) CPU hogs running (pids$$hogs)"; \
 	started=$$(date +%s); status=0; \
-	$(MAKE) test & suite=$$!; wait $$suite || status=$$?; suite=""; \
+	setsid $(MAKE) test & suite=$$!; wait $$suite || status=$$?; suite=""; \
 	echo "test-loaded: make test exited $$status after $$(( $$(date +%s) - started )) s under load"; exit $$status
 
 ## run: serve $(ENV) on $(HOST):$(PORT) with the web interface at /web (Python episodes in the $(PYTHON_BACKEND) sandbox)
