@@ -55,11 +55,25 @@ function codingEpisode(language: 'python' | 'javascript'): Call[] {
     { what: 'an exception', kind: 'step', data: { code: py ? '1 / 0' : 'null.r' }, expect: { exit_code: 1 }, stderr: py ? /ZeroDivisionError/ : /TypeError/ },
     { what: 'a timeout', kind: 'step', data: { code: py ? 'while True: pass' : 'while (true) {}' }, timeoutS: 0.5, expect: { exit_code: 124 }, metadata: { state_lost: false } },
     { what: 'the state survived the timeout', kind: 'step', data: { code: 'x' }, expect: { exit_code: 0 }, metadata: { result: '41' } },
-    // Code that never looks at the interrupt: only killing the sandbox ends it.
-    { what: 'a killed sandbox', kind: 'step', data: { code: py ? 'sum(range(10**12))' : 'a=[];a.length=2**32-1;a.includes(1)' }, timeoutS: 0.5, expect: { exit_code: 137 }, metadata: { state_lost: true } },
-    { what: 'state', kind: 'state', expect: { step_count: 6, last_exit_code: 137, language } },
+    { what: 'state', kind: 'state', expect: { step_count: 5, last_exit_code: 0, language } },
   ];
 }
+
+/** A coding_env episode whose sandbox is killed: code that never looks at the interrupt (137, state lost). */
+function killedEpisode(language: 'python' | 'javascript'): Call[] {
+  const py = language === 'python';
+  return [
+    { what: 'reset', kind: 'reset', data: { language }, expect: { exit_code: 0 }, metadata: { result: null, language } },
+    { what: 'a killed sandbox', kind: 'step', data: { code: py ? 'sum(range(10**12))' : 'a=[];a.length=2**32-1;a.includes(1)' }, timeoutS: 0.5, expect: { exit_code: 137 }, metadata: { state_lost: true } },
+    { what: 'state after the kill', kind: 'state', expect: { step_count: 1, last_exit_code: 137, language } },
+  ];
+}
+
+/**
+ * Sandboxes whose steps must end in a timeout (124), not a kill: a kill grace no working interrupt
+ * takes, however slow the machine (the default grace is a timer racing the guest's reply).
+ */
+const INTERRUPT_ONLY = { sandbox: { interruptGraceMs: 30_000 }, javascript: { graceMs: 30_000 } } as const;
 
 const ECHO_EPISODE: Call[] = [
   { what: 'reset', kind: 'reset', data: {}, expect: { echoed_message: 'Echo environment ready!', message_length: 0, done: false } },
@@ -158,10 +172,12 @@ async function serve(t: Test, definition: AnyEnvDefinition): Promise<EnvboxServe
 
 for (const language of ['python', 'javascript'] as const) {
   t.test(`coding_env (${language}) through OpenEnv's models`, async (t) => {
-    const definition = await createCodingEnvDefinition({ pythonBackend: 'process', poolSize: 1 });
-    const server = await serve(t, definition);
+    const server = await serve(t, await createCodingEnvDefinition({ pythonBackend: 'process', poolSize: 1, ...INTERRUPT_ONLY }));
     await t.test('over HTTP', (t) => overHttp(t, server, CODING_ENV_MODELS, codingEpisode(language)));
     await t.test('over WebSocket', (t) => overWebSocket(t, server, CODING_ENV_MODELS, codingEpisode(language)));
+    const killing = await serve(t, await createCodingEnvDefinition({ pythonBackend: 'process', poolSize: 1 }));
+    await t.test('a killed sandbox over HTTP', (t) => overHttp(t, killing, CODING_ENV_MODELS, killedEpisode(language)));
+    await t.test('a killed sandbox over WebSocket', (t) => overWebSocket(t, killing, CODING_ENV_MODELS, killedEpisode(language)));
     if (language === 'python') await t.test("OpenEnv's Python client styles", { skip: PYTHON_MISSING }, (t) => pythonClients(t, server, 'coding_env'));
   });
 }
