@@ -12,7 +12,9 @@ process.env[CANARY_NAME] = CANARY_VALUE;
 const pythonBackend = 'process' as const;
 
 t.test('hostile JavaScript on the default worker layout', async (t) => {
-  await runCorpus(t, { language: 'javascript', cases: javascriptCases, env: { pythonBackend } });
+  // None of these stalls its worker: a grace no working interrupt takes keeps a loaded machine from
+  // turning their timeouts (124) into kills (137); the stalls run below, with the default grace.
+  await runCorpus(t, { language: 'javascript', cases: javascriptCases, env: { pythonBackend, javascript: { graceMs: 30_000 } } });
 });
 
 t.test('hostile JavaScript that stalls its worker, one episode per worker (the bystander has its own)', async (t) => {
