@@ -149,7 +149,7 @@ t.test('JavaScript, default layout (episodes share workers): a stall takes its w
   t.equal(killed.body.observation.exit_code, 137, 'the stalled step: 137');
   // The neighbour shared the worker or it did not: either it kept its state, or it is told (137) it lost it.
   const told = (await step(server, neighbour, 'n')).body.observation;
-  t.ok(told.result === '1' || (told.exit_code === 137 && told.metadata.state_lost === true), `the neighbour kept its state or was told: ${JSON.stringify(told)}`);
+  t.ok(told.metadata.result === '1' || (told.exit_code === 137 && told.metadata.state_lost === true), `the neighbour kept its state or was told: ${JSON.stringify(told)}`);
   for (const id of [victim, neighbour]) t.equal((await request(server, 'DELETE', `/sessions/${id}`)).status, 200);
   // Whatever sandboxes of the pool died with the worker must not count as ready: the pool refills
   // and the worker layout comes back.
