@@ -16,6 +16,7 @@ import {
   OpenEnvWsResponse,
   type OpenEnvModels,
 } from './openenv-models.js';
+import { INTERRUPT_ONLY } from '../fixtures/interrupt-grace.js';
 
 // The contract with OpenEnv's clients: every reply of both environments, over HTTP and WebSocket,
 // parsed with strict models of OpenEnv's own declarations (openenv-models.ts). A field added to an
@@ -69,11 +70,6 @@ function killedEpisode(language: 'python' | 'javascript'): Call[] {
   ];
 }
 
-/**
- * Sandboxes whose steps must end in a timeout (124), not a kill: a kill grace no working interrupt
- * takes, however slow the machine (the default grace is a timer racing the guest's reply).
- */
-const INTERRUPT_ONLY = { sandbox: { interruptGraceMs: 30_000 }, javascript: { graceMs: 30_000 } } as const;
 
 const ECHO_EPISODE: Call[] = [
   { what: 'reset', kind: 'reset', data: {}, expect: { echoed_message: 'Echo environment ready!', message_length: 0, done: false } },

@@ -25,6 +25,7 @@ import {
 } from '../../sandbox/index.js';
 import { request, sessionClosed, startTestServer } from '../fixtures/test-server.js';
 import { descendsFrom, listProcesses, testNoSandboxOutlivesClose, trackSpawnedProcesses, type ProcessRow } from '../fixtures/sandbox-processes.js';
+import { INTERRUPT_ONLY } from '../fixtures/interrupt-grace.js';
 
 /** An inner loop that swallows every KeyboardInterrupt (see test/sandbox/process-sandbox.test.ts for
  * why the inner `pass` has a line of its own). */
@@ -99,12 +100,6 @@ const PYTHON_BESIDE_JAVASCRIPT: PythonBackendName = 'process';
 /** The other language: the server's default in the tests whose resets name the language. */
 const OTHER_LANGUAGE: Readonly<Record<Language, Language>> = { python: 'javascript', javascript: 'python' };
 
-/**
- * Options of the servers whose steps must end in a timeout (124), not a kill: kill graces no working
- * interrupt takes, however slow the machine (the default grace is a timer racing the guest's reply:
- * under load a Pyodide busy loop missed it and got 137).
- */
-const INTERRUPT_ONLY = { sandbox: { interruptGraceMs: 30_000 }, javascript: { graceMs: 30_000 } } as const;
 /** How many times longer than a step of another session the sleep of the concurrency test is, at least. */
 const SLEEP_OVER_ROUND_TRIP = 20;
 /** How many times longer than the requests it must outlast (measured) a JavaScript stall's deadline is, at least. */

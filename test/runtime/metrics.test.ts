@@ -2,6 +2,7 @@ import t, { type Test } from 'tap';
 import { createCodingEnvDefinition } from '../../envs/coding_env/index.js';
 import type { EnvboxServer } from '../../runtime/index.js';
 import { request, startTestServer } from '../fixtures/test-server.js';
+import { INTERRUPT_ONLY } from '../fixtures/interrupt-grace.js';
 
 /** One sample of the text exposition: `name{labels} value`. */
 interface Sample {
@@ -90,7 +91,7 @@ t.test('two apps in one process do not share counts', async (t) => {
 t.test('coding_env (process backend): steps by exit code, the latency histogram, sandbox and pool metrics', async (t) => {
   // The busy loop must be counted under 124: a kill grace no working interrupt takes, however slow
   // the machine (the default 500 ms raced the guest's reply; a loaded machine could answer 137).
-  const definition = await createCodingEnvDefinition({ pythonBackend: 'process', poolSize: 1, sandbox: { interruptGraceMs: 30_000 } });
+  const definition = await createCodingEnvDefinition({ pythonBackend: 'process', poolSize: 1, sandbox: INTERRUPT_ONLY.sandbox });
   const server = await startTestServer(t, {}, definition);
   t.equal((await request(server, 'POST', '/reset', {})).status, 200);
   const steps = [

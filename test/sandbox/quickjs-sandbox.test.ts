@@ -1,5 +1,6 @@
 import t, { type Test } from 'tap';
 import { createQuickJsBackend, type ExecResult, type JavaScriptBackend, type JavaScriptBackendOptions, type Sandbox } from '../../sandbox/index.js';
+import { INTERRUPT_ONLY_GRACE_MS } from '../fixtures/interrupt-grace.js';
 
 // The QuickJS backend on its own: JavaScript semantics, limits, the worker threads' blast radius,
 // and what guest code cannot reach. Every backend here is real: real worker threads, real QuickJS.
@@ -9,7 +10,7 @@ import { createQuickJsBackend, type ExecResult, type JavaScriptBackend, type Jav
  * watchdog grace no working interrupt takes, however slow the machine (the file's 200 ms grace is a
  * timer of the main thread racing the worker's reply, which a loaded machine can delay past it).
  */
-const INTERRUPT_ONLY: JavaScriptBackendOptions = { graceMs: 30_000 };
+const INTERRUPT_ONLY: JavaScriptBackendOptions = { graceMs: INTERRUPT_ONLY_GRACE_MS };
 
 /** A backend closed when `t` ends. */
 async function backendFor(t: Test, options: JavaScriptBackendOptions = {}): Promise<JavaScriptBackend> {

@@ -3,6 +3,7 @@ import { createCodingEnvDefinition } from '../../envs/coding_env/index.js';
 import { request, startTestServer } from '../fixtures/test-server.js';
 import { CANARY_NAME, CANARY_VALUE, CorpusSession, checkNoCanary, checkOutcome, runCorpus } from './corpus.js';
 import { javascriptCases, javascriptWorkerStallCases } from './javascript-cases.js';
+import { INTERRUPT_ONLY } from '../fixtures/interrupt-grace.js';
 
 // The JavaScript half of the escape corpus (issue 8) against live coding_env servers: real worker
 // threads, real QuickJS. The canary is in the server's environment before any server starts.
@@ -14,7 +15,7 @@ const pythonBackend = 'process' as const;
 t.test('hostile JavaScript on the default worker layout', async (t) => {
   // None of these stalls its worker: a grace no working interrupt takes keeps a loaded machine from
   // turning their timeouts (124) into kills (137); the stalls run below, with the default grace.
-  await runCorpus(t, { language: 'javascript', cases: javascriptCases, env: { pythonBackend, javascript: { graceMs: 30_000 } } });
+  await runCorpus(t, { language: 'javascript', cases: javascriptCases, env: { pythonBackend, javascript: INTERRUPT_ONLY.javascript } });
 });
 
 t.test('hostile JavaScript that stalls its worker, one episode per worker (the bystander has its own)', async (t) => {

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { createProcessBackend, DEFAULT_INTERRUPT_GRACE_MS } from '../../sandbox/index.js';
-import { measuredInterruptGraceMs } from '../fixtures/interrupt-grace.js';
+import { INTERRUPT_ONLY_GRACE_MS, measuredInterruptGraceMs } from '../fixtures/interrupt-grace.js';
 import { runCorpus } from './corpus.js';
 import { pythonCases } from './python-cases.js';
 
@@ -8,7 +8,7 @@ import { pythonCases } from './python-cases.js';
 const probe = await createProcessBackend();
 // Cases that must time out (124) and cases that must be killed (137) share one server: its kill
 // grace is measured on this machine now, so a loaded one does not turn the first into the second.
-const interruptGraceMs = await measuredInterruptGraceMs(await createProcessBackend({ interruptGraceMs: 30_000 }), DEFAULT_INTERRUPT_GRACE_MS);
+const interruptGraceMs = await measuredInterruptGraceMs(await createProcessBackend({ interruptGraceMs: INTERRUPT_ONLY_GRACE_MS }), DEFAULT_INTERRUPT_GRACE_MS);
 t.comment(`kill grace ${interruptGraceMs} ms`);
 await runCorpus(t, {
   language: 'python',

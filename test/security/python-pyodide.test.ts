@@ -1,7 +1,7 @@
 import t from 'tap';
 import { createProcessBackend, createPyodideBackend } from '../../sandbox/index.js';
 import { PYODIDE_INTERRUPT_GRACE_MS } from '../../sandbox/pyodide/pyodide-backend.js';
-import { measuredInterruptGraceMs } from '../fixtures/interrupt-grace.js';
+import { INTERRUPT_ONLY_GRACE_MS, measuredInterruptGraceMs } from '../fixtures/interrupt-grace.js';
 import { runCorpus } from './corpus.js';
 import { pythonCases } from './python-cases.js';
 
@@ -9,7 +9,7 @@ import { pythonCases } from './python-cases.js';
 const probe = await createProcessBackend();
 // Cases that must time out (124) and cases that must be killed (137) share one server: its kill
 // grace is measured on this machine now, so a loaded one does not turn the first into the second.
-const interruptGraceMs = await measuredInterruptGraceMs(await createPyodideBackend({ interruptGraceMs: 30_000 }), PYODIDE_INTERRUPT_GRACE_MS);
+const interruptGraceMs = await measuredInterruptGraceMs(await createPyodideBackend({ interruptGraceMs: INTERRUPT_ONLY_GRACE_MS }), PYODIDE_INTERRUPT_GRACE_MS);
 t.comment(`kill grace ${interruptGraceMs} ms`);
 await runCorpus(t, {
   language: 'python',
