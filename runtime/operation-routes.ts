@@ -47,6 +47,7 @@ export async function serveOperation(service: EnvService, operation: Operation, 
  */
 export function createHotRoutes(service: EnvService): (request: IncomingMessage, response: ServerResponse) => boolean {
   const authorized = bearerCheck(service.config.token);
+  const byPath = new Map<string, { method: string; operation: Operation }>(Object.entries(OPERATION_ROUTES).map(([operation, { method, path }]) => [path, { method, operation: operation as Operation }]));
 
   const serve = async (request: IncomingMessage, response: ServerResponse, operation: Operation, path: string): Promise<void> => {
     try {
@@ -62,10 +63,9 @@ export function createHotRoutes(service: EnvService): (request: IncomingMessage,
     const { method, url = '' } = request;
     const query = url.indexOf('?');
     const path = query === -1 ? url : url.slice(0, query);
-    const operation =
-      method === 'POST' ? (path === '/step' ? 'step' : path === '/reset' ? 'reset' : undefined) : method === 'GET' && path === '/state' ? 'state' : undefined;
-    if (operation === undefined) return false;
-    void serve(request, response, operation, path);
+    const route = byPath.get(path);
+    if (route === undefined || route.method !== method) return false;
+    void serve(request, response, route.operation, path);
     return true;
   };
 }
