@@ -1,4 +1,4 @@
-import { EnvboxError, TransportError, type EnvboxErrorOptions } from '../../protocol/index.js';
+import { CONTAINER_GONE, EnvboxError, TransportError, type EnvboxErrorOptions } from '../../protocol/index.js';
 import type { Container, ContainerState } from './container.js';
 
 /** What the provider said of a container that stopped answering: see {@link ContainerGoneError}. */
@@ -23,7 +23,7 @@ export class ContainerGoneError extends EnvboxError {
   constructor(container: { id: string; image: string }, state: ContainerGoneState, options?: EnvboxErrorOptions) {
     const exit = state.exitCode === null ? '' : `, exit code ${state.exitCode}`;
     super(
-      'CONTAINER_GONE',
+      CONTAINER_GONE,
       0,
       `Container ${container.id.slice(0, 12)} (${container.image}) is not running (${state.status}${exit}); its server and every session in it are gone. ` +
         'close() this client and start a new container with fromDockerImage() (or fromProvider()).',
