@@ -173,10 +173,18 @@ export class ProtocolError extends EnvboxError {
   }
 }
 
-/** 503 `SANDBOX_UNAVAILABLE`: a sandbox could not be started (the appliance is broken or overloaded). */
+/**
+ * 503 `SANDBOX_UNAVAILABLE`: a sandbox could not be started (the appliance is broken or
+ * overloaded). When the cause passes (the episode memory budget is spent), `retryAfterS` says when
+ * to try again (sent as `Retry-After`).
+ */
 export class SandboxUnavailableError extends EnvboxError {
-  constructor(message: string, options?: EnvboxErrorOptions) {
+  /** Seconds the client should wait before retrying, when retrying can help. */
+  readonly retryAfterS: number | undefined;
+
+  constructor(message: string, options: EnvboxErrorOptions & { retryAfterS?: number } = {}) {
     super('SANDBOX_UNAVAILABLE', 503, message, options);
+    this.retryAfterS = options.retryAfterS;
   }
 }
 

@@ -25,7 +25,7 @@ export {
 } from './registry.js';
 export type { LanguageBackendOptions, PythonBackendName, PythonLanguageOptions, SandboxLanguage } from './registry.js';
 export { DEFAULT_MAX_OUTPUT_BYTES, EXIT_ERROR, EXIT_KILLED, EXIT_OK, EXIT_TIMEOUT } from './sandbox.js';
-export type { BackendHealth, ExecResult, Isolation, RunOptions, Sandbox, SandboxBackend, SandboxFactory } from './sandbox.js';
+export type { BackendHealth, EpisodeMemoryReport, ExecResult, Isolation, RunOptions, Sandbox, SandboxBackend, SandboxFactory } from './sandbox.js';
 export { createPyodideBackend, PYODIDE_VERSION } from './pyodide/pyodide-backend.js';
 export type { PyodideBackend } from './pyodide/pyodide-backend.js';
 export {
@@ -35,5 +35,10 @@ export {
   DEFAULT_JS_MAX_STACK_SIZE_BYTES,
   DEFAULT_JS_MEMORY_LIMIT_BYTES,
   DEFAULT_JS_WORKER_STACK_MB,
+  EPISODE_MINIMUM_BYTES,
+  MEMORY_BUDGET_RETRY_AFTER_S,
+  MIN_EPISODE_MEMORY_BUDGET_BYTES,
 } from './quickjs/quickjs-backend.js';
+export { defaultEpisodeMemoryBudget, memoryLimit, SERVER_RESERVE_MIN_BYTES, SERVER_RESERVE_SHARE } from './quickjs/memory-budget.js';
+export type { MemoryLimitSource } from './quickjs/memory-budget.js';
 export type { JavaScriptBackend, JavaScriptBackendOptions } from './quickjs/quickjs-backend.js';

@@ -60,6 +60,18 @@ export interface SandboxFactory {
   create(options?: { signal?: AbortSignal }): Promise<Sandbox>;
 }
 
+/** The episode memory budget of a backend and its use. */
+export interface EpisodeMemoryReport {
+  /** What its episodes may hold together. */
+  readonly budgetBytes: number;
+  /** What they are charged now. */
+  readonly usedBytes: number;
+  /** New episodes refused because the budget could not give them their minimum. */
+  readonly refusedEpisodes: number;
+  /** Steps of which a memory growth was refused (an out-of-memory error inside the guest). */
+  readonly refusedGrowths: number;
+}
+
 /** Facts a backend reports about itself for a server's health report: JSON values by snake_case name. */
 export type BackendHealth = Readonly<Record<string, string | number | boolean | null>>;
 
@@ -71,6 +83,11 @@ export type BackendHealth = Readonly<Record<string, string | number | boolean | 
 export interface SandboxBackend extends SandboxFactory {
   /** What `/health` shows of this backend, e.g. `{ isolation: 'namespaces', python_backend: 'process' }`. */
   health(): BackendHealth;
+  /**
+   * The memory budget of a backend whose episodes live in the server's own process (JavaScript),
+   * for `/metrics`; absent where each episode is a process the kernel can kill on its own.
+   */
+  readonly memoryBudget?: EpisodeMemoryReport;
   /** Refuse further starts and close every live sandbox of this backend. Idempotent. */
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;

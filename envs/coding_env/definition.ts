@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { METRICS_PREFIX, type EnvDefinition, type EnvFactory } from '../../protocol/index.js';
-import { createLanguageBackends, WarmPool, type JavaScriptBackendOptions, type PythonBackendOptions } from '../../sandbox/index.js';
+import { createLanguageBackends, WarmPool, type JavaScriptBackendOptions, type PythonBackendOptions, type SandboxBackend } from '../../sandbox/index.js';
 import { CodeActEnv } from './code-act-env.js';
 import { CodeAction, CodeObservation, CodeResetRequest, CodeState, DEFAULT_LANGUAGE, LANGUAGE_NAMES, type Language } from './models.js';
 import { CodingEnvServeOptions, DEFAULT_POOL_SIZE } from './options.js';
@@ -55,7 +55,10 @@ export async function createCodingEnvDefinition(options: CodingEnvOptions = {}):
     state: CodeState,
     resetRequest: CodeResetRequest,
     create: () => new CodeActEnv(pools, transforms, defaultLanguage, (language) => (kills[language] += 1)),
-    metrics: (registry) => registerPoolMetrics(registry, pools, kills),
+    metrics: (registry) => {
+      registerPoolMetrics(registry, pools, kills);
+      registerMemoryBudgetMetrics(registry, backends);
+    },
     health: () => ({
       // The first language's facts at the top level, where /health had them before a second came.
       ...backends[first].health(),
@@ -122,6 +125,51 @@ function registerPoolMetrics(registry: Registry, pools: Readonly<Record<Language
   });
 }
 
+/**
+ * The episode memory budgets of the languages whose backends have one (JavaScript), read at scrape
+ * time: `envbox_episode_memory_budget_bytes`, `envbox_episode_memory_used_bytes` and
+ * `envbox_episode_memory_refusals_total` by `language` and `kind` (`episode`: a new episode refused;
+ * `growth`: a step whose allocation failed inside the guest).
+ */
+function registerMemoryBudgetMetrics(registry: Registry, backends: Readonly<Record<Language, SandboxBackend>>): void {
+  const budgets = LANGUAGE_NAMES.flatMap((language) => {
+    const budget = backends[language].memoryBudget;
+    return budget === undefined ? [] : [{ language, budget }];
+  });
+  const registers = [registry];
+  new Gauge({
+    name: `${METRICS_PREFIX}episode_memory_budget_bytes`,
+    help: 'What the episodes living in the server\'s process may hold together, by language.',
+    labelNames: ['language'] as const,
+    registers,
+    collect() {
+      for (const { language, budget } of budgets) this.set({ language }, budget.budgetBytes);
+    },
+  });
+  new Gauge({
+    name: `${METRICS_PREFIX}episode_memory_used_bytes`,
+    help: 'What those episodes are charged now, by language.',
+    labelNames: ['language'] as const,
+    registers,
+    collect() {
+      for (const { language, budget } of budgets) this.set({ language }, budget.usedBytes);
+    },
+  });
+  new Counter({
+    name: `${METRICS_PREFIX}episode_memory_refusals_total`,
+    help: 'Refusals of the episode memory budget, by language and kind (episode: a new episode refused; growth: a step whose allocation failed in the guest).',
+    labelNames: ['language', 'kind'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const { language, budget } of budgets) {
+        this.inc({ language, kind: 'episode' }, budget.refusedEpisodes);
+        this.inc({ language, kind: 'growth' }, budget.refusedGrowths);
+      }
+    },
+  });
+}
+
 /** coding_env as `envbox serve --env coding_env` builds it: its options, then the definition. */
 export const CODING_ENV: EnvFactory<typeof CodingEnvServeOptions> = {
   options: CodingEnvServeOptions,
@@ -131,6 +179,7 @@ export const CODING_ENV: EnvFactory<typeof CodingEnvServeOptions> = {
       pythonBackend: options.pythonBackend,
       defaultLanguage: options.defaultLanguage,
       poolSize: options.poolSize,
+      javascript: { memoryBudgetBytes: options.episodeMemoryBudgetBytes },
       sandbox: {
         maxOutputBytes: options.maxOutputBytes,
         allowSubprocess: options.allowSubprocess,

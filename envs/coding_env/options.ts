@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { envOption } from '../../protocol/index.js';
-import { DEFAULT_MAX_OUTPUT_BYTES, DEFAULT_PYTHON_BACKEND, PYTHON_BACKEND_NAMES } from '../../sandbox/index.js';
+import { DEFAULT_MAX_OUTPUT_BYTES, DEFAULT_PYTHON_BACKEND, MIN_EPISODE_MEMORY_BUDGET_BYTES, PYTHON_BACKEND_NAMES } from '../../sandbox/index.js';
 import { DEFAULT_LANGUAGE, LANGUAGE_NAMES } from './models.js';
 
 /** Warm sandboxes kept per language. @default 4 */
@@ -29,6 +29,14 @@ export const CodingEnvServeOptions = z.strictObject({
   poolSize: envOption(z.number().int().min(0).max(1024).default(DEFAULT_POOL_SIZE), {
     expected: 'an integer from 0 to 1024',
     help: `sandboxes started ahead (default ${DEFAULT_POOL_SIZE})`,
+  }),
+  /**
+   * What all JavaScript episodes' memories may hold together (they live in the server's process);
+   * unset, derived from the memory limit (the cgroup's, else the machine's) less the server's needs.
+   */
+  episodeMemoryBudgetBytes: envOption(z.number().int().min(MIN_EPISODE_MEMORY_BUDGET_BYTES).optional(), {
+    expected: `an integer number of bytes of at least ${MIN_EPISODE_MEMORY_BUDGET_BYTES}`,
+    help: 'memory all JavaScript episodes may hold together (default: the memory limit less the server\'s reserve)',
   }),
   /** Cap of each of stdout and stderr per step. */
   maxOutputBytes: envOption(z.number().int().min(1024).default(DEFAULT_MAX_OUTPUT_BYTES), {

@@ -10,17 +10,21 @@ import {
   type QuickJSSyncVariant,
 } from 'quickjs-emscripten-core';
 import { EXIT_ERROR, EXIT_KILLED, EXIT_OK, EXIT_TIMEOUT } from '../sandbox.js';
+import type { WorkerMemoryAccount } from './memory-budget.js';
 import type { StepReport, WorkerConfig } from './protocol.js';
 import { trackAsyncFunctions } from './track-async.js';
+import { WASM_PAGE_BYTES } from './wasm-layout.js';
 
 /** The only variant envbox uses: release build, no asyncify (2-5x faster, shallow V8 stack use). */
 const variant = releaseSyncVariant as unknown as QuickJSSyncVariant;
 /** QuickJS's `JS_EVAL_FLAG_ASYNC`: a global script whose completion is a promise of `{value}`. */
 const JS_EVAL_FLAG_ASYNC = 1 << 7;
-/** A wasm page. */
-const PAGE_BYTES = 65_536;
-/** The emscripten build's INITIAL_MEMORY (16 MiB): the memory import's declared minimum. */
-const INITIAL_PAGES = 256;
+/**
+ * What an episode is charged for the part of its memory below the heap, besides the part of
+ * emscripten's 5 MiB shadow stack that QuickJS's stack guard (`maxStackSizeBytes`) lets it touch:
+ * the static data (~88 KB) and slack. The rest of that stack is never written, so never resident.
+ */
+const STATIC_DATA_CHARGE_BYTES = 256 * 1024;
 /**
  * Free room the episode's memory must have for Node's formatter to be loaded: QuickJS crashes
  * (a wasm trap) when the parser runs out of memory, so under pressure plain forms are printed.
@@ -32,6 +36,67 @@ const USABLE_HEADROOM_BYTES = 1024 * 1024;
 const SETUP_BUDGET_MS = 5_000;
 /** Time given, past the step's deadline, to format its result or its error (guest code may run). */
 export const FORMAT_BUDGET_MS = 200;
+
+/** Thrown by {@link GuestContext.create} when the episode memory budget cannot give a new episode its memory. */
+export class MemoryBudgetRefusal extends Error {
+  override readonly name = 'MemoryBudgetRefusal';
+}
+
+/**
+ * An episode's WebAssembly.Memory whose every growth is charged to the episode memory budget
+ * first: emscripten grows memory through the memory object's `grow` (and handles its failure as
+ * malloc returning NULL), so a refused growth is an out-of-memory error inside the guest.
+ */
+class MeteredMemory {
+  readonly memory: WebAssembly.Memory;
+  readonly #account: WorkerMemoryAccount;
+  /** Pages charged to the budget for this memory now. */
+  #charged = 0;
+  /** Set when a growth was refused; read and cleared once per step. */
+  refused = false;
+
+  /**
+   * @throws {MemoryBudgetRefusal} when the budget cannot take the memory's initial size
+   */
+  constructor(config: WorkerConfig, account: WorkerMemoryAccount) {
+    const { initialPages, heapBase } = config.layout;
+    const maximum = Math.max(initialPages, Math.floor(config.memoryLimitBytes / WASM_PAGE_BYTES));
+    // Pages below the heap's are charged as the stack guard plus STATIC_DATA_CHARGE_BYTES; heap
+    // pages one for one. Without a known layout every page counts.
+    const belowHeapCharge = Math.ceil((config.maxStackSizeBytes + STATIC_DATA_CHARGE_BYTES) / WASM_PAGE_BYTES);
+    const unchargedPages = heapBase > 0 ? Math.floor(heapBase / WASM_PAGE_BYTES) - belowHeapCharge : 0;
+    const initialCharge = initialPages - Math.max(0, unchargedPages);
+    if (!account.charge(initialCharge)) throw new MemoryBudgetRefusal('the episode memory budget is spent');
+    this.#account = account;
+    this.#charged = initialCharge;
+    const memory = new WebAssembly.Memory({ initial: initialPages, maximum });
+    const grow = memory.grow.bind(memory);
+    Object.defineProperty(memory, 'grow', {
+      value: (deltaPages: number): number => {
+        if (!account.charge(deltaPages)) {
+          this.refused = true;
+          throw new RangeError('envbox: the episode memory budget is spent');
+        }
+        try {
+          const previous = grow(deltaPages);
+          this.#charged += deltaPages;
+          return previous;
+        } catch (error) {
+          // Past this episode's own maximum: its cap, not the budget.
+          account.release(deltaPages);
+          throw error;
+        }
+      },
+    });
+    this.memory = memory;
+  }
+
+  /** Give the whole charge back (the memory is dropped with the episode). Idempotent. */
+  release(): void {
+    this.#account.release(this.#charged);
+    this.#charged = 0;
+  }
+}
 
 /** Node's exit code when the main module's top-level await never settles. */
 const EXIT_UNSETTLED = 13;
@@ -95,6 +160,8 @@ class StepOutput {
 export class GuestContext {
   readonly #config: WorkerConfig;
   readonly #memory: WebAssembly.Memory;
+  readonly #metered: MeteredMemory;
+  readonly #account: WorkerMemoryAccount;
   readonly #runtime: QuickJSRuntime;
   readonly #context: QuickJSContext;
   #internals: PreludeInternals | undefined;
@@ -113,9 +180,11 @@ export class GuestContext {
   /** Why the context was destroyed, once it was. */
   #death: string | undefined;
 
-  private constructor(config: WorkerConfig, memory: WebAssembly.Memory, runtime: QuickJSRuntime) {
+  private constructor(config: WorkerConfig, metered: MeteredMemory, account: WorkerMemoryAccount, runtime: QuickJSRuntime) {
     this.#config = config;
-    this.#memory = memory;
+    this.#metered = metered;
+    this.#memory = metered.memory;
+    this.#account = account;
     this.#runtime = runtime;
     this.#output = new StepOutput(config.maxOutputBytes);
     runtime.setMemoryLimit(config.runtimeMemoryLimitBytes);
@@ -127,17 +196,24 @@ export class GuestContext {
 
   /**
    * A new context with the prelude installed.
+   * @throws {MemoryBudgetRefusal} when the episode memory budget cannot give it its memory
    * @throws when the module cannot be instantiated or the prelude fails (a broken build, not a guest error)
    */
-  static async create(config: WorkerConfig): Promise<GuestContext> {
-    const memory = new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: Math.max(INITIAL_PAGES, Math.floor(config.memoryLimitBytes / PAGE_BYTES)) });
-    const module = await newQuickJSWASMModuleFromVariant(newVariant(variant, { wasmModule: config.wasmModule, wasmMemory: memory }));
-    const guest = new GuestContext(config, memory, module.newRuntime());
+  static async create(config: WorkerConfig, account: WorkerMemoryAccount): Promise<GuestContext> {
+    const metered = new MeteredMemory(config, account);
+    let guest: GuestContext;
+    try {
+      const module = await newQuickJSWASMModuleFromVariant(newVariant(variant, { wasmModule: config.wasmModule, wasmMemory: metered.memory }));
+      guest = new GuestContext(config, metered, account, module.newRuntime());
+    } catch (error) {
+      metered.release();
+      throw metered.refused ? new MemoryBudgetRefusal('the episode memory budget is spent', { cause: error }) : error;
+    }
     try {
       guest.#install();
     } catch (error) {
       guest.dispose();
-      throw error;
+      throw metered.refused ? new MemoryBudgetRefusal('the episode memory budget is spent', { cause: error }) : error;
     }
     return guest;
   }
@@ -215,7 +291,12 @@ export class GuestContext {
    */
   #callFormatter(name: 'inspect' | 'format' | 'formatError', args: QuickJSHandle[]): string | undefined {
     try {
-      if (this.#formatter === undefined && this.#memory.buffer.byteLength > this.#config.memoryLimitBytes - FORMATTER_HEADROOM_BYTES) return undefined;
+      if (
+        this.#formatter === undefined &&
+        (this.#memory.buffer.byteLength > this.#config.memoryLimitBytes - FORMATTER_HEADROOM_BYTES || this.#account.availableBytes < FORMATTER_HEADROOM_BYTES)
+      ) {
+        return undefined;
+      }
       const formatter = (this.#formatter ??= this.#loadFormatter());
       const context = this.#formatterContext;
       const result = context.callFunction(formatter[name], context.undefined, ...args);
@@ -347,7 +428,7 @@ export class GuestContext {
       }
       const exitCode =
         this.#exitCode ?? (timedOut ? EXIT_TIMEOUT : uncaught !== undefined || rejections !== '' ? EXIT_ERROR : unsettled ? EXIT_UNSETTLED : EXIT_OK);
-      if (exitCode === EXIT_ERROR && !this.#usable()) {
+      if (exitCode === EXIT_ERROR && !this.#usable(this.#metered.refused)) {
         return this.#destroy('the step ran out of memory and its context cannot run any more', this.#output);
       }
       return { stdout: this.#output.stdout, stderr: this.#output.stderr, exitCode, result: resultText, truncated: this.#output.truncated, stateLost: false };
@@ -358,6 +439,11 @@ export class GuestContext {
       return this.#destroy(`its context crashed (${reason.length > 200 ? `${reason.slice(0, 200)}...` : reason})`, this.#output);
     } finally {
       onBusy(false);
+      if (this.#metered.refused) {
+        // Counted once per step (emscripten tries a few smaller growths for one allocation).
+        this.#metered.refused = false;
+        this.#account.countRefusedGrowth();
+      }
     }
   }
 
@@ -430,11 +516,12 @@ export class GuestContext {
    * Whether the context can still run code: after an out-of-memory error some cannot. Checked
    * after failed steps only (a few microseconds).
    */
-  #usable(): boolean {
+  #usable(budgetRefused: boolean): boolean {
     // QuickJS's own cap (runtimeMemoryLimitBytes) trips below the memory's: a heap held at that cap
     // (a Map grown until it failed, still referenced) leaves the memory a few MiB short of its
-    // maximum, yet no step can even be parsed. Only memory well below the QuickJS cap is sure room.
-    if (this.#memory.buffer.byteLength < this.#config.runtimeMemoryLimitBytes - USABLE_HEADROOM_BYTES) return true;
+    // maximum, yet no step can even be parsed. Only memory well below the QuickJS cap is sure room,
+    // unless the budget refused a growth during the step: then the memory may be small and full.
+    if (!budgetRefused && this.#memory.buffer.byteLength < this.#config.runtimeMemoryLimitBytes - USABLE_HEADROOM_BYTES) return true;
     this.#deadline = Date.now() + FORMAT_BUDGET_MS;
     try {
       const probe = this.#context.evalCode('0', 'envbox-probe.js');
@@ -482,5 +569,6 @@ export class GuestContext {
     } catch {
       // A crashed instance may fail to free itself; dropping every reference frees its memory.
     }
+    this.#metered.release();
   }
 }

@@ -12,6 +12,10 @@ export interface WorkerConfig {
   preludeSource: string;
   /** Node's formatter (guest-inspect.js), evaluated in a context of its own on an episode's first use. */
   formatterSource: string;
+  /** The build's memory layout: each episode's memory starts at `initialPages`; the heap at `heapBase`. */
+  layout: { initialPages: number; heapBase: number };
+  /** The episode memory budget's shared cells (see memory-budget.ts). */
+  budgetCells: Int32Array;
   /** Cap of each episode's WebAssembly.Memory (its `maximum`), in bytes. */
   memoryLimitBytes: number;
   /** QuickJS's own heap accounting, a second cap below the memory's. */
@@ -43,5 +47,5 @@ export interface StepReport {
 export type WorkerMessage =
   | { type: 'ready' }
   | { type: 'opened'; request: number }
-  | { type: 'open-failed'; request: number; message: string }
+  | { type: 'open-failed'; request: number; message: string; /** The episode memory budget refused it: retry later. */ budget: boolean }
   | { type: 'ran'; request: number; report: StepReport };

@@ -5,9 +5,11 @@ import { availableParallelism } from 'node:os';
 import { transform } from 'esbuild';
 import { SandboxUnavailableError } from '../../protocol/index.js';
 import { DEFAULT_MAX_OUTPUT_BYTES, type BackendHealth, type Sandbox, type SandboxBackend } from '../sandbox.js';
+import { defaultEpisodeMemoryBudget, EpisodeMemoryBudget } from './memory-budget.js';
 import type { WorkerConfig } from './protocol.js';
 import { QuickJsSandbox } from './quickjs-sandbox.js';
-import { OPEN_TIMEOUT_MS, QuickJsWorker } from './quickjs-worker.js';
+import { budgetRefusal, OPEN_TIMEOUT_MS, QuickJsWorker } from './quickjs-worker.js';
+import { patchInitialMemory, type WasmLayout } from './wasm-layout.js';
 
 /** Cap of each episode's WebAssembly.Memory. @default 256 MiB */
 export const DEFAULT_JS_MEMORY_LIMIT_BYTES = 256 * 1024 * 1024;
@@ -23,6 +25,16 @@ export const DEFAULT_JS_WORKER_STACK_MB = 16;
 export const DEFAULT_JS_EPISODES_PER_WORKER = 16;
 /** How long past its deadline a step may hold its worker before the worker is terminated. @default 1000 ms */
 export const DEFAULT_JS_GRACE_MS = 1_000;
+/**
+ * The least of the episode memory budget a new episode must find free: what an idle episode is
+ * charged (~2 MiB measured: its runtime, two contexts and the prelude) and room for its first
+ * steps. @default 4 MiB
+ */
+export const EPISODE_MINIMUM_BYTES = 4 * 1024 * 1024;
+/** What a client refused by the episode memory budget is told to wait (`Retry-After`). @default 1 s */
+export const MEMORY_BUDGET_RETRY_AFTER_S = 1;
+/** The smallest episode memory budget that can be set: a few episodes' minimum. @default 16 MiB */
+export const MIN_EPISODE_MEMORY_BUDGET_BYTES = 16 * 1024 * 1024;
 
 /** Options of the JavaScript backend. */
 export interface JavaScriptBackendOptions {
@@ -42,6 +54,11 @@ export interface JavaScriptBackendOptions {
   workerStackSizeMb?: number;
   /** How long an idle worker may take to start an episode before it is terminated. @default {@link OPEN_TIMEOUT_MS} */
   openTimeoutMs?: number;
+  /**
+   * What all JavaScript episodes' memories may hold together (they live in the server's process).
+   * @default derived from the memory limit by {@link defaultEpisodeMemoryBudget}
+   */
+  memoryBudgetBytes?: number;
 }
 
 /**
@@ -59,14 +76,22 @@ export interface JavaScriptBackend extends SandboxBackend {
   readonly episodesPerWorker: number;
   /** Workers terminated so far because a step stalled one. */
   readonly terminatedWorkers: number;
+  /** The episode memory budget and its use. */
+  readonly memoryBudget: EpisodeMemoryBudget;
 }
 
-let compiled: Promise<WebAssembly.Module> | undefined;
+let compiled: Promise<{ module: WebAssembly.Module; layout: WasmLayout }> | undefined;
 
-/** The QuickJS release-sync wasm, compiled once per process and shared by every worker. */
-function compiledModule(): Promise<WebAssembly.Module> {
+/**
+ * The QuickJS release-sync wasm, its memory's declared minimum lowered to where the heap starts
+ * (so the budget sees every heap page arrive), compiled once per process and shared by every worker.
+ */
+function compiledModule(): Promise<{ module: WebAssembly.Module; layout: WasmLayout }> {
   const path = createRequire(import.meta.url).resolve('@jitl/quickjs-wasmfile-release-sync/wasm');
-  compiled ??= readFile(path).then((bytes) => WebAssembly.compile(bytes));
+  compiled ??= readFile(path).then(async (bytes) => {
+    const layout = patchInitialMemory(bytes);
+    return { module: await WebAssembly.compile(bytes), layout };
+  });
   return compiled;
 }
 
@@ -112,8 +137,12 @@ function guestSources(): Promise<{ prelude: string; formatter: string }> {
  */
 export async function createQuickJsBackend(options: JavaScriptBackendOptions = {}): Promise<JavaScriptBackend> {
   const memoryLimitBytes = options.memoryLimitBytes ?? DEFAULT_JS_MEMORY_LIMIT_BYTES;
+  const { module, layout } = await compiledModule();
+  const budget = new EpisodeMemoryBudget(options.memoryBudgetBytes ?? defaultEpisodeMemoryBudget());
   const config: WorkerConfig = {
-    wasmModule: await compiledModule(),
+    wasmModule: module,
+    layout: { initialPages: layout.initialPages, heapBase: layout.heapBase },
+    budgetCells: budget.cells,
     preludeSource: (await guestSources()).prelude,
     formatterSource: (await guestSources()).formatter,
     memoryLimitBytes,
@@ -133,6 +162,8 @@ export async function createQuickJsBackend(options: JavaScriptBackendOptions = {
       // A worker release() retired (no episodes left) is already out of the set: not a termination.
       if (workers.delete(worker) && !closed) terminated += 1;
     },
+    budget,
+    budgetRetryAfterS: MEMORY_BUDGET_RETRY_AFTER_S,
   };
   const workers = new Set<QuickJsWorker>();
   let nextEpisode = 1;
@@ -146,7 +177,12 @@ export async function createQuickJsBackend(options: JavaScriptBackendOptions = {
       if (best === undefined || worker.episodes.size < best.episodes.size) best = worker;
     }
     if (best !== undefined && best.episodes.size < episodesPerWorker && (best.episodes.size === 0 || workers.size >= spread)) return best;
-    const worker = new QuickJsWorker(config, workerOptions);
+    let worker: QuickJsWorker;
+    try {
+      worker = new QuickJsWorker(config, workerOptions);
+    } catch (error) {
+      throw new SandboxUnavailableError(`Cannot start a JavaScript sandbox: ${error instanceof Error ? error.message : String(error)}.`, { cause: error });
+    }
     workers.add(worker);
     return worker;
   }
@@ -180,9 +216,13 @@ export async function createQuickJsBackend(options: JavaScriptBackendOptions = {
     get terminatedWorkers() {
       return terminated;
     },
+    memoryBudget: budget,
     async create({ signal } = {}): Promise<Sandbox> {
       if (closed) throw new SandboxUnavailableError('Cannot start a JavaScript sandbox: its backend is closed (the server is shutting down).');
       signal?.throwIfAborted();
+      // Refused here without a worker's round trip (and without starting a worker) when the budget
+      // is surely short; the worker's own charge is the exact check.
+      if (!budget.hasRoomFor(EPISODE_MINIMUM_BYTES)) throw budgetRefusal(budget, MEMORY_BUDGET_RETRY_AFTER_S);
       let worker: QuickJsWorker;
       let episode: number;
       // A new episode has no state yet, so one whose worker died while it opened (terminated for a
@@ -214,6 +254,10 @@ export async function createQuickJsBackend(options: JavaScriptBackendOptions = {
       episodes: backend.episodeCount,
       episodes_per_worker: episodesPerWorker,
       terminated_workers: terminated,
+      memory_budget_bytes: budget.budgetBytes,
+      memory_used_bytes: budget.usedBytes,
+      memory_refused_episodes: budget.refusedEpisodes,
+      memory_refused_growths: budget.refusedGrowths,
     }),
     close,
     [Symbol.asyncDispose]: close,

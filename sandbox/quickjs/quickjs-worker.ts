@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { SandboxUnavailableError } from '../../protocol/index.js';
 import { lostReport } from './lost-report.js';
+import type { EpisodeMemoryBudget } from './memory-budget.js';
 import type { HostMessage, StepReport, WorkerConfig, WorkerMessage } from './protocol.js';
 
 /** From source (tests) the worker is TypeScript; built, it is JavaScript beside this file. */
@@ -26,6 +27,10 @@ export interface QuickJsWorkerOptions {
   openTimeoutMs: number;
   /** Told once, when the worker died or was terminated. */
   onDeath: (worker: QuickJsWorker) => void;
+  /** The episode memory budget the worker's episodes are charged to. */
+  budget: EpisodeMemoryBudget;
+  /** Seconds a client refused by the budget is told to wait. */
+  budgetRetryAfterS: number;
 }
 
 interface PendingOpen {
@@ -62,10 +67,12 @@ export class QuickJsWorker {
   #ready = false;
   readonly #startup: NodeJS.Timeout;
 
+  /** @throws {RangeError} when the budget accounts for no more workers */
   constructor(config: WorkerConfig, options: QuickJsWorkerOptions) {
     this.#options = options;
+    const budgetCell = options.budget.acquireCell();
     this.#worker = new Worker(WORKER_URL, {
-      workerData: { ...config, busy: this.#busy },
+      workerData: { ...config, busy: this.#busy, budgetCell },
       resourceLimits: { stackSizeMb: options.stackSizeMb },
       // The worker never needs the server's environment; guest code cannot reach it either way.
       env: {},
@@ -75,7 +82,11 @@ export class QuickJsWorker {
     this.#worker.unref();
     this.#worker.on('message', (message: WorkerMessage) => this.#receive(message));
     this.#worker.on('error', (error) => this.#die(`its worker thread failed (${error.message})`));
-    this.#worker.on('exit', (code) => this.#die(`its worker thread exited (code ${code})`));
+    this.#worker.on('exit', (code) => {
+      this.#die(`its worker thread exited (code ${code})`);
+      // The thread is gone, and every episode's memory with it: nothing it held is charged any more.
+      options.budget.releaseCell(budgetCell);
+    });
     this.#startup = setTimeout(() => void this.terminate(`its worker thread did not load within ${STARTUP_TIMEOUT_MS} ms`), STARTUP_TIMEOUT_MS);
     this.#startup.unref();
   }
@@ -163,6 +174,7 @@ export class QuickJsWorker {
     if (pending.kind === 'open') {
       clearTimeout(pending.timer);
       if (message.type === 'opened') pending.resolve();
+      else if (message.type === 'open-failed' && message.budget) pending.reject(budgetRefusal(this.#options.budget, this.#options.budgetRetryAfterS));
       else pending.reject(new SandboxUnavailableError(`cannot start a JavaScript sandbox: ${message.type === 'open-failed' ? message.message : 'unexpected reply'}`));
       return;
     }
@@ -230,4 +242,14 @@ export class QuickJsWorker {
     this.#pending.clear();
     this.#options.onDeath(this);
   }
+}
+
+/** The error of a new episode the episode memory budget cannot take; counts the refusal. */
+export function budgetRefusal(budget: EpisodeMemoryBudget, retryAfterS: number): SandboxUnavailableError {
+  budget.refuseEpisode();
+  const mib = (bytes: number) => `${Math.round(bytes / 2 ** 20)} MiB`;
+  return new SandboxUnavailableError(
+    `Cannot start a JavaScript sandbox: the memory JavaScript episodes hold (${mib(budget.usedBytes)}) leaves too little of their budget (${mib(budget.budgetBytes)}) for a new one. Retry after ${retryAfterS} s, once episodes have closed.`,
+    { retryAfterS, details: { episode_memory_budget_bytes: budget.budgetBytes, episode_memory_used_bytes: budget.usedBytes } },
+  );
 }

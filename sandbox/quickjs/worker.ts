@@ -1,6 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { GuestContext } from './guest-context.js';
+import { GuestContext, MemoryBudgetRefusal } from './guest-context.js';
 import { lostReport } from './lost-report.js';
+import { WorkerMemoryAccount } from './memory-budget.js';
 import type { HostMessage, WorkerConfig, WorkerMessage } from './protocol.js';
 
 /**
@@ -11,9 +12,12 @@ import type { HostMessage, WorkerConfig, WorkerMessage } from './protocol.js';
  */
 interface WorkerData extends WorkerConfig {
   busy: Int32Array;
+  /** This worker's cell in `budgetCells`. */
+  budgetCell: number;
 }
 
 const config = workerData as WorkerData;
+const account = new WorkerMemoryAccount(config.budgetCells, config.budgetCell);
 const port = parentPort!;
 const episodes = new Map<number, Promise<GuestContext | undefined>>();
 
@@ -24,10 +28,11 @@ function send(message: WorkerMessage): void {
 async function handle(message: HostMessage): Promise<void> {
   switch (message.type) {
     case 'open': {
-      const opening = GuestContext.create(config).then(
+      const opening = GuestContext.create(config, account).then(
         (guest) => guest,
         (error: unknown) => {
-          send({ type: 'open-failed', request: message.request, message: error instanceof Error ? error.message : String(error) });
+          const budget = error instanceof MemoryBudgetRefusal;
+          send({ type: 'open-failed', request: message.request, message: error instanceof Error ? error.message : String(error), budget });
           return undefined;
         },
       );

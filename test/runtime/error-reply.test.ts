@@ -43,6 +43,8 @@ t.test('errorReply: the envelope, the headers, the count, and the one 5xx rule',
   t.same(sink.counted, ['INTERNAL', 'CAPACITY_EXCEEDED', 'SANDBOX_UNAVAILABLE', 'INVALID_REQUEST'], 'every reply is counted');
 
   t.same(errorReply(new CapacityExceededError('full', { retryAfterS: 2 }), sink, {}).headers, { 'Retry-After': '2' });
+  t.same(errorReply(new SandboxUnavailableError('memory', { retryAfterS: 1 }), sink, {}).headers, { 'Retry-After': '1' }, 'a sandbox refused for a passing cause says when to retry');
+  t.same(errorReply(new SandboxUnavailableError('shutting down'), sink, {}).headers, {}, 'one refused for good does not');
   t.same(errorReply(new UnauthorizedError('no'), sink, {}).headers, { 'WWW-Authenticate': 'Bearer realm="envbox"' });
   t.same(errorReply(new PayloadTooLargeError('big'), sink, {}).headers, { Connection: 'close' });
   t.same(errorReply(new InvalidRequestError('bad', { details: { at: 1 } }), sink, {}).body, {
