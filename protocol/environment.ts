@@ -1,6 +1,7 @@
 import type { Registry } from 'prom-client';
 import type { z } from 'zod';
 import type { Observation, ResetRequest, State } from './models.js';
+import type { AnyEnvTool } from './tool.js';
 
 /** Prefix of every metric name envbox exports, environments' own included. */
 export const METRICS_PREFIX = 'envbox_';
@@ -62,6 +63,11 @@ export interface EnvDefinition<
   resetRequest?: z.ZodType<R>;
   /** Create one environment instance, for one session. */
   create(): Promise<Environment<A, O, S, R>> | Environment<A, O, S, R>;
+  /**
+   * The environment's MCP tools (`/mcp`, `envbox mcp`); without them the server offers generic
+   * `reset`, `step` (the action schema as input) and `state` tools.
+   */
+  tools?: readonly AnyEnvTool[];
   /** Extra facts for `GET /health` (e.g. the isolation in force). */
   health?(): Record<string, unknown>;
   /**

@@ -1,6 +1,8 @@
 export { METRICS_PREFIX } from './environment.js';
 export type { AnyEnvDefinition, EnvContext, EnvDefinition, EnvFactory, EnvLogger, Environment, ResetOptions, StepOptions } from './environment.js';
 export { envOption, envOptionMeta } from './env-option.js';
+export { defineTool } from './tool.js';
+export type { AnyEnvTool, EnvTool, ToolContext, ToolResult } from './tool.js';
 export type { EnvOptionMeta } from './env-option.js';
 export {
   BadRequestError,

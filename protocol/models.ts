@@ -120,8 +120,13 @@ export const WsStepMessage = z.object({
 export const WsStateMessage = z.object({ type: z.literal('state') });
 /** WebSocket `close` message: the server closes the session and the socket, without a reply. */
 export const WsCloseMessage = z.object({ type: z.literal('close') });
+/**
+ * WebSocket `mcp` message: `data` is a JSON-RPC request (`tools/list`, `tools/call`, ...) answered
+ * in the connection's own session, as OpenEnv answers it: `{"type": "mcp", "data": <JSON-RPC response>}`.
+ */
+export const WsMcpMessage = z.object({ type: z.literal('mcp'), data: z.record(z.string(), z.unknown()) });
 /** Any message a WebSocket client sends. */
-export const WsClientMessage = z.discriminatedUnion('type', [WsResetMessage, WsStepMessage, WsStateMessage, WsCloseMessage]);
+export const WsClientMessage = z.discriminatedUnion('type', [WsResetMessage, WsStepMessage, WsStateMessage, WsCloseMessage, WsMcpMessage]);
 export type WsClientMessage = z.infer<typeof WsClientMessage>;
 
 /** Any message the server sends over WebSocket, one per client message (but `close`). */
@@ -129,5 +134,6 @@ export const WsServerMessage = z.discriminatedUnion('type', [
   z.object({ type: z.literal('observation'), data: StepResponse }),
   z.object({ type: z.literal('state'), data: z.record(z.string(), z.unknown()) }),
   z.object({ type: z.literal('error'), data: ErrorResponse.shape.error }),
+  z.object({ type: z.literal('mcp'), data: z.record(z.string(), z.unknown()) }),
 ]);
 export type WsServerMessage = z.infer<typeof WsServerMessage>;

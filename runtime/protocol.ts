@@ -87,21 +87,31 @@ export class EnvProtocol {
 
   /** Validate a reset body and start a new episode in `session`. */
   async reset(session: Session, body: unknown): Promise<StepResponse> {
+    return serializeObservation(await this.resetObservation(session, body));
+  }
+
+  /** {@link EnvProtocol.reset}, answering the observation itself rather than its wire form (MCP tools). */
+  async resetObservation(session: Session, body: unknown): Promise<Observation> {
     const request = validate(this.resetRequest, body, 'Reset request');
     const observation = await session.run((env) => env.reset({ ...request, signal: session.signal }));
     this.#metrics?.recordReset();
-    return serializeObservation(observation);
+    return observation;
   }
 
   /** Validate a step body (`{"action": ..., "timeout_s"?, "request_id"?}`) and act in `session`. */
   async step(session: Session, body: unknown): Promise<StepResponse> {
     const startMs = performance.now();
     const request = validate(this.stepRequest, body, 'Step request');
-    return this.#step(session, request.action, request.timeout_s, request.request_id, startMs);
+    return serializeObservation(await this.#step(session, request.action, request.timeout_s, request.request_id, startMs));
   }
 
   /** Validate a bare action (the WebSocket `step` message's `data`) and act in `session`. */
   async stepAction(session: Session, action: unknown, timeoutS?: number | null): Promise<StepResponse> {
+    return serializeObservation(await this.stepObservation(session, action, timeoutS));
+  }
+
+  /** {@link EnvProtocol.stepAction}, answering the observation itself rather than its wire form (MCP tools). */
+  async stepObservation(session: Session, action: unknown, timeoutS?: number | null): Promise<Observation> {
     const startMs = performance.now();
     const parsed = validate(this.definition.action, action, 'Action');
     return this.#step(session, parsed, timeoutS, undefined, startMs);
@@ -112,12 +122,12 @@ export class EnvProtocol {
     return session.run((env) => env.state());
   }
 
-  async #step(session: Session, action: unknown, timeoutS: number | null | undefined, requestId: string | null | undefined, startMs: number) {
+  async #step(session: Session, action: unknown, timeoutS: number | null | undefined, requestId: string | null | undefined, startMs: number): Promise<Observation> {
     const timeoutMs = timeoutS == null ? this.#stepTimeoutMs : Math.min(timeoutS * 1000, this.#stepTimeoutMs);
     const options = requestId == null ? { timeoutMs, signal: session.signal } : { timeoutMs, signal: session.signal, requestId };
     const observation = await session.run((env) => env.step(action, options));
     this.#metrics?.recordStep(observation, (performance.now() - startMs) / 1000);
-    return serializeObservation(observation);
+    return observation;
   }
 }
 

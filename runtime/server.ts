@@ -5,6 +5,7 @@ import { createApp, type CreateAppOptions, type EnvboxApp } from './app.js';
 import { DEFAULT_HOST, type AppConfigInput } from './config.js';
 import type { AnyEnvDefinition } from '../protocol/index.js';
 import type { EnvService } from './env-service.js';
+import { McpHttpRoute } from './mcp/mcp-http.js';
 import { createHotRoutes } from './operation-routes.js';
 import { WsEndpoint } from './ws-endpoint.js';
 
@@ -19,17 +20,20 @@ export interface StartServerOptions extends AppConfigInput, CreateAppOptions {
   host?: string;
 }
 
-/** A running envbox server: HTTP routes and `/ws` on one port. */
+/** A running envbox server: HTTP routes, `/ws` and MCP (`/mcp`, `WS /mcp`) on one port. */
 export class EnvboxServer {
   readonly app: EnvboxApp;
   readonly http: Server;
   readonly ws: WsEndpoint;
+  /** MCP over HTTP (Streamable HTTP and OpenEnv's plain JSON-RPC) at `/mcp`. */
+  readonly mcp: McpHttpRoute | undefined;
   #closing: Promise<void> | undefined;
 
-  constructor(app: EnvboxApp, http: Server, ws: WsEndpoint) {
+  constructor(app: EnvboxApp, http: Server, ws: WsEndpoint, mcp?: McpHttpRoute) {
     this.app = app;
     this.http = http;
     this.ws = ws;
+    this.mcp = mcp;
   }
 
   /** What the server serves (sessions, protocol, metrics, logger, configuration), shared by HTTP and `/ws`. */
@@ -67,6 +71,9 @@ export class EnvboxServer {
     this.http.closeIdleConnections();
     const grace = setTimeout(() => this.http.closeAllConnections(), graceMs);
     try {
+      // MCP sessions hold SSE streams open: end them, or the close would wait out the grace.
+      await this.mcp?.close();
+      this.http.closeIdleConnections();
       await closed;
     } finally {
       clearTimeout(grace);
@@ -85,11 +92,12 @@ export async function startServer(definition: AnyEnvDefinition, options: StartSe
   const { service } = app;
   const koa = app.callback();
   const hot = createHotRoutes(service);
+  const mcp = new McpHttpRoute(service);
   const { requestTimeoutMs } = service.config;
   // Node checks request timeouts on this interval, so it bounds how late a 408 can come.
   const connectionsCheckingInterval = Math.min(30_000, Math.max(100, requestTimeoutMs / 4));
   const http = createServer({ connectionsCheckingInterval }, (request, response) => {
-    if (!hot(request, response)) void koa(request, response);
+    if (!hot(request, response) && !mcp.handle(request, response)) void koa(request, response);
   });
   // Keep-alive connections outlive Node's 5 s default between an agent's steps.
   http.keepAliveTimeout = 65_000;
@@ -105,9 +113,10 @@ export async function startServer(definition: AnyEnvDefinition, options: StartSe
     });
   } catch (error) {
     ws.close();
+    await mcp.close();
     await app.close();
     throw error;
   }
   http.on('error', (error) => service.logger.error('http server error', { error }));
-  return new EnvboxServer(app, http, ws);
+  return new EnvboxServer(app, http, ws, mcp);
 }

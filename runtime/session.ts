@@ -2,8 +2,8 @@ import { SessionClosedError } from '../protocol/index.js';
 import type { Environment } from '../protocol/index.js';
 import type { Observation, ResetRequest, State } from '../protocol/index.js';
 
-/** How a session was opened: the plain-HTTP default session, `POST /sessions`, or a WebSocket. */
-export type SessionKind = 'default' | 'http' | 'ws';
+/** How a session was opened: the plain-HTTP default session, `POST /sessions`, a WebSocket, or MCP (`/mcp`, `envbox mcp`). */
+export type SessionKind = 'default' | 'http' | 'ws' | 'mcp';
 
 /** Why a session was closed. */
 export type CloseReason = 'client' | 'idle' | 'disconnect' | 'shutdown';

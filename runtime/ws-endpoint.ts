@@ -1,10 +1,13 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import { InvalidRequestError, NotFoundError, WsClientMessage, type WireError, type WsServerMessage } from '../protocol/index.js';
+import { CapacityExceededError, InvalidRequestError, NotFoundError, toEnvboxError, WsClientMessage, type WireError, type WsServerMessage } from '../protocol/index.js';
 import { bearerCheck, unauthorized, type TokenCheck } from './bearer-auth.js';
 import type { EnvService } from './env-service.js';
 import { errorReply } from './error-reply.js';
+import { MCP_PATH, mcpServiceOf } from './mcp/mcp-service.js';
+import { serveMcpSocket } from './mcp/mcp-websocket.js';
+import { toRpcError } from './mcp/rpc-error.js';
 import { rawReply } from './http-reply.js';
 import { parseJson } from './json-body.js';
 import { validate } from './protocol.js';
@@ -30,7 +33,8 @@ const MESSAGE_TYPES = WsClientMessage.options.map((option) => option.shape.type.
 /**
  * The `/ws` endpoint: one session per connection (the upgrade needs the bearer token when the
  * server has one), the OpenEnv message protocol, ping/pong
- * keep-alive that drops dead peers and frees their sessions.
+ * keep-alive that drops dead peers and frees their sessions. `WS /mcp` connections get the same
+ * sessions, token check and keep-alive, and speak OpenEnv's JSON-RPC (see `serveMcpSocket`).
  */
 export class WsEndpoint {
   readonly #service: EnvService;
@@ -77,8 +81,8 @@ export class WsEndpoint {
     const path = (request.url ?? '').split('?', 1)[0] ?? '';
     // Refused before the handshake: a plain HTTP reply with the error envelope, no WebSocket.
     const refusal =
-      path !== WS_PATH
-        ? new NotFoundError(`No WebSocket endpoint at ${path.slice(0, 200)}; connect to ${WS_PATH}.`)
+      path !== WS_PATH && path !== MCP_PATH
+        ? new NotFoundError(`No WebSocket endpoint at ${path.slice(0, 200)}; connect to ${WS_PATH} (or ${MCP_PATH} for MCP).`)
         : this.#authorized(request.headers.authorization)
           ? undefined
           : unauthorized(request.headers.authorization);
@@ -86,10 +90,10 @@ export class WsEndpoint {
       socket.end(rawReply(errorReply(refusal, this.#service, { method: request.method, path })));
       return;
     }
-    this.#wss.handleUpgrade(request, socket, head, (ws) => this.#connect(ws));
+    this.#wss.handleUpgrade(request, socket, head, (ws) => this.#connect(ws, path === MCP_PATH));
   }
 
-  #connect(ws: WebSocket): void {
+  #connect(ws: WebSocket, mcp = false): void {
     this.#alive.add(ws);
     ws.on('pong', () => this.#alive.add(ws));
     ws.on('error', (error) => this.#service.logger.debug('websocket error', { error }));
@@ -106,17 +110,26 @@ export class WsEndpoint {
         this.#sockets.set(opened.id, ws);
       },
       (error: unknown) => {
-        const failure = this.#sendError(ws, error, {});
-        ws.close(failure.code === 'CAPACITY_EXCEEDED' ? WS_CLOSE.tryAgainLater : WS_CLOSE.normal, failure.code);
+        const capacity = error instanceof CapacityExceededError;
+        if (mcp) {
+          // As OpenEnv's WS /mcp: a JSON-RPC error (-32000, data: active_sessions, max_sessions), then close.
+          const rpc = toRpcError(error, this.#service, { path: MCP_PATH });
+          if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: rpc.code, message: rpc.message, data: rpc.data ?? null } }));
+        } else this.#sendError(ws, error, {});
+        ws.close(capacity ? WS_CLOSE.tryAgainLater : WS_CLOSE.normal, toEnvboxError(error).code);
       },
     );
-    ws.on('message', (data: RawData, isBinary: boolean) => {
-      this.#alive.add(ws);
-      queue = queue.then(async () => {
-        if (session === undefined || ws.readyState !== ws.OPEN) return;
-        await this.#handle(ws, session, data, isBinary);
+    if (mcp) {
+      serveMcpSocket(ws, queue.then(() => session), mcpServiceOf(this.#service), () => this.#alive.add(ws));
+    } else {
+      ws.on('message', (data: RawData, isBinary: boolean) => {
+        this.#alive.add(ws);
+        queue = queue.then(async () => {
+          if (session === undefined || ws.readyState !== ws.OPEN) return;
+          await this.#handle(ws, session, data, isBinary);
+        });
       });
-    });
+    }
     ws.on('close', () => {
       void opening.then(
         (opened) => {
@@ -148,6 +161,9 @@ export class WsEndpoint {
           this.#sockets.delete(session.id);
           await this.#service.sessions.close(session.id, 'client');
           ws.close(WS_CLOSE.normal, 'closed by client');
+          return;
+        case 'mcp':
+          this.#send(ws, { type: 'mcp', data: { ...(await mcpServiceOf(this.#service).rpc.handle(message.data, { session })) } });
           return;
       }
     } catch (thrown) {

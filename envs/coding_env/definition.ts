@@ -5,6 +5,7 @@ import { createLanguageBackends, WarmPool, type JavaScriptBackendOptions, type P
 import { CodeActEnv } from './code-act-env.js';
 import { CodeAction, CodeObservation, CodeResetRequest, CodeState, DEFAULT_LANGUAGE, LANGUAGE_NAMES, type Language } from './models.js';
 import { CodingEnvServeOptions, DEFAULT_POOL_SIZE } from './options.js';
+import { CODING_ENV_TOOLS } from './tools.js';
 import { defaultTransforms, type RewardTransform } from './transforms/index.js';
 
 const README = readFileSync(new URL('./README.md', import.meta.url), 'utf8');
@@ -54,6 +55,7 @@ export async function createCodingEnvDefinition(options: CodingEnvOptions = {}):
     observation: CodeObservation,
     state: CodeState,
     resetRequest: CodeResetRequest,
+    tools: CODING_ENV_TOOLS,
     create: () => new CodeActEnv(pools, transforms, defaultLanguage, (language) => (kills[language] += 1)),
     metrics: (registry) => {
       registerPoolMetrics(registry, pools, kills);

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { EnvDefinition, EnvFactory } from '../../protocol/index.js';
 import { EchoEnvironment } from './echo-environment.js';
 import { EchoAction, EchoObservation, EchoState } from './models.js';
+import { ECHO_ENV_TOOLS } from './tools.js';
 
 /** echo_env as the server serves it: `envbox serve --env echo_env`. */
 export const echoEnvDefinition: EnvDefinition<EchoAction, EchoObservation, EchoState> = {
@@ -13,6 +14,7 @@ export const echoEnvDefinition: EnvDefinition<EchoAction, EchoObservation, EchoS
   action: EchoAction,
   observation: EchoObservation,
   state: EchoState,
+  tools: ECHO_ENV_TOOLS,
   create: () => new EchoEnvironment(),
 };
 

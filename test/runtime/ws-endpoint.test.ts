@@ -149,16 +149,16 @@ t.test('bad messages are answered with errors and keep the connection open', asy
     type: 'error',
     data: {
       code: 'INVALID_REQUEST',
-      message: 'Unknown message type "dance"; expected one of reset, step, state, close.',
-      details: { type: 'dance', expected: ['reset', 'step', 'state', 'close'] },
+      message: 'Unknown message type "dance"; expected one of reset, step, state, close, mcp.',
+      details: { type: 'dance', expected: ['reset', 'step', 'state', 'close', 'mcp'] },
     },
   });
   t.same(await peer.request({ data: {} }), {
     type: 'error',
     data: {
       code: 'INVALID_REQUEST',
-      message: 'Unknown message type null; expected one of reset, step, state, close.',
-      details: { type: null, expected: ['reset', 'step', 'state', 'close'] },
+      message: 'Unknown message type null; expected one of reset, step, state, close, mcp.',
+      details: { type: null, expected: ['reset', 'step', 'state', 'close', 'mcp'] },
     },
   });
 
