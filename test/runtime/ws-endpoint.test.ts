@@ -380,5 +380,5 @@ t.test('GET /ws without upgrade is 426; an upgrade elsewhere is 404', async (t) 
   });
   const [head = '', body = ''] = raw.split('\r\n\r\n');
   t.equal(head.split('\r\n')[0], 'HTTP/1.1 404 Not Found');
-  t.same(JSON.parse(body), { error: { code: 'NOT_FOUND', message: 'No WebSocket endpoint at /nope; connect to /ws.' } });
+  t.same(JSON.parse(body), { error: { code: 'NOT_FOUND', message: 'No WebSocket endpoint at /nope; connect to /ws (or /mcp for MCP).' } });
 });
