@@ -91,10 +91,12 @@ class MeteredMemory {
     this.memory = memory;
   }
 
-  /** Give the whole charge back (the memory is dropped with the episode). Idempotent. */
-  release(): void {
-    this.#account.release(this.#charged);
+  /** Give the whole charge back (the memory is dropped with the episode); the pages given back. Idempotent. */
+  release(): number {
+    const released = this.#charged;
+    this.#account.release(released);
     this.#charged = 0;
+    return released;
   }
 }
 
@@ -553,9 +555,12 @@ export class GuestContext {
     return this.#destroy(this.#death ?? 'the sandbox is gone', new StepOutput(0));
   }
 
-  /** Free the context, its runtime and its memory. Idempotent; never throws. */
-  dispose(): void {
-    if (!this.#alive) return;
+  /**
+   * Free the context, its runtime and its memory; the wasm pages its charge gave back to the
+   * budget (0 when already disposed). Idempotent; never throws.
+   */
+  dispose(): number {
+    if (!this.#alive) return 0;
     this.#alive = false;
     try {
       for (const handle of Object.values(this.#internals ?? {})) handle.dispose();
@@ -569,6 +574,6 @@ export class GuestContext {
     } catch {
       // A crashed instance may fail to free itself; dropping every reference frees its memory.
     }
-    this.#metered.release();
+    return this.#metered.release();
   }
 }

@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { parentPort, workerData } from 'node:worker_threads';
 import { GuestContext, MemoryBudgetRefusal } from './guest-context.js';
 import { lostReport } from './lost-report.js';
@@ -17,9 +19,24 @@ interface WorkerData extends WorkerConfig {
 }
 
 const config = workerData as WorkerData;
-const account = new WorkerMemoryAccount(config.budgetCells, config.budgetCell);
+const account = new WorkerMemoryAccount(config.budgetCells, config.budgetCell, fullCollection());
 const port = parentPort!;
 const episodes = new Map<number, Promise<GuestContext | undefined>>();
+
+/**
+ * V8's `gc()`, for freeing dropped episodes' wasm memories promptly (see COLLECT_AFTER_RELEASE_BYTES):
+ * a Worker cannot be given `--expose-gc`, but a context made after the flag is set has `gc`. Only
+ * this worker's code holds it; guest code runs in QuickJS and reaches no host function.
+ */
+function fullCollection(): (() => void) | undefined {
+  try {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as unknown;
+    return typeof gc === 'function' ? () => (gc as () => void)() : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 function send(message: WorkerMessage): void {
   port.postMessage(message);
