@@ -27,6 +27,14 @@ const outcome = await runCli(process.argv.slice(2), {
 
 if ('exitCode' in outcome) {
   process.exitCode = outcome.exitCode;
+} else if ('mcp' in outcome) {
+  // envbox mcp: stdin's end (the agent went away) or a signal closes the sessions, then exits.
+  const { mcp } = outcome;
+  const stop = (): void => void mcp.close().then(() => process.exit(0), () => process.exit(1));
+  void mcp.closed.then(() => process.exit(0));
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  process.on('unhandledRejection', (reason) => mcp.service.logger.error('unhandled rejection', { error: reason }));
 } else {
   const { server } = outcome;
   let stopping = false;

@@ -15,6 +15,7 @@ export {
   CapacityExceededError,
   CONTAINER_GONE,
   CreateSessionResponse,
+  defineTool,
   EnvboxError,
   envOption,
   errorFromWire,
@@ -49,14 +50,18 @@ export {
 export type {
   AnyEnvDefinition,
   EnvboxErrorOptions,
+  AnyEnvTool,
   EnvContext,
   EnvDefinition,
   EnvFactory,
   EnvLogger,
   Environment,
   EnvOptionMeta,
+  EnvTool,
   ResetOptions,
   StepOptions,
+  ToolContext,
+  ToolResult,
   WireError,
 } from './protocol/index.js';
 
@@ -79,17 +84,20 @@ export {
   EnvboxServer,
   EnvService,
   LogLevel,
+  MCP_PATH,
   METRICS_PATH,
   OPENAPI_PATH,
   OPENENV_HTTP_API_VERSION,
   parseEnvOptions,
   SESSION_HEADER,
   startServer,
+  startStdioMcp,
+  StdioMcp,
   WEB_PATH,
   WS_CLOSE,
   WS_PATH,
 } from './runtime/index.js';
-export type { AppConfigInput, CloseReason, CreateAppOptions, Logger, SessionKind, StartServerOptions } from './runtime/index.js';
+export type { AppConfigInput, CloseReason, CreateAppOptions, Logger, SessionKind, StartServerOptions, StdioMcpOptions } from './runtime/index.js';
 
 // The client and its container providers.
 export {
@@ -152,6 +160,7 @@ export type {
 export {
   applyTransforms,
   CODING_ENV,
+  CODING_ENV_TOOLS,
   CodeAction,
   CodeActEnv,
   CodeMetadata,
@@ -163,6 +172,7 @@ export {
   createCodingEnvDefinition,
   defaultTransforms,
   ECHO_ENV,
+  ECHO_ENV_TOOLS,
   EchoAction,
   EchoEnv,
   echoEnvDefinition,
@@ -174,6 +184,6 @@ export {
   QualityTransform,
   SafetyTransform,
 } from './envs/index.js';
-export type { CodingEnvOptions, RewardTerm, RewardTransform } from './envs/index.js';
+export type { CodingEnvOptions, RewardTerm, RewardTransform, RunCodeResult } from './envs/index.js';
 
 export { VERSION } from './version.js';

@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { AppConfig, ConfigError, envOptionSpecs, parseEnvOptions, parseServeConfig, SERVE_OPTIONS, type OptionSpec, type ServeConfig } from './config.js';
 import { createLogger } from './logger.js';
 import type { EnvFactory } from '../protocol/index.js';
+import { startStdioMcp, type StdioMcp } from './mcp/stdio.js';
 import { startServer, type EnvboxServer } from './server.js';
 
 /** Exit code of a usage error (bad option, unknown command). */
@@ -27,12 +28,17 @@ export interface CliContext {
   env: NodeJS.ProcessEnv;
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream;
+  /** What `envbox mcp` reads requests from. @default process.stdin */
+  stdin?: NodeJS.ReadableStream;
   /** Subcommands besides `serve`, by name. */
   commands?: Readonly<Record<string, CliCommand>>;
 }
 
-/** What the CLI started: a server to keep running, or an exit code to leave with. */
-export type CliOutcome = { server: EnvboxServer; config: ServeConfig } | { exitCode: number };
+/** What the CLI started: a server to keep running, an MCP server on stdio, or an exit code to leave with. */
+export type CliOutcome = { server: EnvboxServer; config: ServeConfig } | { mcp: StdioMcp; config: ServeConfig } | { exitCode: number };
+
+/** Options of `serve` that `envbox mcp` (stdio, no HTTP) has no use for. */
+const HTTP_ONLY_OPTIONS = new Set(['port', 'host', 'web', 'token', 'ws-ping-interval-s', 'request-timeout-s', 'max-body-bytes']);
 
 /** Each registered environment's own options, by environment name. */
 function envSpecs(context: CliContext): [string, OptionSpec[]][] {
@@ -52,6 +58,7 @@ function usage(context: CliContext): string {
 
 Usage:
   envbox serve --env <name> [options]
+  envbox mcp --env <name> [options]   (MCP on stdio for a local agent; the options of serve but HTTP's)
 ${Object.values(context.commands ?? {})
   .map((command) => `  ${command.usage}\n`)
   .join('')}  envbox --help | --version
@@ -106,8 +113,8 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
     return { exitCode: 0 };
   }
   const [command, ...rest] = positionals;
-  if (command !== 'serve' || rest.length > 0) {
-    const expected = ['serve', ...Object.keys(context.commands ?? {})].join(' or ');
+  if ((command !== 'serve' && command !== 'mcp') || rest.length > 0) {
+    const expected = ['serve', 'mcp', ...Object.keys(context.commands ?? {})].join(' or ');
     return fail(command === undefined ? `missing command; expected ${expected}` : `unknown command ${JSON.stringify(positionals.join(' '))}; expected ${expected}`);
   }
   let config: ServeConfig;
@@ -136,9 +143,21 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
       if (!own.has(spec.flag) && flags[spec.flag] !== undefined) context.stderr.write(`envbox: --${spec.flag} is an option of ${name}; ${config.env} ignores it\n`);
     }
   }
-  const definition = await factory.create(options as never, { logger: createLogger(config.logLevel) });
+  if (command === 'mcp') {
+    for (const flag of HTTP_ONLY_OPTIONS) {
+      if (flags[flag] !== undefined) context.stderr.write(`envbox: --${flag} is an option of serve; envbox mcp (stdio) ignores it\n`);
+    }
+  }
+  const logger = createLogger(config.logLevel, command === 'mcp' ? context.stderr : undefined);
+  const definition = await factory.create(options as never, { logger });
   // Every AppConfig field, taken from the schema so that a new app option cannot be forgotten here.
   const appConfig = Object.fromEntries(Object.keys(AppConfig.shape).map((key) => [key, config[key as keyof AppConfig]]));
+  if (command === 'mcp') {
+    // stdout carries the protocol only; everything else (the logger's JSON lines) goes to stderr.
+    const mcp = await startStdioMcp(definition, { ...appConfig, token: undefined, web: false }, { stdout: context.stdout, ...(context.stdin ? { stdin: context.stdin } : {}), logger });
+    logger.info('serving MCP on stdio', { env: definition.name, ...definition.health?.() });
+    return { mcp, config };
+  }
   const server = await startServer(definition, { ...appConfig, port: config.port, host: config.host });
   context.stdout.write(
     `envbox ${context.version}: serving ${definition.name} on ${server.url} (max ${config.maxSessions} sessions); Ctrl+C to stop\n`,

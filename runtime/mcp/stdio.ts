@@ -42,14 +42,15 @@ export class StdioMcp {
 
   /** Close the transport, then the service (sessions, then the definition). Idempotent. */
   close(): Promise<void> {
-    this.#closing ??= (async () => {
+    // Set before the transport closes: its close calls back here (onclose), and must get this promise.
+    this.#closing ??= Promise.resolve().then(async () => {
       try {
         await this.#transport.close();
       } finally {
         await this.service.close();
         this.#resolveClosed();
       }
-    })();
+    });
     return this.#closing;
   }
 

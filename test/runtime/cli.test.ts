@@ -104,7 +104,7 @@ t.test('runCli: --help and --version', async (t) => {
 t.test('runCli: serve starts a server with the parsed options', async (t) => {
   const { ctx, out } = context({ ENVBOX_MAX_SESSIONS: '7', ENVBOX_LOG_LEVEL: 'silent' });
   const outcome = await runCli(['serve', '--env', 'echo_env', '--port', '0'], ctx);
-  if (!('server' in outcome)) throw new Error(`expected a server, got exit code ${outcome.exitCode}`);
+  if (!('server' in outcome)) throw new Error(`expected a server, got ${'exitCode' in outcome ? `exit code ${outcome.exitCode}` : 'an MCP server'}`);
   t.teardown(() => outcome.server.close(100));
   t.match(out(), /serving echo_env on http:\/\/127\.0\.0\.1:\d+/);
   const health = (await (await fetch(`${outcome.server.url}/health`)).json()) as { max_sessions: number };
@@ -114,7 +114,7 @@ t.test('runCli: serve starts a server with the parsed options', async (t) => {
 t.test("runCli: another environment's flag is accepted and reported as ignored", async (t) => {
   const { ctx, err } = context({ ENVBOX_LOG_LEVEL: 'silent' });
   const outcome = await runCli(['serve', '--env', 'echo_env', '--port', '0', '--python-backend', 'process'], ctx);
-  if (!('server' in outcome)) throw new Error(`expected a server, got exit code ${outcome.exitCode}`);
+  if (!('server' in outcome)) throw new Error(`expected a server, got ${'exitCode' in outcome ? `exit code ${outcome.exitCode}` : 'an MCP server'}`);
   t.teardown(() => outcome.server.close(100));
   t.match(err(), 'envbox: --python-backend is an option of coding_env; echo_env ignores it');
 });
