@@ -564,3 +564,134 @@ t.test('WebSocket: random and out-of-order messages, binary frames, close then m
   await bystander.check();
   t.equal(bystander.steps, 2 + Math.floor(connections / 25), 'the bystander kept every step it took');
 });
+
+// ---------------------------------------------------------------------------------------------
+// MCP (issue 22): POST/GET/DELETE /mcp, WS /mcp and {"type": "mcp"} on /ws
+
+/** The JSON-RPC error codes envbox documents; -32603 (internal) would be a bug. */
+const RPC_CODES = new Set([-32700, -32600, -32601, -32602, -32000, -32001]);
+
+const rpcMessage = fc.record(
+  {
+    jsonrpc: fc.oneof({ weight: 5, arbitrary: fc.constant('2.0') }, { weight: 1, arbitrary: fc.anything() }),
+    method: fc.oneof(
+      { weight: 5, arbitrary: fc.constantFrom('tools/list', 'tools/call', 'openenv/session/create', 'openenv/session/close', 'initialize', 'ping', 'notifications/initialized') },
+      { weight: 1, arbitrary: fc.anything() },
+    ),
+    params: fc.oneof(
+      fc.record(
+        { name: fc.oneof(fc.constantFrom('echo_message', 'echo_with_length', 'nope', ''), fc.anything()), arguments: fc.oneof(fc.record({ message: fc.oneof(fc.string(), fc.anything()) }), fc.anything()), session_id: fc.oneof(sessionId, fc.anything()) },
+        { requiredKeys: [] },
+      ),
+      fc.anything(),
+    ),
+    id: fc.oneof(fc.integer(), fc.string(), fc.constant(null), fc.anything()),
+  },
+  { requiredKeys: [] },
+);
+
+const mcpBody: fc.Arbitrary<Buffer | undefined> = fc.oneof({ weight: 3, arbitrary: rpcMessage.map((m) => text(serialized(m))) }, { weight: 2, arbitrary: body });
+
+/** A JSON-RPC response with a documented error code (or a result); throws otherwise. */
+function checkRpc(what: string, value: unknown): { result?: unknown; error?: { code: number } } {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(`${what}: JSON-RPC reply is not an object`);
+  const reply = value as Record<string, unknown>;
+  if (reply.jsonrpc !== '2.0') fail(`${what}: jsonrpc ${JSON.stringify(reply.jsonrpc)}`);
+  if (('result' in reply) === ('error' in reply)) fail(`${what}: needs exactly one of result and error: ${JSON.stringify(reply).slice(0, 200)}`);
+  if ('error' in reply) {
+    const error = reply.error as { code?: unknown; message?: unknown };
+    if (typeof error.code !== 'number' || !RPC_CODES.has(error.code)) fail(`${what}: JSON-RPC error code ${JSON.stringify(error.code)}: ${JSON.stringify(error).slice(0, 300)}`);
+    if (typeof error.message !== 'string') fail(`${what}: JSON-RPC error message is not a string`);
+  }
+  return reply as { result?: unknown; error?: { code: number } };
+}
+
+t.test('MCP over HTTP: random JSON-RPC, methods, bodies and session headers on /mcp', async (t) => {
+  const { server, bystander } = await setup(t);
+  let run = 0;
+  await fc.assert(
+    fc.asyncProperty(
+      fc.constantFrom('POST', 'POST', 'POST', 'GET', 'DELETE', 'PUT'),
+      mcpBody,
+      fc.option(sessionId, { nil: undefined }),
+      fc.constantFrom('*/*', 'application/json', 'application/json, text/event-stream', 'text/plain'),
+      async (method, b, id, accept) => {
+        const headers: Record<string, string> = { 'content-type': 'application/json', accept };
+        if (id !== undefined) headers['mcp-session-id'] = id;
+        const what = `${method} /mcp`;
+        const answer = await send(server, method, '/mcp', b, headers);
+        if (answer.status >= 500 && answer.status !== 503) fail(`${what}: ${answer.status} ${answer.text}`);
+        if (answer.status === 200 && method === 'POST' && id === undefined && answer.text.startsWith('{')) {
+          const reply = checkRpc(what, JSON.parse(answer.text));
+          // Sessions created by the fuzzer are closed again, so they cannot pile up.
+          const created = (reply.result as { session_id?: unknown } | undefined)?.session_id;
+          if (typeof created === 'string') await send(server, 'POST', '/mcp', text(serialized({ jsonrpc: '2.0', method: 'openenv/session/close', params: { session_id: created }, id: 1 })));
+        } else if (answer.status >= 400 && answer.text.startsWith('{"error":{"code":"')) {
+          checkAnswer(what, answer, method);
+        } else if (answer.status >= 400 && answer.text.startsWith('{')) {
+          checkRpc(what, JSON.parse(answer.text));
+        }
+        if (++run % 50 === 0) await bystander.check();
+      },
+    ),
+    { numRuns: 250, seed: SEED },
+  );
+  // Every open session is the bystander or a Streamable HTTP session an accepted initialize opened:
+  // no call without a session, refused initialize or closed OpenEnv session left one behind.
+  t.equal(server.app.sessions.size, 1 + server.mcp!.size, 'no session leaked');
+  await bystander.check();
+  t.equal(bystander.steps, 2 + Math.floor(run / 50), 'the bystander kept every step it took');
+});
+
+t.test('MCP over WebSocket: random messages on WS /mcp and mcp frames on /ws, one JSON-RPC reply each', async (t) => {
+  const { server, bystander } = await setup(t);
+  const frame = fc.oneof(
+    { weight: 3, arbitrary: rpcMessage.map(serialized) },
+    { weight: 1, arbitrary: fc.json() },
+    { weight: 1, arbitrary: fc.string() },
+    { weight: 1, arbitrary: fc.anything().map(serialized) },
+  );
+  let connections = 0;
+  await fc.assert(
+    fc.asyncProperty(fc.boolean(), fc.array(frame, { minLength: 1, maxLength: 6 }), async (onWs, frames) => {
+      connections += 1;
+      const ws = new WebSocket(`${server.url.replace('http', 'ws')}${onWs ? '/ws' : '/mcp'}`);
+      const replies: string[] = [];
+      let waiter: (() => void) | undefined;
+      ws.on('message', (data: Buffer) => {
+        replies.push(data.toString('utf8'));
+        waiter?.();
+      });
+      ws.on('error', () => undefined);
+      await new Promise<void>((resolve, reject) => {
+        ws.once('open', () => resolve());
+        ws.once('error', reject);
+      });
+      try {
+        for (const data of frames) {
+          const before = replies.length;
+          // On /ws the JSON-RPC message rides in an mcp frame.
+          const sent = onWs ? `{"type":"mcp","data":${data.startsWith('{') ? data : serialized(data)}}` : data;
+          const answered = new Promise<void>((resolve, reject) => {
+            waiter = resolve;
+            const timer = setTimeout(() => reject(new Error(`no answer to ${sent.slice(0, 200)}`)), ANSWER_TIMEOUT_MS);
+            timer.unref();
+          });
+          ws.send(sent);
+          if (replies.length === before) await answered;
+          const reply = JSON.parse(replies.at(-1)!) as { type?: unknown; data?: unknown };
+          if (!onWs) checkRpc(`WS /mcp reply to ${sent.slice(0, 100)}`, reply);
+          else if (reply.type === 'mcp') checkRpc(`/ws mcp reply to ${sent.slice(0, 100)}`, reply.data);
+          else checkWsReply(`/ws reply to ${sent.slice(0, 100)}`, replies.at(-1)!);
+        }
+        if (replies.length !== frames.length) fail(`${replies.length} replies to ${frames.length} messages`);
+      } finally {
+        ws.close();
+      }
+      if (connections % 25 === 0) await bystander.check();
+    }),
+    { numRuns: 120, seed: SEED },
+  );
+  await bystander.check();
+  t.equal(bystander.steps, 2 + Math.floor(connections / 25), 'the bystander kept every step it took');
+});
