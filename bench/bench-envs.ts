@@ -1,6 +1,7 @@
 import { CodingEnv, EchoEnv, type EnvClient, type EnvClientOptions } from '../index.js';
 import type { BenchCase } from './bench-case.js';
 import { javascriptIdleEpisodesCase } from './javascript-idle-episodes-case.js';
+import { mcpRunCodeCase } from './mcp-run-code-case.js';
 import { pyodideSandboxCase } from './pyodide-sandbox-case.js';
 import { pythonCpuBoundCase } from './python-cpu-case.js';
 import type { BenchSettings } from './report.js';
@@ -194,7 +195,11 @@ export const BENCH_ENVS: Readonly<Record<string, BenchEnv>> = Object.freeze({
     // Each settled reset waits for one sandbox to start (~40 ms on 2 cores): fewer warm-up resets
     // than echo_env's 500, and a quick run that stays near 10 s.
     settings: { full: { warmupResets: 50 }, quick: { warmupResets: 5, resetCalls: 10 } },
-    cases: [pythonCpuBoundCase({ createClient: (options) => new CodingEnv(options), code: SUM_OF_SQUARES_CODE, runs: 15, quickRuns: 5, maxRatio: 1.3 })],
+    cases: [
+      pythonCpuBoundCase({ createClient: (options) => new CodingEnv(options), code: SUM_OF_SQUARES_CODE, runs: 15, quickRuns: 5, maxRatio: 1.3 }),
+      // MCP's tools/call run_code against a plain /step in the same run (issue 22).
+      mcpRunCodeCase({ stdioArgs: ['--env', 'coding_env', '--python-backend', 'process', '--pool-size', String(CODING_ENV_POOL_SIZE)], calls: 2000, quickCalls: 200 }),
+    ],
     // Targets on the 2-core reference machine.
     targets: { stepP50MaxMs: 0.3, resetP50MaxMs: 5, throughputMinStepsPerS: 5000, throughputSessions: 16 },
   }),
