@@ -54,6 +54,11 @@ export function openApiDocument(definition: AnyEnvDefinition, protocol: EnvProto
     responses: { '200': json(answer, 'OK'), ...failures },
   });
 
+  // GET and DELETE /mcp act on an MCP session: JSON-RPC errors without or with an unknown Mcp-Session-Id.
+  const mcpSessionFailures = {
+    '400': { description: 'No Mcp-Session-Id header (JSON-RPC error -32000)' },
+    '404': { description: 'Mcp-Session-Id names no open MCP session (JSON-RPC error -32001)' },
+  };
   const paths: ZodOpenApiPathsObject = {
     '/reset': { post: episodeCall('Start a new episode in the session', protocol.resetRequest, reply) },
     '/step': { post: episodeCall('Act in the current episode', protocol.stepRequest, reply) },
@@ -92,10 +97,26 @@ export function openApiDocument(definition: AnyEnvDefinition, protocol: EnvProto
     },
     '/ws': {
       get: {
-        summary: 'WebSocket: one session per connection; {"type": "reset"|"step"|"state"|"close", "data"}',
+        summary: 'WebSocket: one session per connection; {"type": "reset"|"step"|"state"|"close"|"mcp", "data"}',
         tags: ['WebSocket'],
         responses: { '101': { description: 'Switching Protocols' }, '426': error('UPGRADE_REQUIRED: not a WebSocket upgrade') },
       },
+    },
+    '/mcp': {
+      post: {
+        summary:
+          'MCP: JSON-RPC 2.0. An initialize (or a request with Mcp-Session-Id) is MCP Streamable HTTP; any other request is OpenEnv\'s plain JSON-RPC (tools/list, tools/call, openenv/session/create|close). Also a WebSocket (WS /mcp).',
+        tags: ['MCP'],
+        requestBody: { required: true, content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } } },
+        responses: {
+          '200': { description: 'A JSON-RPC response (application/json) or an SSE stream of them (text/event-stream)' },
+          '401': error('UNAUTHORIZED: the bearer token is missing or wrong'),
+          '404': { description: 'Mcp-Session-Id names no open MCP session (JSON-RPC error -32001)' },
+          '503': { description: 'An initialize at capacity (JSON-RPC error -32000, Retry-After)' },
+        },
+      },
+      get: { summary: "MCP Streamable HTTP: the session's SSE stream", tags: ['MCP'], responses: { '200': { description: 'text/event-stream' }, ...mcpSessionFailures } },
+      delete: { summary: 'MCP Streamable HTTP: end the MCP session (and its envbox session)', tags: ['MCP'], responses: { '200': { description: 'Closed' }, ...mcpSessionFailures } },
     },
     [METRICS_PATH]: {
       get: {

@@ -16,6 +16,9 @@ const ROUTES = [
   ['post', '/sessions'],
   ['delete', '/sessions/{id}'],
   ['get', '/ws'],
+  ['post', '/mcp'],
+  ['get', '/mcp'],
+  ['delete', '/mcp'],
 ] as const;
 const WEB_ROUTES = ['/web', '/web/', '/web/app.js', '/web/app.css'];
 
