@@ -3,7 +3,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import t from 'tap';
 import ts from 'typescript';
-import { ROOT, startCliServer } from './fixtures/cli-process.js';
+import { CLI, ROOT, startCliServer } from './fixtures/cli-process.js';
 
 const run = promisify(execFile);
 const README = readFileSync(`${ROOT}README.md`, 'utf8');
@@ -53,6 +53,22 @@ t.test('the README TypeScript quick start runs and prints what the README says',
   }).outputText;
   // Inside the package root, `import ... from 'envbox'` resolves to this package (self-reference).
   const file = `${ROOT}.readme-quickstart-${process.pid}.mjs`;
+  writeFileSync(file, js);
+  t.teardown(() => rmSync(file, { force: true }));
+  const { stdout } = await run(process.execPath, [file], { cwd: ROOT });
+  t.equal(normalise(stdout), normalise(printed.text));
+});
+
+t.test('the README MCP example (the SDK client over stdio to envbox mcp) prints what the README says', async (t) => {
+  const code = blockAfter('<!-- quickstart:mcp', 'ts');
+  const printed = blockAfter('prints', 'text', code.end);
+  // The README starts the published binary with npx; here, the one just built.
+  const npx = "command: 'npx', args: ['envbox', ";
+  t.ok(code.text.includes(npx), 'the example starts envbox mcp with npx');
+  const js = ts.transpileModule(code.text.replace(npx, `command: process.execPath, args: [${JSON.stringify(CLI)}, `), {
+    compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext },
+  }).outputText;
+  const file = `${ROOT}.readme-mcp-${process.pid}.mjs`;
   writeFileSync(file, js);
   t.teardown(() => rmSync(file, { force: true }));
   const { stdout } = await run(process.execPath, [file], { cwd: ROOT });

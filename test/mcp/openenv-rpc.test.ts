@@ -95,6 +95,11 @@ t.test('JSON-RPC errors: parse, invalid request, unknown method, invalid params 
   t.match((await rpc(server, [{ jsonrpc: '2.0', method: 'tools/list', id: 3 }])).body, { id: null, error: { code: -32600 } });
   t.match((await rpc(server, { jsonrpc: '2.0', method: 'tools/list', id: 4, extra: true })).body, { id: 4, error: { code: -32600 } });
 
+  // `openenv validate` posts {} and wants HTTP 200 with a JSON-RPC payload.
+  const validator = await rpc(server, {});
+  t.equal(validator.status, 200);
+  t.match(validator.body, { jsonrpc: '2.0', id: null, error: { code: -32600 } });
+
   t.same((await rpc(server, { jsonrpc: '2.0', method: 'resources/list', id: 5 })).body, { jsonrpc: '2.0', id: 5, error: { code: -32601, message: 'Method not found: resources/list', data: null } });
 
   t.same((await rpc(server, { jsonrpc: '2.0', method: 'tools/call', params: {}, id: 6 })).body.error, { code: -32602, message: "Missing 'name' in params", data: null });
