@@ -1,7 +1,7 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import t from 'tap';
-import { request, startTestServer } from '../fixtures/test-server.js';
+import { request, sessionClosed, startTestServer } from '../fixtures/test-server.js';
 import { httpClient, rejection, rpc, WsPeer } from './mcp-fixtures.js';
 
 // OpenEnv's plain JSON-RPC use of MCP (as its HTTPEnvServer answers it) on echo_env: POST /mcp
@@ -196,4 +196,24 @@ t.test('{"type": "mcp"} on /ws: the JSON-RPC response in an mcp frame, in the so
   t.match(await peer.call({ type: 'mcp', data: { method: 'tools/list' } }), { type: 'mcp', data: { id: null, error: { code: -32600 } } });
   t.match(await peer.call({ type: 'mcp', data: 'tools/list' }), { type: 'error', data: { code: 'INVALID_REQUEST', message: /^Message is invalid at data/ } });
   t.match(await peer.call({ type: 'step', data: { message: 'plain step' } }), { type: 'observation', data: { observation: { echoed_message: 'plain step' } } });
+});
+
+t.test('an MCP session is an envbox session: idle reaping ends it, and tool calls are counted as steps', async (t) => {
+  const server = await startTestServer(t, { sessionIdleMs: 60_000 });
+  const { client, transport } = await httpClient(t, server);
+  t.same((await client.callTool({ name: 'echo_message', arguments: { message: 'counted' } })).structuredContent, { result: 'counted' });
+  const metrics = await (await fetch(`${server.url}/metrics`)).text();
+  t.match(metrics, /^envbox_steps_total\{[^}]*\} 1$/m, 'the tool call is a step in the metrics');
+  t.match(metrics, /^envbox_sessions 1$/m, 'the MCP session is an open session');
+
+  // The reaper's own pass, as if a minute later (no waiting): the idle MCP session is closed.
+  const closing = sessionClosed(server, transport.sessionId);
+  t.equal(server.app.sessions.reapIdle(Date.now() + 61_000), 1);
+  const [closed, reason] = await closing;
+  t.equal(reason, 'idle');
+  t.equal(closed.kind, 'mcp');
+  t.equal(server.mcp!.size, 0, 'its MCP session ended with it');
+  const gone = await rejection(client.callTool({ name: 'echo_message', arguments: { message: 'late' } }));
+  t.type(gone, StreamableHTTPError);
+  t.equal(gone.code, 404);
 });
