@@ -30,6 +30,11 @@ export const CodingEnvServeOptions = z.strictObject({
     expected: 'an integer from 0 to 1024',
     help: `sandboxes started ahead (default ${DEFAULT_POOL_SIZE})`,
   }),
+  /** Cap of each of stdout and stderr per step. */
+  maxOutputBytes: envOption(z.number().int().min(1024).default(DEFAULT_MAX_OUTPUT_BYTES), {
+    expected: 'an integer number of bytes of at least 1024',
+    help: `cap of stdout and of stderr per step (default ${DEFAULT_MAX_OUTPUT_BYTES})`,
+  }),
   /**
    * What all JavaScript episodes' memories may hold together (they live in the server's process);
    * unset, derived from the memory limit (the cgroup's, else the machine's) less the server's needs.
@@ -37,11 +42,6 @@ export const CodingEnvServeOptions = z.strictObject({
   episodeMemoryBudgetBytes: envOption(z.number().int().min(MIN_EPISODE_MEMORY_BUDGET_BYTES).optional(), {
     expected: `an integer number of bytes of at least ${MIN_EPISODE_MEMORY_BUDGET_BYTES}`,
     help: 'memory all JavaScript episodes may hold together (default: the memory limit less the server\'s reserve)',
-  }),
-  /** Cap of each of stdout and stderr per step. */
-  maxOutputBytes: envOption(z.number().int().min(1024).default(DEFAULT_MAX_OUTPUT_BYTES), {
-    expected: 'an integer number of bytes of at least 1024',
-    help: `cap of stdout and of stderr per step (default ${DEFAULT_MAX_OUTPUT_BYTES})`,
   }),
 });
 export type CodingEnvServeOptions = z.output<typeof CodingEnvServeOptions>;

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { CodingEnvServeOptions, DEFAULT_LANGUAGE, DEFAULT_POOL_SIZE, LANGUAGE_NAMES } from '../../envs/coding_env/index.js';
 import { ConfigError, envOptionSpecs, parseEnvOptions } from '../../runtime/index.js';
-import { DEFAULT_MAX_OUTPUT_BYTES, DEFAULT_PYTHON_BACKEND, PYTHON_BACKEND_NAMES } from '../../sandbox/index.js';
+import { DEFAULT_MAX_OUTPUT_BYTES, DEFAULT_PYTHON_BACKEND, MIN_EPISODE_MEMORY_BUDGET_BYTES, PYTHON_BACKEND_NAMES } from '../../sandbox/index.js';
 
 // coding_env declares its own options (envs/coding_env/options.ts); `envbox serve` derives their
 // flags, variables, help and messages from the schema (moved here from test/runtime/cli.test.ts).
@@ -29,10 +29,21 @@ t.test('coding_env options: defaults', async (t) => {
       ['require-isolation', 'ENVBOX_REQUIRE_ISOLATION', 'boolean'],
       ['pool-size', 'ENVBOX_POOL_SIZE', 'int'],
       ['max-output-bytes', 'ENVBOX_MAX_OUTPUT_BYTES', 'int'],
+      ['episode-memory-budget-bytes', 'ENVBOX_EPISODE_MEMORY_BUDGET_BYTES', 'int'],
     ],
     'each field is a kebab-case flag and an ENVBOX_ variable',
   );
   t.throws(() => parse({ 'max-output-bytes': '10' }, {}), new ConfigError('invalid --max-output-bytes: expected an integer number of bytes of at least 1024, received "10"'));
+});
+
+t.test('coding_env options: the episode memory budget (unset: derived from the memory limit by the backend)', async (t) => {
+  t.equal(parse({}, {}).episodeMemoryBudgetBytes, undefined);
+  t.equal(parse({ 'episode-memory-budget-bytes': '268435456' }, {}).episodeMemoryBudgetBytes, 268_435_456);
+  t.equal(parse({}, { ENVBOX_EPISODE_MEMORY_BUDGET_BYTES: '33554432' }).episodeMemoryBudgetBytes, 33_554_432);
+  t.throws(() => parse({ 'episode-memory-budget-bytes': '1000' }, {}), {
+    message: `invalid --episode-memory-budget-bytes: expected an integer number of bytes of at least ${MIN_EPISODE_MEMORY_BUDGET_BYTES}, received "1000"`,
+  });
+  t.throws(() => parse({}, { ENVBOX_EPISODE_MEMORY_BUDGET_BYTES: 'lots' }), { message: /invalid ENVBOX_EPISODE_MEMORY_BUDGET_BYTES/ });
 });
 
 t.test('coding_env options: derived flags and variables, booleans as flags or variables', async (t) => {
