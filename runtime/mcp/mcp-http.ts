@@ -43,7 +43,7 @@ export class McpHttpRoute {
     this.#mcp = mcpServiceOf(service);
     this.#authorized = bearerCheck(service.config.token);
     // A session closed by the manager (idleness, DELETE /sessions, shutdown) ends its MCP session.
-    this.#onSessionClosed = (session) => void this.#forget(session.id);
+    this.#onSessionClosed = (session, reason) => void this.#forget(session.id, reason);
     service.sessions.on('session-closed', this.#onSessionClosed);
   }
 
@@ -61,10 +61,10 @@ export class McpHttpRoute {
     return true;
   }
 
-  /** Close every MCP session's transport (their envbox sessions close with the service). Idempotent. */
+  /** Close every MCP session: its transport (ending its SSE streams), then its envbox session. Idempotent. */
   async close(): Promise<void> {
     this.#service.sessions.off('session-closed', this.#onSessionClosed);
-    await Promise.all([...this.#open.keys()].map((id) => this.#forget(id)));
+    await Promise.all([...this.#open.keys()].map((id) => this.#forget(id, 'shutdown')));
   }
 
   async #serve(request: IncomingMessage, response: ServerResponse): Promise<void> {
@@ -89,6 +89,7 @@ export class McpHttpRoute {
         rpcReply(response, 404, -32001, 'Session not found');
         return;
       }
+      if (acceptsAnything(request)) acceptBoth(request);
       await open.transport.handleRequest(request, response);
     } catch (thrown) {
       const reply = errorReply(thrown, this.#service, { method: request.method, path: MCP_PATH });
@@ -112,7 +113,7 @@ export class McpHttpRoute {
         rpcReply(response, 404, -32001, 'Session not found');
         return;
       }
-      if (open.json) acceptBoth(request);
+      if (open.json || acceptsAnything(request)) acceptBoth(request);
       await open.transport.handleRequest(request, response, body);
       return;
     }
@@ -144,31 +145,39 @@ export class McpHttpRoute {
     const server = this.#mcp.createServer(() => session);
     const open: OpenMcpSession = { session, transport, server, json };
     this.#open.set(session.id, open);
-    transport.onclose = () => void this.#forget(session.id);
-    await server.connect(transport);
-    if (json) acceptBoth(request);
-    await transport.handleRequest(request, response, body);
-    // A refused initialize (bad params, wrong headers) opened no MCP session: free its envbox session.
-    if (transport.sessionId === undefined) await this.#forget(session.id);
+    transport.onclose = () => void this.#forget(session.id, 'client');
+    try {
+      await server.connect(transport);
+      if (json || acceptsAnything(request)) acceptBoth(request);
+      await transport.handleRequest(request, response, body);
+    } finally {
+      // A refused initialize (bad params, wrong headers) or a failure opened no MCP session: free its envbox session.
+      if (transport.sessionId === undefined) await this.#forget(session.id, 'client');
+    }
   }
 
-  /** Drop an MCP session: close its transport and server, then its envbox session. */
-  async #forget(id: string): Promise<void> {
+  /** Drop an MCP session: close its transport and server, then its envbox session (for `reason`). */
+  async #forget(id: string, reason: CloseReason): Promise<void> {
     const open = this.#open.get(id);
     if (open === undefined) return;
     this.#open.delete(id);
     try {
       await open.server.close();
     } finally {
-      await this.#service.sessions.close(id, 'client');
+      await this.#service.sessions.close(id, reason);
     }
   }
 }
 
 /** Whether a request's `Accept` takes an SSE stream (or anything). */
 function acceptsSse(request: IncomingMessage): boolean {
+  return acceptsAnything(request) || /text\/event-stream/.test(request.headers.accept ?? '');
+}
+
+/** Whether a request's `Accept` is absent or takes any media type (which the SDK's transport would refuse, 406). */
+function acceptsAnything(request: IncomingMessage): boolean {
   const accept = request.headers.accept;
-  return accept === undefined || /text\/event-stream|\*\/\*/.test(accept);
+  return accept === undefined || /\*\/\*/.test(accept);
 }
 
 /**

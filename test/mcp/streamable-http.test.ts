@@ -135,5 +135,15 @@ t.test('JSON answers when the client accepts only JSON; SSE when it takes event 
   t.equal(sse.status, 200);
   t.match(sse.headers.get('content-type'), /^text\/event-stream/);
   t.match(await sse.text(), /^event: message\ndata: \{"result":\{.*"serverInfo":\{"name":"envbox coding_env"/m);
-  t.equal(server.app.sessions.size, 2);
+  // A client that accepts anything gets SSE too (the SDK's transport alone would refuse it, 406).
+  const any = await post('*/*', initialize);
+  t.equal(any.status, 200);
+  t.match(any.headers.get('content-type'), /^text\/event-stream/);
+  await any.text();
+  t.equal(server.app.sessions.size, 3);
+  // An initialize the SDK's transport refuses (not sent as JSON: 415) leaves no session behind.
+  const refused = await fetch(`${server.url}/mcp`, { method: 'POST', headers: { 'content-type': 'text/plain', accept: 'application/json, text/event-stream' }, body: JSON.stringify(initialize) });
+  t.equal(refused.status, 415);
+  t.match(await refused.json(), { jsonrpc: '2.0', error: { code: -32000, message: /Content-Type must be application\/json/ } });
+  t.equal(server.app.sessions.size, 3, 'the refused initialize freed its session');
 });
