@@ -86,7 +86,8 @@ bench: build
 ## soak: 10 minutes of mixed Python/JavaScript traffic from 32 sessions, hostile steps included,
 ## against coding_env (process backend, loopback); every observation checked; writes
 ## bench/results/soak.{json,md,png}. Knobs: SOAK_DURATION_S, SOAK_MAX_STEPS, SOAK_SESSIONS, SOAK_OUTPUT_DIR,
-## SOAK_HOSTILE_COVER_ATTEMPTS (after the traffic, each hostile kind that never ran is sent up to this many times)
+## SOAK_HOSTILE_COVER_ATTEMPTS (after the traffic, each hostile kind that never ran is sent up to this many times),
+## SOAK_CROWD_SESSIONS and SOAK_CROWD_INTERVAL_S (the memory crowd: sessions filling memory at once, how many, how often)
 soak: build
 	node dist/bench/soak.js
 

@@ -18,6 +18,8 @@ export const SAMPLED_METRICS = [
   'envbox_nodejs_heap_size_used_bytes',
   'envbox_nodejs_external_memory_bytes',
   'envbox_nodejs_eventloop_lag_p99_seconds',
+  'envbox_episode_memory_used_bytes',
+  'envbox_episode_memory_refusals_total',
 ] as const;
 
 /** The server's process tree at one moment, read from /proc. */

@@ -67,6 +67,8 @@ export class SoakRecorder {
   readonly hostile: Record<string, HostileTally> = {};
   /** Steps of JavaScript episodes whose state a neighbour's stall destroyed (137 by design, not an error). */
   neighbourStalls = 0;
+  /** Resets the episode memory budget refused (503 with Retry-After: expected when it is spent, not errors). */
+  budgetRefusedResets = 0;
   /** The first {@link KEPT_PROBLEMS} problems. */
   readonly problems: SoakProblem[] = [];
   /** Latencies of every ordinary step, in ms. */

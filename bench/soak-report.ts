@@ -1,6 +1,7 @@
 import type { MachineFacts } from './machine-facts.js';
 import { errorCount } from './measure.js';
 import type { ProcessSnapshot, ServerReport } from './server-probe.js';
+import type { CrowdRecord } from './soak-crowd.js';
 import type { HostileTally, SlowStep, SoakProblem } from './soak-recorder.js';
 import { percentile } from './stats.js';
 
@@ -15,6 +16,10 @@ export interface SoakSettings {
   resetProbability: number;
   /** How many times, after the traffic, a hostile kind that never ran was sent again at most (0: never). */
   hostileCoverAttempts: number;
+  /** Least time between two memory crowds, in s. */
+  crowdIntervalS: number;
+  /** Most members of a memory crowd (half of each language). */
+  crowdSessions: number;
   seed: number;
   serverArgs: readonly string[];
 }
@@ -56,6 +61,15 @@ export interface SoakSummary {
   errors: Record<string, number>;
   /** Steps of JavaScript episodes whose state a neighbour's stall destroyed (by design; not errors). */
   neighbourStalls: number;
+  /** Every memory crowd, by how many sessions of each language filled memory at once. */
+  memoryCrowds: CrowdRecord[];
+  /**
+   * Refusals of the JavaScript episode memory budget: `resets` the sessions saw refused
+   * (503 SANDBOX_UNAVAILABLE naming the budget; expected outcomes, retried after Retry-After, not
+   * errors), `server` every refusal the server counted (`envbox_episode_memory_refusals_total`,
+   * episodes and growths, the warm pool's refills included). 0 when the budget was never reached.
+   */
+  budgetRefusals: { resets: number; server: number };
   /** Ordinary steps' latency over the run, in ms. */
   ordinaryP50Ms: number | null;
   ordinaryP99Ms: number | null;
@@ -124,7 +138,7 @@ export function formatSoakMarkdown(report: SoakReport): string {
   const lines = [
     '# Soak: coding_env (process backend), mixed Python and JavaScript',
     '',
-    `${settings.sessions} concurrent sessions (half Python, half JavaScript; half HTTP with X-Session-Id, half WebSocket) against \`envbox serve ${settings.serverArgs.join(' ')}\` on loopback, a hostile step every ${settings.hostileIntervalS} s per session (at most one JavaScript stall every ${settings.stallIntervalS} s; afterwards each kind that never ran, up to ${settings.hostileCoverAttempts} times), a reset with probability ${settings.resetProbability} per step. Machine: ${machine.cpuCount} × ${machine.cpuModel}, Node ${machine.node}, commit ${machine.gitCommit ?? 'unknown'}${machine.gitDirty === true ? ' (dirty)' : ''}, ${machine.date}. Latencies are client-side, over ordinary steps (hostile ones take their time limit by design). The machine was shared: read medians and p99s, not single numbers.`,
+    `${settings.sessions} concurrent sessions (half Python, half JavaScript; half HTTP with X-Session-Id, half WebSocket) against \`envbox serve ${settings.serverArgs.join(' ')}\` on loopback, a hostile step every ${settings.hostileIntervalS} s per session (at most one JavaScript stall every ${settings.stallIntervalS} s and one memory crowd of up to ${settings.crowdSessions} sessions every ${settings.crowdIntervalS} s; afterwards each kind that never ran, up to ${settings.hostileCoverAttempts} times), a reset with probability ${settings.resetProbability} per step. Machine: ${machine.cpuCount} × ${machine.cpuModel}, Node ${machine.node}, commit ${machine.gitCommit ?? 'unknown'}${machine.gitDirty === true ? ' (dirty)' : ''}, ${machine.date}. Latencies are client-side, over ordinary steps (hostile ones take their time limit by design). The machine was shared: read medians and p99s, not single numbers.`,
     '',
     '| metric | value |',
     '| --- | --- |',
@@ -133,6 +147,8 @@ export function formatSoakMarkdown(report: SoakReport): string {
     `| steps/s | ${summary.stepsPerS.toFixed(1)} |`,
     `| errors by code | ${errorCount(summary.errors) === 0 ? 'none' : errors} |`,
     `| JS steps whose state a neighbour's stall destroyed (by design) | ${summary.neighbourStalls} |`,
+    `| memory crowds (Python + JavaScript sessions filling memory at once) | ${summary.memoryCrowds.length === 0 ? 'none' : summary.memoryCrowds.map((crowd) => `${crowd.python} + ${crowd.javascript}`).join(', ')} |`,
+    `| episode memory budget refusals (expected when reached; not errors) | resets refused ${summary.budgetRefusals.resets}, server-counted ${summary.budgetRefusals.server} |`,
     `| step p50 / p99, ordinary | ${ms(summary.ordinaryP50Ms)} / ${ms(summary.ordinaryP99Ms)} ms |`,
     `| step p99, all (hostile included) | ${ms(summary.allP99Ms)} ms |`,
     `| step p99 per minute | ${summary.p99ByMinuteMs.map(ms).join(', ')} ms${summary.durationS % 60 > 0 && summary.p99ByMinuteMs.length > Math.floor(summary.durationS / 60) ? ` (the last over ${(summary.durationS % 60).toFixed(1)} s)` : ''} |`,

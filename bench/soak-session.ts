@@ -1,9 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CodingEnv, type Language } from '../envs/coding_env/index.js';
+import { SandboxUnavailableError } from '../protocol/index.js';
 import type { SeededRandom } from './seeded-random.js';
 import type { HostileCoverage } from './soak-coverage.js';
+import type { CrowdTicket, MemoryCrowd } from './soak-crowd.js';
 import { UNEXPECTED_STATE_LOST, WRONG_OUTPUT, type SoakRecorder } from './soak-recorder.js';
-import { hostileKinds, hostileStep, isNeighbourStall, mismatch, ordinaryStep, setupStep, type EpisodeModel, type SoakStep } from './soak-workload.js';
+import { crowdReleaseStep, hostileKinds, hostileStep, isNeighbourStall, mismatch, ordinaryStep, setupStep, type EpisodeModel, type SoakStep } from './soak-workload.js';
 
 /** After this many failed calls in a row a session pauses, rather than spin against a broken server. */
 const ERRORS_BEFORE_PAUSE = 5;
@@ -40,6 +42,8 @@ export interface SoakSessionOptions {
   takeStep: () => boolean;
   /** Whether a `stall` may run now (rate-limited across the run: it terminates a worker thread). */
   mayStall: () => boolean;
+  /** The run's memory crowd: a `memory_crowd` turn calls it (rate-limited); other sessions join it at their next step. */
+  crowd: MemoryCrowd;
 }
 
 /**
@@ -68,6 +72,8 @@ export async function runSoakSession(options: SoakSessionOptions): Promise<void>
   let claimed: string | undefined;
   /** After the traffic: calls left before the session gives up on its claims. */
   let overtimeCalls = 0;
+  /** Once this session's crowd step is answered: resolves when every member of its crowd's is. */
+  let crowdHeld: Promise<void> | undefined;
   try {
     for (;;) {
       if (options.stopped()) {
@@ -96,10 +102,12 @@ export async function runSoakSession(options: SoakSessionOptions): Promise<void>
           claimed = undefined;
           fromClaim = true;
         } else if (options.stopped()) continue;
+        else if (options.crowd.wants(language)) step = hostileStep(language, 'memory_crowd', model);
         else if (performance.now() >= nextHostileMs) {
           let kind = kinds[(options.index + hostileCount) % kinds.length]!;
           hostileCount += 1;
-          if (kind === 'stall' && !options.mayStall()) {
+          // Rate-limited kinds whose time has not come give their turn to the next kind.
+          while ((kind === 'stall' && !options.mayStall()) || (kind === 'memory_crowd' && !options.crowd.mayCall(language))) {
             kind = kinds[(options.index + hostileCount) % kinds.length]!;
             hostileCount += 1;
           }
@@ -115,9 +123,14 @@ export async function runSoakSession(options: SoakSessionOptions): Promise<void>
         if (!options.stopped() && !options.takeStep()) continue;
         const hostileKind = step.hostile ? step.kind : undefined;
         if (hostileKind !== undefined && !fromClaim) options.coverage.begin(language, hostileKind);
+        // A crowd's member fills when the crowd has gathered, and holds until every member has.
+        const ticket: CrowdTicket | undefined = step.kind === 'memory_crowd' ? options.crowd.join(language, !fromClaim) : undefined;
+        if (ticket !== undefined) await ticket.gathered;
         const startMs = performance.now();
         const { observation } = await client.step({ code: step.code }, step.timeoutS === undefined ? {} : { timeoutS: step.timeoutS }).finally(() => {
           if (hostileKind !== undefined) options.coverage.end(language, hostileKind);
+          // Failed or not, the others must not wait for this member.
+          if (ticket !== undefined) crowdHeld = ticket.filled();
         });
         const endMs = performance.now();
         recorder.recordStep(endMs - startMs, step.hostile, endMs);
@@ -147,7 +160,30 @@ export async function runSoakSession(options: SoakSessionOptions): Promise<void>
           if (step.kind === 'setup') needsSetup = false;
           model.counter = step.counterAfter ?? model.counter;
         }
+        if (step.kind === 'memory_crowd') {
+          await crowdHeld;
+          crowdHeld = undefined;
+          call = 'step crowd_release';
+          const release = crowdReleaseStep(language, model);
+          const releaseStartMs = performance.now();
+          const released = (await client.step({ code: release.code })).observation;
+          recorder.recordStep(performance.now() - releaseStartMs, true, performance.now());
+          const releaseProblem = mismatch(release.expect, released);
+          if (releaseProblem !== undefined) {
+            recorder.recordProblem({ code: WRONG_OUTPUT, language, transport: options.transport, kind: release.kind, problem: releaseProblem });
+            needsReset = true;
+            continue;
+          }
+          // A JavaScript episode's memory goes back to the budget only when the episode closes.
+          if (language === 'javascript') needsReset = true;
+        }
       } catch (error) {
+        if (call === 'reset' && isBudgetRefusal(error)) {
+          // The episode memory budget is spent for now (a memory crowd): expected, retried when told.
+          recorder.budgetRefusedResets += 1;
+          await sleep((error.retryAfterS ?? 1) * 1000);
+          continue;
+        }
         recorder.recordProblem({ code: errorCode(error), language, transport: options.transport, kind: call, problem: error instanceof Error ? error.message : String(error) });
         consecutiveErrors += 1;
         // The session may be gone (closed, or the connection dropped): start over in a new one.
@@ -161,6 +197,11 @@ export async function runSoakSession(options: SoakSessionOptions): Promise<void>
     if (claimed !== undefined) options.coverage.end(language, claimed);
     await client.close().catch((error: unknown) => recorder.recordError(`close_${errorCode(error)}`));
   }
+}
+
+/** Whether `error` is a reset refused because the JavaScript episode memory budget could not give the episode its minimum. */
+function isBudgetRefusal(error: unknown): error is SandboxUnavailableError {
+  return error instanceof SandboxUnavailableError && typeof (error.details as { episode_memory_budget_bytes?: unknown } | undefined)?.episode_memory_budget_bytes === 'number';
 }
 
 /** The error's wire code (`EnvboxError.code`), else its name (`TimeoutError`, `TypeError`). */

@@ -44,10 +44,18 @@ export const SOAK_MAX_OUTPUT_BYTES = 1_048_576;
 /** Room for the truncation notice after the cut. */
 const TRUNCATION_NOTICE_CHARS = 200;
 
-/** Hostile kinds of Python episodes, in the order each session cycles through them. */
-export const PYTHON_HOSTILE_KINDS = ['timeout', 'memory_bomb', 'fork_bomb', 'big_output', 'exit', 'exception'] as const;
-/** Hostile kinds of JavaScript episodes; `stall` (a native stall the watchdog ends) is rate-limited. */
-export const JAVASCRIPT_HOSTILE_KINDS = ['timeout', 'memory_bomb', 'big_output', 'exit', 'exception', 'stall'] as const;
+/**
+ * Hostile kinds of Python episodes, in the order each session cycles through them (starting at its
+ * own offset); `memory_crowd` (several sessions filling memory at once, see soak-crowd.ts) is
+ * rate-limited. It comes early, so that a brief soak gathers a crowd of both languages before the
+ * slow kinds (a JavaScript memory_bomb takes seconds on a loaded machine) keep sessions busy.
+ */
+export const PYTHON_HOSTILE_KINDS = ['timeout', 'memory_crowd', 'memory_bomb', 'fork_bomb', 'big_output', 'exit', 'exception'] as const;
+/** Hostile kinds of JavaScript episodes; `stall` (a native stall the watchdog ends) and `memory_crowd` are rate-limited. */
+export const JAVASCRIPT_HOSTILE_KINDS = ['timeout', 'memory_crowd', 'memory_bomb', 'big_output', 'exit', 'exception', 'stall'] as const;
+
+/** What a Python member of a memory crowd holds, in MiB (1 MiB objects, every page written). @default 300 */
+export const CROWD_PYTHON_MIB = 300;
 
 /** The hostile kinds of a language. */
 export function hostileKinds(language: Language): readonly string[] {
@@ -130,6 +138,15 @@ export function hostileStep(language: Language, kind: string, model: EpisodeMode
         return keep('import sys; sys.exit(3)', { exitCode: 3, stateLost: false });
       case 'exception':
         return keep('raise ValueError("soak")', { exitCode: 1, stderr: /ValueError: soak/, stateLost: false });
+      case 'memory_crowd':
+        // Held until every member of the crowd has filled; crowdReleaseStep lets it go.
+        return keep(`crowd = [b"\\x01" * 2**20 for _ in range(${CROWD_PYTHON_MIB})]\nlen(crowd)`, {
+          exitCode: 0,
+          stdout: '',
+          stderr: '',
+          result: String(CROWD_PYTHON_MIB),
+          stateLost: false,
+        });
     }
   } else {
     switch (kind) {
@@ -143,6 +160,13 @@ export function hostileStep(language: Language, kind: string, model: EpisodeMode
         return keep('process.exit(3)', { exitCode: 3, stateLost: false });
       case 'exception':
         return keep('throw new Error("soak")', { exitCode: 1, stderr: /Error: soak/, stateLost: false });
+      case 'memory_crowd':
+        // 8 MiB blocks to the episode's cap (or the episode memory budget, whichever comes first):
+        // the allocation fails inside the guest, which catches it; the state is kept.
+        return keep(
+          'globalThis.crowd = []; try { for (;;) crowd.push(new Uint8Array(8 * 2 ** 20).fill(1)) } catch (e) { console.log(String(e)) }',
+          { exitCode: 0, stdout: /^(InternalError: out of memory|RangeError: .*)\n$/, stderr: '', stateLost: false },
+        );
       case 'stall':
         // A native loop over 2^32 - 1 holes that QuickJS's interrupt handler never sees: only the
         // watchdog, which terminates the worker thread, ends it.
@@ -157,6 +181,21 @@ export function hostileStep(language: Language, kind: string, model: EpisodeMode
     }
   }
   throw new RangeError(`hostileStep: expected one of ${hostileKinds(language).join(', ')} for ${language}, received ${JSON.stringify(kind)}.`);
+}
+
+/**
+ * After a memory crowd: the member lets its memory go and shows its state was kept. A JavaScript
+ * episode's wasm memory never shrinks, so the session resets after this step to give it back.
+ */
+export function crowdReleaseStep(language: Language, model: EpisodeModel): SoakStep {
+  return {
+    kind: 'crowd_release',
+    hostile: false,
+    code: language === 'python' ? 'del crowd\ncounter' : 'crowd = null; counter',
+    expect: { exitCode: 0, stdout: '', stderr: '', result: String(model.counter), stateLost: false },
+    keepsState: true,
+    counterAfter: model.counter,
+  };
 }
 
 /**

@@ -2,7 +2,9 @@
 /**
  * The envbox soak: serves coding_env (process backend, loopback only) in a child process and drives
  * `SOAK_SESSIONS` concurrent sessions (half Python, half JavaScript; half HTTP with `X-Session-Id`,
- * half WebSocket) with ordinary steps and periodic hostile ones, checking every observation, until
+ * half WebSocket) with ordinary steps and periodic hostile ones (among them a memory crowd: up to
+ * `SOAK_CROWD_SESSIONS` sessions filling memory at once, at most one crowd every
+ * `SOAK_CROWD_INTERVAL_S`; bench/soak-crowd.ts), checking every observation, until
  * `SOAK_DURATION_S` have passed or `SOAK_MAX_STEPS` steps were taken; then sessions send each hostile
  * kind that never ran (up to `SOAK_HOSTILE_COVER_ATTEMPTS` times), so that every kind is checked
  * however few steps the machine's speed let through. Every `SOAK_SAMPLE_INTERVAL_S`
@@ -13,7 +15,8 @@
  * Usage: `node dist/bench/soak.js` (`make soak`). Exits 1 when the harness failed or the run found
  * a problem (an error of any code, a wrong output, a hostile kind that never ran or got another
  * outcome, each named, a session or sandbox not released), after writing the report; latency is
- * reported, never judged.
+ * reported, never judged. A reset the JavaScript episode memory budget refuses (503 naming the
+ * budget, only once a crowd has spent it) is an expected outcome, counted apart and retried.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -32,6 +35,7 @@ import { renderPng, soakSvg } from './soak-plot.js';
 import { SoakRecorder } from './soak-recorder.js';
 import { formatSoakMarkdown, p50p99, type SoakReport, type SoakSample, type SoakSettings, type SoakSnapshot } from './soak-report.js';
 import { allHostileKeys, HostileCoverage } from './soak-coverage.js';
+import { MemoryCrowd } from './soak-crowd.js';
 import { runSoakSession } from './soak-session.js';
 
 /** Length of the traffic. @default 600 s */
@@ -53,6 +57,12 @@ export const DEFAULT_SOAK_RESET_PROBABILITY = 0.01;
  * its language, one at a time): a brief or slow run still checks every kind. 0 turns it off. @default 3
  */
 export const DEFAULT_SOAK_HOSTILE_COVER_ATTEMPTS = 3;
+/** Least time between two memory crowds (several sessions filling memory at once). @default 30 s */
+export const DEFAULT_SOAK_CROWD_INTERVAL_S = 30;
+/** Most members of a memory crowd, half of each language. @default 6 */
+export const DEFAULT_SOAK_CROWD_SESSIONS = 6;
+/** How long a called memory crowd waits for members before the ones it has fill. @default 2 s */
+export const SOAK_CROWD_GATHER_MS = 2_000;
 /** Seed of the step sequence. @default 8 */
 export const DEFAULT_SOAK_SEED = 8;
 /** Warm sandboxes per language on the server. @default 4 (the server's default) */
@@ -75,6 +85,8 @@ const SoakEnv = z.object({
   SOAK_STALL_INTERVAL_S: positive.default(DEFAULT_SOAK_STALL_INTERVAL_S),
   SOAK_RESET_PROBABILITY: z.coerce.number().min(0).max(1).default(DEFAULT_SOAK_RESET_PROBABILITY),
   SOAK_HOSTILE_COVER_ATTEMPTS: z.coerce.number().int().min(0).default(DEFAULT_SOAK_HOSTILE_COVER_ATTEMPTS),
+  SOAK_CROWD_INTERVAL_S: positive.default(DEFAULT_SOAK_CROWD_INTERVAL_S),
+  SOAK_CROWD_SESSIONS: z.coerce.number().int().min(2).default(DEFAULT_SOAK_CROWD_SESSIONS),
   SOAK_SEED: z.coerce.number().int().default(DEFAULT_SOAK_SEED),
   /** Where the report goes; relative to the package root. @default bench/results */
   SOAK_OUTPUT_DIR: z.string().min(1).optional(),
@@ -117,6 +129,8 @@ async function main(): Promise<number> {
     stallIntervalS: env.SOAK_STALL_INTERVAL_S,
     resetProbability: env.SOAK_RESET_PROBABILITY,
     hostileCoverAttempts: env.SOAK_HOSTILE_COVER_ATTEMPTS,
+    crowdIntervalS: env.SOAK_CROWD_INTERVAL_S,
+    crowdSessions: env.SOAK_CROWD_SESSIONS,
     seed: env.SOAK_SEED,
     serverArgs: ['--env', 'coding_env', ...serverArgs],
   };
@@ -140,6 +154,7 @@ async function main(): Promise<number> {
     const endMs = startMs + env.SOAK_DURATION_S * 1000;
     const recorder = new SoakRecorder(startMs);
     const coverage = new HostileCoverage(recorder.hostile, env.SOAK_HOSTILE_COVER_ATTEMPTS, () => server.alive);
+    const crowd = new MemoryCrowd(Math.floor(env.SOAK_CROWD_SESSIONS / 2), SOAK_CROWD_GATHER_MS, env.SOAK_CROWD_INTERVAL_S * 1000);
     let reserved = 0;
     let lastStallMs = -Infinity;
     let serverAliveAtEnd = true;
@@ -177,6 +192,7 @@ async function main(): Promise<number> {
           lastStallMs = now;
           return true;
         },
+        crowd,
       }),
     );
 
@@ -240,6 +256,11 @@ async function main(): Promise<number> {
         stepsPerS: recorder.steps / durationS,
         errors: { ...recorder.errors },
         neighbourStalls: recorder.neighbourStalls,
+        memoryCrowds: crowd.crowds,
+        budgetRefusals: {
+          resets: recorder.budgetRefusedResets,
+          server: (after.report.metrics.envbox_episode_memory_refusals_total ?? 0) - (before.report.metrics.envbox_episode_memory_refusals_total ?? 0),
+        },
         ordinaryP50Ms: overall.p50Ms,
         ordinaryP99Ms: overall.p99Ms,
         allP99Ms: p50p99(recorder.allLatenciesMs).p99Ms,

@@ -48,6 +48,18 @@ t.test('make soak, briefly: every step checked, every hostile kind got its outco
     t.ok(tally !== undefined && tally.attempts > 0, `${kind} ran`);
     t.equal(tally?.wrong, 0, `${kind} always got its expected outcome`);
   }
+  // The memory crowd: sessions of both languages filling memory at once (JavaScript to its cap,
+  // Python holding 300 MB), each holding it until all have, then releasing it.
+  const crowds = report.summary.memoryCrowds;
+  t.ok(crowds.length >= 1, `memory crowds gathered: ${crowds.map((crowd) => `${crowd.python} + ${crowd.javascript}`).join(', ')}`);
+  for (const crowd of crowds) t.ok(crowd.python + crowd.javascript >= 1 && crowd.python <= 2 && crowd.javascript <= 2, 'each counts its members once: at most the 2 sessions of each language');
+  t.equal(
+    crowds.reduce((sum, crowd) => sum + crowd.python, 0),
+    report.summary.hostile['python.memory_crowd']?.attempts,
+    'every Python member of a crowd got its observation, checked',
+  );
+  const refusals = report.summary.budgetRefusals;
+  t.ok(refusals.server >= refusals.resets, `the server counted every budget refusal the sessions saw (${refusals.resets} resets refused; ${refusals.server} server-counted)`);
   t.same(report.summary.hostileMissing, [], 'no hostile kind was left out');
   t.same(report.summary.hostileWrong, [], 'no hostile kind got another outcome');
   t.equal(report.summary.hostileAllExpected, true);
