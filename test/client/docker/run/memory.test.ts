@@ -249,9 +249,11 @@ if (docker.engine === undefined || appliance.reason !== undefined) {
     t.comment(`${opened.length - 1} JavaScript resets admitted (pool and what the budget had left) before the refusal`);
     t.equal(refusal?.status, 503, 'a new JavaScript reset is refused: 503');
     t.equal(refusal?.headers.get('retry-after'), '1', 'with Retry-After: 1');
-    const error = (refusal?.body as { error?: { code?: string; message?: string } } | undefined)?.error;
+    const error = (refusal?.body as { error?: { code?: string; message?: string; details?: Record<string, number> } } | undefined)?.error;
     t.equal(error?.code, 'SANDBOX_UNAVAILABLE');
     t.match(error?.message, /budget/);
+    t.equal(error?.details?.episode_memory_budget_bytes, 768 * MiB, 'its details name the budget');
+    t.ok((error?.details?.episode_memory_used_bytes ?? 0) > 768 * MiB - 4 * MiB, 'and a use that leaves less than the 4 MiB minimum');
 
     const refused = (await health(container)).javascript;
     t.ok(refused.memory_refused_episodes >= 1, `/health: refused episodes counted (${refused.memory_refused_episodes})`);
