@@ -231,7 +231,8 @@ if (docker.engine === undefined || appliance.reason !== undefined) {
     t.equal(js.memory_budget_bytes, 768 * MiB, "/health: the default appliance's budget is 768 MiB");
     t.equal(APPLIANCE_BUDGET_BYTES, 768 * MiB);
     t.ok(js.memory_used_bytes <= js.memory_budget_bytes, `/health: ${(js.memory_used_bytes / MiB).toFixed(1)} MiB used, within the budget`);
-    t.ok(js.memory_used_bytes > js.memory_budget_bytes - 16 * MiB, 'the crowd did fill the budget');
+    // Within two 8 MiB blocks of it: the last attackers of the two worker threads can be refused together.
+    t.ok(js.memory_used_bytes > js.memory_budget_bytes - 32 * MiB, 'the crowd did fill the budget');
     t.ok(js.memory_refused_growths >= 1, `/health: refused growths counted (${js.memory_refused_growths})`);
 
     // A new JavaScript episode while the budget is spent: the warm pool still hands out what it
@@ -261,7 +262,7 @@ if (docker.engine === undefined || appliance.reason !== undefined) {
     const metric = (name: string, labels: string) => Number(new RegExp(`^${name}\\{${labels}\\} (\\S+)$`, 'm').exec(metrics)?.[1]);
     t.equal(metric('envbox_episode_memory_budget_bytes', 'language="javascript"'), 768 * MiB, '/metrics: the budget');
     const used = metric('envbox_episode_memory_used_bytes', 'language="javascript"');
-    t.ok(used > 768 * MiB - 16 * MiB && used <= 768 * MiB, `/metrics: its use (${(used / MiB).toFixed(1)} MiB)`);
+    t.ok(used > 768 * MiB - 32 * MiB && used <= 768 * MiB, `/metrics: its use (${(used / MiB).toFixed(1)} MiB)`);
     t.ok(metric('envbox_episode_memory_refusals_total', 'language="javascript",kind="episode"') >= refused.memory_refused_episodes, '/metrics: refused episodes');
     t.ok(metric('envbox_episode_memory_refusals_total', 'language="javascript",kind="growth"') >= refused.memory_refused_growths, '/metrics: refused growths');
     t.ok(metric('envbox_episode_memory_refusals_total', 'language="javascript",kind="growth"') >= 1);
