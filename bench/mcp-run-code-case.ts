@@ -63,6 +63,16 @@ async function runCase(options: McpRunCodeCaseOptions, context: BenchCaseContext
     await http.close();
   }
 
+  // The same client asking for JSON answers only (its fetch rewrites Accept): SSE framing's share of the cost.
+  const jsonClient = new Client({ name: 'envbox-bench', version: '1.0.0' });
+  let streamableJson: LatencyResult;
+  try {
+    await jsonClient.connect(new StreamableHTTPClientTransport(new URL('/mcp', context.baseUrl), { fetch: acceptJsonOnly }));
+    streamableJson = await time('tools/call over Streamable HTTP, JSON answers', () => callRunCode(jsonClient));
+  } finally {
+    await jsonClient.close();
+  }
+
   const rpcUrl = new URL('/mcp', context.baseUrl);
   const post = async (body: unknown): Promise<{ result?: { session_id?: string; data?: unknown; structured_content?: { stdout?: string } }; error?: unknown }> => {
     const response = await fetch(rpcUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -104,12 +114,21 @@ async function runCase(options: McpRunCodeCaseOptions, context: BenchCaseContext
     metrics: [
       { via: 'http', metric: 'mcp: plain /step print(1)', result: `p50 ${ms(p50(plain))} ms`, detail: `the typed client's POST /step, ${calls} calls; p99 ${ms(plain.latency!.p99Ms)} ms` },
       line('http', 'mcp: tools/call, Streamable HTTP', streamable, `the SDK client, SSE answers, ${calls} calls`),
+      line('http', 'mcp: tools/call, Streamable HTTP JSON', streamableJson, `the SDK client accepting only JSON answers, ${calls} calls`),
       line('http', 'mcp: tools/call, OpenEnv JSON-RPC', openEnv, `POST /mcp with session_id, ${calls} calls`),
       line('stdio', 'mcp: tools/call, stdio', overStdio, `the SDK client to an envbox mcp child, ${calls} calls`),
     ],
     checks: [],
-    data: { code: MCP_CASE_CODE, calls, plainStep: plain, streamableHttp: streamable, openEnvJsonRpc: openEnv, stdio: overStdio },
+    data: { code: MCP_CASE_CODE, calls, plainStep: plain, streamableHttp: streamable, streamableHttpJson: streamableJson, openEnvJsonRpc: openEnv, stdio: overStdio },
   };
+}
+
+/** `fetch` whose POSTs accept only JSON, so the server answers them with JSON rather than SSE. */
+function acceptJsonOnly(url: string | URL, init?: RequestInit): Promise<Response> {
+  if (init?.method !== 'POST') return fetch(url, init);
+  const headers = new Headers(init.headers);
+  headers.set('accept', 'application/json');
+  return fetch(url, { ...init, headers });
 }
 
 async function callRunCode(client: Client): Promise<void> {
