@@ -102,7 +102,7 @@ t.test(`${ATTACKERS} JavaScript sessions fill a ${BUDGET_BYTES / MiB} MiB budget
 
 t.test('envbox serve --episode-memory-budget-bytes sets the budget /health reports', async (t) => {
   const { url } = await startCliServer(t, ['--env', 'coding_env', '--python-backend', 'process', '--pool-size', '0', '--episode-memory-budget-bytes', String(32 * MiB)]);
-  const health = await (await fetch(`${url}/health`)).json();
+  const health = (await (await fetch(`${url}/health`)).json()) as { javascript: BudgetHealth };
   t.equal(health.javascript.memory_budget_bytes, 32 * MiB);
   t.equal(health.javascript.memory_used_bytes, 0, 'nothing charged without episodes');
 });
