@@ -6,9 +6,9 @@ import type { Sandbox } from './sandbox.js';
  * them, and the refusal of new starts once it is closed. A sandbox handed out belongs to whoever
  * took it (a pool, a session); the backend only makes sure none outlives it.
  */
-export class LiveSandboxes {
+export class LiveSandboxes<S extends Sandbox = Sandbox> {
   readonly #label: string;
-  readonly #live = new Set<Sandbox>();
+  readonly #live = new Set<S>();
   #closing: Promise<void> | undefined;
 
   /** @param label what the sandboxes are called in errors, e.g. `Python sandbox` */
@@ -25,7 +25,7 @@ export class LiveSandboxes {
    * Start a sandbox with `start` and keep it until it dies or the backend closes.
    * @throws {SandboxUnavailableError} when the backend is closed, before or while it starts
    */
-  async start(start: () => Promise<Sandbox>): Promise<Sandbox> {
+  async start(start: () => Promise<S>): Promise<S> {
     this.#refuseIfClosed();
     const sandbox = await start();
     if (this.closed) {
@@ -36,6 +36,11 @@ export class LiveSandboxes {
     for (const held of this.#live) if (!held.alive) this.#live.delete(held);
     this.#live.add(sandbox);
     return sandbox;
+  }
+
+  /** The sandboxes held now (some may have died since they were started). */
+  values(): IterableIterator<S> {
+    return this.#live.values();
   }
 
   /** Refuse further starts and close every sandbox still held. Idempotent. */

@@ -3,6 +3,7 @@ import { DEFAULT_LIMITS, type SandboxLimits } from '../limits.js';
 import { LiveSandboxes } from '../live-sandboxes.js';
 import { DEFAULT_MAX_OUTPUT_BYTES, type BackendHealth, type Isolation, type SandboxBackend } from '../sandbox.js';
 import { IsolationUnavailableError, probeIsolation } from './isolation-probe.js';
+import { startMemoryGuard, type MemoryGuard } from './memory-guard.js';
 import { DEFAULT_INTERRUPT_GRACE_MS, ProcessSandbox, type ProcessSandboxOptions } from './process-sandbox.js';
 import { SANDBOX_UID_BASE, UidPool } from './uid-pool.js';
 
@@ -78,7 +79,10 @@ export async function createProcessBackend(options: PythonBackendOptions = {}): 
     uids: root ? new UidPool() : undefined,
     label: 'Python sandbox',
   };
-  return processSandboxBackend({ backend: 'process', isolation, isolationReason: probe.reason, allowSubprocess }, sandboxOptions);
+  return processSandboxBackend({ backend: 'process', isolation, isolationReason: probe.reason, allowSubprocess }, sandboxOptions, {
+    // Guests write files only under namespaces, to tmpfs mounts the OOM killer cannot attribute.
+    memoryGuard: isolation === 'namespaces',
+  });
 }
 
 /**
@@ -88,13 +92,24 @@ export async function createProcessBackend(options: PythonBackendOptions = {}): 
 export function processSandboxBackend<Facts extends Pick<PythonBackend, 'backend' | 'isolation' | 'isolationReason' | 'allowSubprocess'>>(
   facts: Facts,
   sandboxOptions: ProcessSandboxOptions,
+  { memoryGuard = false }: { /** Watch the appliance's memory and kill the episode holding the most in its tmpfs when it runs low (memory-guard.ts). */ memoryGuard?: boolean } = {},
 ): Facts & PythonBackend {
-  const live = new LiveSandboxes(sandboxOptions.label ?? 'sandbox');
+  const live = new LiveSandboxes<ProcessSandbox>(sandboxOptions.label ?? 'sandbox');
+  const guard: MemoryGuard | undefined = memoryGuard ? startMemoryGuard({ sandboxes: () => live.values() }) : undefined;
+  const close = (): Promise<void> => {
+    guard?.stop();
+    return live.close();
+  };
   return {
     ...facts,
     create: ({ signal } = {}) => live.start(() => ProcessSandbox.start(sandboxOptions, signal)),
-    health: (): BackendHealth => ({ isolation: facts.isolation, python_backend: facts.backend, allow_subprocess: facts.allowSubprocess }),
-    close: () => live.close(),
-    [Symbol.asyncDispose]: () => live.close(),
+    health: (): BackendHealth => ({
+      isolation: facts.isolation,
+      python_backend: facts.backend,
+      allow_subprocess: facts.allowSubprocess,
+      ...(guard === undefined ? {} : { memory_guard_kills: guard.kills }),
+    }),
+    close,
+    [Symbol.asyncDispose]: close,
   };
 }

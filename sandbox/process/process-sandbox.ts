@@ -1,11 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chown, mkdtemp, open, rm } from 'node:fs/promises';
+import { chown, mkdtemp, open, rm, statfs } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { SandboxUnavailableError } from '../../protocol/index.js';
 import { EXIT_KILLED, EXIT_TIMEOUT, type ExecResult, type Isolation, type RunOptions, type Sandbox } from '../sandbox.js';
-import { copiedMounts, INFO_FD, sandboxCommand, type GuestProgram } from './command.js';
+import { copiedMounts, INFO_FD, sandboxCommand, WORKDIR_IN_SANDBOX, type GuestProgram } from './command.js';
 import { startCpuBudget, type CpuBudget } from './cpu-budget.js';
 import { FrameChannel } from './frame-channel.js';
 import type { UidPool } from './uid-pool.js';
@@ -160,6 +160,29 @@ export class ProcessSandbox implements Sandbox {
 
   get alive(): boolean {
     return this.#alive;
+  }
+
+  /**
+   * Bytes of files in the sandbox's private tmpfs mounts (`/tmp`, `/workspace`, `/dev/shm`), read
+   * through its root in /proc; 0 without namespaces (its files are on the host's disk) or once gone.
+   */
+  async writableBytes(): Promise<number> {
+    if (this.#options.isolation !== 'namespaces' || !this.#alive) return 0;
+    let total = 0;
+    for (const dir of ['/tmp', WORKDIR_IN_SANDBOX, '/dev/shm']) {
+      try {
+        const stats = await statfs(`/proc/${this.#pythonPid}/root${dir}`);
+        total += (stats.blocks - stats.bfree) * stats.bsize;
+      } catch {
+        // Gone meanwhile, or not readable: it counts for nothing.
+      }
+    }
+    return total;
+  }
+
+  /** Kill the sandbox to free the memory it holds; its episode's next step answers 137 with `reason`. */
+  reclaim(reason: string): void {
+    this.#destroy(reason);
   }
 
   async run(code: string, options: RunOptions): Promise<ExecResult> {
