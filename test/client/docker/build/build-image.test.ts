@@ -245,7 +245,7 @@ t.test('envbox build-image: help, usage errors', async (t) => {
   t.match(empty.err(), /^envbox build-image: invalid --tag: /);
   const unknown = cliContext();
   t.same(await runCli(['frobnicate'], unknown.context), { exitCode: 2 });
-  t.match(unknown.err(), /unknown command "frobnicate"; expected serve or build-image/);
+  t.match(unknown.err(), /unknown command "frobnicate"; expected serve or mcp or build-image/);
 });
 
 // ---- Against the real engine from here on -----------------------------------------------------
