@@ -84,35 +84,59 @@ async function cgroupCandidates(): Promise<{ usage: string; limit: string; stat:
   return candidates;
 }
 
+async function machineMemory(): Promise<{ total: number | undefined; available: number | undefined }> {
+  const meminfo = await readFile('/proc/meminfo', 'utf8').catch(() => '');
+  const field = (name: string): number | undefined => {
+    const match = new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(meminfo);
+    return match === null ? undefined : Number(match[1]) * 1024;
+  };
+  return { total: field('MemTotal'), available: field('MemAvailable') };
+}
+
+/** Where the headroom is read: a cgroup's usage files under its (fixed) limit, or the machine's. */
+type HeadroomSource = { kind: 'cgroup'; limitBytes: number; usage: string; stat: string } | { kind: 'machine' };
+
+let source: Promise<HeadroomSource> | undefined;
+
+/**
+ * Which accounting holds this process, found once per process (a cgroup's limit does not change
+ * while it runs): the first candidate with a limit below the machine's memory, else the machine.
+ */
+function headroomSource(): Promise<HeadroomSource> {
+  source ??= (async () => {
+    const { total } = await machineMemory();
+    for (const { usage, limit, stat } of await cgroupCandidates()) {
+      const limitBytes = await readNumber(limit);
+      if (limitBytes === undefined || (total !== undefined && limitBytes >= total)) continue;
+      if ((await readNumber(usage)) !== undefined) return { kind: 'cgroup', limitBytes, usage, stat } as const;
+    }
+    return { kind: 'machine' } as const;
+  })();
+  return source;
+}
+
 /**
  * The appliance's headroom now: its cgroup's limit less its usage (less the inactive file cache,
  * which the kernel reclaims before it kills: as `docker stats` counts) where a limit below the
  * machine's memory is set, else the machine's available memory (`/proc/meminfo`).
  */
 export async function readMemoryHeadroom(): Promise<MemoryHeadroom | undefined> {
-  const meminfo = await readFile('/proc/meminfo', 'utf8').catch(() => '');
-  const field = (name: string): number | undefined => {
-    const match = new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(meminfo);
-    return match === null ? undefined : Number(match[1]) * 1024;
-  };
-  const total = field('MemTotal');
-  for (const { usage, limit, stat } of await cgroupCandidates()) {
-    const limitBytes = await readNumber(limit);
-    if (limitBytes === undefined || (total !== undefined && limitBytes >= total)) continue;
-    const usageBytes = await readNumber(usage);
-    if (usageBytes === undefined) continue;
-    const stats = new Map(
-      (await readFile(stat, 'utf8').catch(() => ''))
-        .split('\n')
-        .map((line) => line.split(' '))
-        .map(([key, value]) => [key, Number(value)] as const),
-    );
-    // v1 counts the hierarchy in total_inactive_file, v2 in inactive_file.
-    const cache = stats.get('total_inactive_file') ?? stats.get('inactive_file') ?? 0;
-    return { limitBytes, availableBytes: limitBytes - Math.max(0, usageBytes - cache) };
+  const from = await headroomSource();
+  if (from.kind === 'machine') {
+    const { total, available } = await machineMemory();
+    return total === undefined || available === undefined ? undefined : { limitBytes: total, availableBytes: available };
   }
-  const available = field('MemAvailable');
-  return total === undefined || available === undefined ? undefined : { limitBytes: total, availableBytes: available };
+  const usageBytes = await readNumber(from.usage);
+  if (usageBytes === undefined) return undefined;
+  const stats = new Map(
+    (await readFile(from.stat, 'utf8').catch(() => ''))
+      .split('\n')
+      .map((line) => line.split(' '))
+      .map(([key, value]) => [key, Number(value)] as const),
+  );
+  // v1 counts the hierarchy in total_inactive_file, v2 in inactive_file.
+  const cache = stats.get('total_inactive_file') ?? stats.get('inactive_file') ?? 0;
+  return { limitBytes: from.limitBytes, availableBytes: from.limitBytes - Math.max(0, usageBytes - cache) };
 }
 
 /** Options of {@link startMemoryGuard}. */

@@ -161,7 +161,6 @@ class StepOutput {
  */
 export class GuestContext {
   readonly #config: WorkerConfig;
-  readonly #memory: WebAssembly.Memory;
   readonly #metered: MeteredMemory;
   readonly #account: WorkerMemoryAccount;
   readonly #runtime: QuickJSRuntime;
@@ -185,7 +184,6 @@ export class GuestContext {
   private constructor(config: WorkerConfig, metered: MeteredMemory, account: WorkerMemoryAccount, runtime: QuickJSRuntime) {
     this.#config = config;
     this.#metered = metered;
-    this.#memory = metered.memory;
     this.#account = account;
     this.#runtime = runtime;
     this.#output = new StepOutput(config.maxOutputBytes);
@@ -295,7 +293,7 @@ export class GuestContext {
     try {
       if (
         this.#formatter === undefined &&
-        (this.#memory.buffer.byteLength > this.#config.memoryLimitBytes - FORMATTER_HEADROOM_BYTES || this.#account.availableBytes < FORMATTER_HEADROOM_BYTES)
+        (this.#metered.memory.buffer.byteLength > this.#config.memoryLimitBytes - FORMATTER_HEADROOM_BYTES || this.#account.availableBytes < FORMATTER_HEADROOM_BYTES)
       ) {
         return undefined;
       }
@@ -523,7 +521,7 @@ export class GuestContext {
     // (a Map grown until it failed, still referenced) leaves the memory a few MiB short of its
     // maximum, yet no step can even be parsed. Only memory well below the QuickJS cap is sure room,
     // unless the budget refused a growth during the step: then the memory may be small and full.
-    if (!budgetRefused && this.#memory.buffer.byteLength < this.#config.runtimeMemoryLimitBytes - USABLE_HEADROOM_BYTES) return true;
+    if (!budgetRefused && this.#metered.memory.buffer.byteLength < this.#config.runtimeMemoryLimitBytes - USABLE_HEADROOM_BYTES) return true;
     this.#deadline = Date.now() + FORMAT_BUDGET_MS;
     try {
       const probe = this.#context.evalCode('0', 'envbox-probe.js');
