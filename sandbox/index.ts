@@ -11,6 +11,8 @@ export {
 export type { PythonBackend, PythonBackendOptions } from './process/process-backend.js';
 export { DEFAULT_INTERRUPT_GRACE_MS, ProcessSandbox } from './process/process-sandbox.js';
 export { probeIsolation } from './process/isolation-probe.js';
+export { MIN_PYTHON_VERSION, probePython, PYTHON_PROBE_TIMEOUT_MS } from './process/python-probe.js';
+export type { PythonProbe } from './process/python-probe.js';
 export { SANDBOX_UID_BASE, SANDBOX_UID_COUNT, UidPool } from './process/uid-pool.js';
 export type { UidPoolOptions } from './process/uid-pool.js';
 export type { IsolationProbe } from './process/isolation-probe.js';
@@ -18,12 +20,14 @@ export {
   createLanguageBackends,
   createPythonBackend,
   DEFAULT_PYTHON_BACKEND,
+  FORCED_BACKEND_REASON,
   LANGUAGE_BACKENDS,
+  PYTHON_BACKEND_CHOICES,
   PYTHON_BACKEND_NAMES,
   PYTHON_BACKENDS,
   SANDBOX_LANGUAGES,
 } from './registry.js';
-export type { LanguageBackendOptions, PythonBackendName, PythonLanguageOptions, SandboxLanguage } from './registry.js';
+export type { ChosenPythonBackend, LanguageBackendOptions, PythonBackendChoice, PythonBackendName, PythonLanguageOptions, SandboxLanguage } from './registry.js';
 export { DEFAULT_MAX_OUTPUT_BYTES, EXIT_ERROR, EXIT_KILLED, EXIT_OK, EXIT_TIMEOUT } from './sandbox.js';
 export type { BackendHealth, EpisodeMemoryReport, ExecResult, Isolation, RunOptions, Sandbox, SandboxBackend, SandboxFactory } from './sandbox.js';
 export { createPyodideBackend, PYODIDE_VERSION } from './pyodide/pyodide-backend.js';

@@ -12,7 +12,7 @@ const README = readFileSync(new URL('./README.md', import.meta.url), 'utf8');
 
 /** Options of {@link createCodingEnvDefinition}. */
 export interface CodingEnvOptions {
-  /** The Python sandbox backend. @default 'pyodide' */
+  /** The Python sandbox backend, or `auto` to choose at start (see `createPythonBackend`). @default 'auto' */
   pythonBackend?: CodingEnvServeOptions['pythonBackend'];
   /** Sandboxes started ahead, per language. @default 4 */
   poolSize?: number;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { envOption } from '../../protocol/index.js';
-import { DEFAULT_MAX_OUTPUT_BYTES, DEFAULT_PYTHON_BACKEND, MIN_EPISODE_MEMORY_BUDGET_BYTES, PYTHON_BACKEND_NAMES } from '../../sandbox/index.js';
+import { DEFAULT_MAX_OUTPUT_BYTES, DEFAULT_PYTHON_BACKEND, MIN_EPISODE_MEMORY_BUDGET_BYTES, PYTHON_BACKEND_CHOICES } from '../../sandbox/index.js';
 import { DEFAULT_LANGUAGE, LANGUAGE_NAMES } from './models.js';
 
 /** Warm sandboxes kept per language. @default 4 */
@@ -11,10 +11,10 @@ export const DEFAULT_POOL_SIZE = 4;
  * (`pythonBackend` → `--python-backend`, `ENVBOX_PYTHON_BACKEND`).
  */
 export const CodingEnvServeOptions = z.strictObject({
-  /** Which sandbox runs Python episodes. */
-  pythonBackend: envOption(z.enum(PYTHON_BACKEND_NAMES).default(DEFAULT_PYTHON_BACKEND), {
-    expected: `one of ${PYTHON_BACKEND_NAMES.join(', ')}`,
-    help: `sandbox of Python episodes (default ${DEFAULT_PYTHON_BACKEND})`,
+  /** Which sandbox runs Python episodes: `auto` chooses at start (process where the host's python3 can serve), or one by name. */
+  pythonBackend: envOption(z.enum(PYTHON_BACKEND_CHOICES).default(DEFAULT_PYTHON_BACKEND), {
+    expected: `one of ${PYTHON_BACKEND_CHOICES.join(', ')}`,
+    help: `sandbox of Python episodes (default ${DEFAULT_PYTHON_BACKEND}: process where /usr/bin/python3 and namespaces serve, else pyodide)`,
   }),
   /** Language of episodes whose reset names none. */
   defaultLanguage: envOption(z.enum(LANGUAGE_NAMES).default(DEFAULT_LANGUAGE), {

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { CodingEnvServeOptions, DEFAULT_LANGUAGE, DEFAULT_POOL_SIZE, LANGUAGE_NAMES } from '../../envs/coding_env/index.js';
 import { ConfigError, envOptionSpecs, parseEnvOptions } from '../../runtime/index.js';
-import { DEFAULT_MAX_OUTPUT_BYTES, DEFAULT_PYTHON_BACKEND, MIN_EPISODE_MEMORY_BUDGET_BYTES, PYTHON_BACKEND_NAMES } from '../../sandbox/index.js';
+import { DEFAULT_MAX_OUTPUT_BYTES, DEFAULT_PYTHON_BACKEND, MIN_EPISODE_MEMORY_BUDGET_BYTES, PYTHON_BACKEND_CHOICES } from '../../sandbox/index.js';
 
 // coding_env declares its own options (envs/coding_env/options.ts); `envbox serve` derives their
 // flags, variables, help and messages from the schema (moved here from test/runtime/cli.test.ts).
@@ -9,14 +9,14 @@ const parse = (flags: Record<string, string | boolean>, env: NodeJS.ProcessEnv) 
 
 t.test('coding_env options: defaults', async (t) => {
   t.same(parse({}, {}), {
-    pythonBackend: 'pyodide',
+    pythonBackend: 'auto',
     defaultLanguage: 'python',
     allowSubprocess: false,
     requireIsolation: false,
     poolSize: 4,
     maxOutputBytes: 1_048_576,
   });
-  t.equal(DEFAULT_PYTHON_BACKEND, 'pyodide', 'Pyodide needs nothing outside npm, so it is the default');
+  t.equal(DEFAULT_PYTHON_BACKEND, 'auto', 'the process backend where the host\'s python3 serves, Pyodide otherwise');
   t.equal(DEFAULT_POOL_SIZE, 4);
   t.equal(DEFAULT_LANGUAGE, 'python');
   t.equal(DEFAULT_MAX_OUTPUT_BYTES, 1_048_576);
@@ -51,13 +51,13 @@ t.test('coding_env options: derived flags and variables, booleans as flags or va
   t.match(flags, { allowSubprocess: true, requireIsolation: false, poolSize: 9, pythonBackend: 'process' });
   const vars = parse({}, { ENVBOX_REQUIRE_ISOLATION: 'true', ENVBOX_ALLOW_SUBPROCESS: '0', ENVBOX_MAX_OUTPUT_BYTES: '4096' });
   t.match(vars, { requireIsolation: true, allowSubprocess: false, maxOutputBytes: 4096 });
-  t.same(PYTHON_BACKEND_NAMES, ['pyodide', 'process']);
-  for (const name of PYTHON_BACKEND_NAMES) {
+  t.same(PYTHON_BACKEND_CHOICES, ['auto', 'pyodide', 'process']);
+  for (const name of PYTHON_BACKEND_CHOICES) {
     t.equal(parse({}, { ENVBOX_PYTHON_BACKEND: name }).pythonBackend, name, `ENVBOX_PYTHON_BACKEND=${name}`);
   }
   t.equal(parse({ 'python-backend': 'process' }, { ENVBOX_PYTHON_BACKEND: 'pyodide' }).pythonBackend, 'process', 'the flag wins');
   t.throws(() => parse({ 'python-backend': 'jython' }, {}), {
-    message: /invalid --python-backend: expected one of pyodide, process, received "jython"/,
+    message: /invalid --python-backend: expected one of auto, pyodide, process, received "jython"/,
   });
   t.same(LANGUAGE_NAMES, ['python', 'javascript']);
   t.equal(parse({ 'default-language': 'javascript' }, {}).defaultLanguage, 'javascript', '--default-language');

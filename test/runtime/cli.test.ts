@@ -76,7 +76,7 @@ t.test('runCli: usage errors exit 2 with a message naming the problem', async (t
     [['launch'], {}, /unknown command "launch"/],
     [['serve', '--env', 'echo_env'], { ENVBOX_MAX_SESSIONS: 'many' }, /invalid ENVBOX_MAX_SESSIONS/],
     // coding_env's own options, derived from its option schema.
-    [['serve', '--env', 'coding_env', '--python-backend', 'jython'], {}, /envbox: invalid --python-backend: expected one of pyodide, process, received "jython"/],
+    [['serve', '--env', 'coding_env', '--python-backend', 'jython'], {}, /envbox: invalid --python-backend: expected one of auto, pyodide, process, received "jython"/],
     [['serve', '--env', 'coding_env'], { ENVBOX_POOL_SIZE: '-1' }, /envbox: invalid ENVBOX_POOL_SIZE: expected an integer from 0 to 1024, received "-1"/],
   ];
   for (const [argv, env, message] of cases) {
@@ -94,7 +94,7 @@ t.test('runCli: --help and --version', async (t) => {
   for (const flag of ['--port', '--host', '--max-sessions', '--session-idle-s', '--step-timeout-s', 'ENVBOX_PORT']) {
     t.match(help.out(), flag);
   }
-  t.match(help.out(), /Options of --env coding_env:\n(.*\n)*  --python-backend +ENVBOX_PYTHON_BACKEND +sandbox of Python episodes \(default pyodide\)/, "an environment's own options, from its schema");
+  t.match(help.out(), /Options of --env coding_env:\n(.*\n)*  --python-backend +ENVBOX_PYTHON_BACKEND +sandbox of Python episodes \(default auto: process where \/usr\/bin\/python3 and namespaces serve, else pyodide\)/, "an environment's own options, from its schema");
   for (const flag of ['--default-language', '--allow-subprocess', '--require-isolation', '--pool-size', '--max-output-bytes']) t.match(help.out(), flag);
   const version = context();
   t.same(await runCli(['--version'], version.ctx), { exitCode: 0 });
