@@ -1,6 +1,6 @@
 # envbox: `make install` then `make run` (serve an environment) or `make test`.
 ENV ?= coding_env
-PYTHON_BACKEND ?= process
+PYTHON_BACKEND ?= auto
 PORT ?= 8000
 HOST ?= 127.0.0.1
 NODE_MAJOR_MIN := 20
@@ -70,7 +70,7 @@ test-loaded:
 	setsid $(MAKE) test & suite=$$!; wait $$suite || status=$$?; suite=""; \
 	echo "test-loaded: make test exited $$status after $$(( $$(date +%s) - started )) s under load"; exit $$status
 
-## run: serve $(ENV) on $(HOST):$(PORT) with the web interface at /web (Python episodes in the $(PYTHON_BACKEND) sandbox)
+## run: serve $(ENV) on $(HOST):$(PORT) with the web interface at /web (Python episodes: PYTHON_BACKEND=$(PYTHON_BACKEND); auto picks process where /usr/bin/python3 can serve)
 run: build
 	node dist/cli.js serve --env $(ENV) --port $(PORT) --host $(HOST) $(if $(filter coding_env,$(ENV)),--python-backend $(PYTHON_BACKEND)) --web
 
