@@ -1,5 +1,7 @@
 import { CodingEnv, EchoEnv, type EnvClient, type EnvClientOptions } from '../index.js';
 import type { BenchCase } from './bench-case.js';
+import { episodeRateCase } from './episode-rate-case.js';
+import { idleCpuCase, JAVASCRIPT_SPIN_CODE, PYTHON_SPIN_CODE } from './idle-cpu-case.js';
 import { javascriptIdleEpisodesCase } from './javascript-idle-episodes-case.js';
 import { mcpRunCodeCase } from './mcp-run-code-case.js';
 import { pyodideSandboxCase } from './pyodide-sandbox-case.js';
@@ -129,6 +131,15 @@ async function throwawayReset(client: EnvClient<unknown, unknown, unknown>): Pro
 /** Warm sandboxes of coding_env's server: one per throughput session, so every admission takes a ready one. */
 export const CODING_ENV_POOL_SIZE = 16;
 
+/** Concurrency levels of the fresh-episodes rows (issue 18): one worker and sixteen, each one WebSocket. */
+export const EPISODE_RATE_WORKERS: readonly number[] = [1, 16];
+/** The timed window of each fresh-episodes level, after the pool has drained (issue 18: at least 8 s). */
+export const EPISODE_RATE_WINDOW_MS = 8_000;
+/** Of a `--quick` run. */
+export const EPISODE_RATE_QUICK_WINDOW_MS = 1_000;
+/** The most an episode spinning between its steps may keep busy (issue 18), in cores. */
+export const IDLE_EPISODE_MAX_CORES = 0.05;
+
 /** The CPU-bound code both coding_env backends are compared with host python3 on: integer arithmetic in a generator. */
 export const SUM_OF_SQUARES_CODE = 'sum(i*i for i in range(10**6))';
 
@@ -199,6 +210,26 @@ export const BENCH_ENVS: Readonly<Record<string, BenchEnv>> = Object.freeze({
       pythonCpuBoundCase({ createClient: (options) => new CodingEnv(options), code: SUM_OF_SQUARES_CODE, runs: 15, quickRuns: 5, maxRatio: 1.3 }),
       // MCP's tools/call run_code against a plain /step in the same run (issue 22).
       mcpRunCodeCase({ stdioArgs: ['--env', 'coding_env', '--python-backend', 'process', '--pool-size', String(CODING_ENV_POOL_SIZE)], calls: 2000, quickCalls: 200 }),
+      // Fresh episodes per second and an episode's CPU between its steps (issue 18; targets on the
+      // 2-core reference machine, OpenEnv's unisolated coding_env does 542 episodes/s here).
+      episodeRateCase({
+        language: 'python',
+        code: 'print(1)',
+        expectedStdout: '1\n',
+        workers: EPISODE_RATE_WORKERS,
+        durationMs: EPISODE_RATE_WINDOW_MS,
+        quickDurationMs: EPISODE_RATE_QUICK_WINDOW_MS,
+        targets: { workers: 16, minEpisodesPerS: 1000, resetP99MaxMs: 10 },
+      }),
+      idleCpuCase({
+        language: 'python',
+        setupCode: 'x = 41',
+        spinCode: PYTHON_SPIN_CODE,
+        spinExitCode: 0,
+        resumeCode: 'print(x + 1, threading.active_count())',
+        resumeStdout: '42 5\n',
+        maxCores: IDLE_EPISODE_MAX_CORES,
+      }),
     ],
     // Targets on the 2-core reference machine.
     targets: { stepP50MaxMs: 0.3, resetP50MaxMs: 5, throughputMinStepsPerS: 5000, throughputSessions: 16 },
@@ -225,6 +256,17 @@ export const BENCH_ENVS: Readonly<Record<string, BenchEnv>> = Object.freeze({
       }),
       pythonCpuBoundCase({ createClient: (options) => new CodingEnv(options), code: MIXED_WORKLOAD_CODE, label: 'mixed', runs: 15, quickRuns: 5, maxRatio: 3 }),
       pyodideSandboxCase({ createRuns: 10, quickCreateRuns: 3, createMaxMs: 500, liveSandboxes: 4, episodeMaxPssBytes: 200 * 1_000_000 }),
+      // Fresh episodes per second (issue 18): reported, no target (the issue asks what a template
+      // or a reused process would give; ~2 episodes/s from the snapshot today).
+      episodeRateCase({
+        language: 'python',
+        code: 'print(1)',
+        expectedStdout: '1\n',
+        workers: EPISODE_RATE_WORKERS,
+        durationMs: EPISODE_RATE_WINDOW_MS,
+        quickDurationMs: EPISODE_RATE_QUICK_WINDOW_MS,
+        targets: { workers: 16 },
+      }),
     ],
     // Targets on the 2-core reference machine (issue: reset p50 < 20 ms from the warm pool, step
     // p50 < 0.5 ms). The throughput floor is a sanity floor: warmed-up guests gave ~2400 steps/s
@@ -245,7 +287,30 @@ export const BENCH_ENVS: Readonly<Record<string, BenchEnv>> = Object.freeze({
     serverArgs: ['--default-language', 'javascript', '--python-backend', 'process', '--pool-size', String(CODING_ENV_POOL_SIZE), '--max-sessions', '1100'],
     settle: (baseUrl) => waitForFullPool(baseUrl, { restartRefill: () => throwawayReset(new CodingEnv({ baseUrl })) }),
     settings: { full: { warmupResets: 200 }, quick: { warmupResets: 20, resetCalls: 50 } },
-    cases: [javascriptIdleEpisodesCase({ episodes: 1_000, quickEpisodes: 200, maxServerRssBytes: 2 * 1024 ** 3 })],
+    cases: [
+      javascriptIdleEpisodesCase({ episodes: 1_000, quickEpisodes: 200, maxServerRssBytes: 2 * 1024 ** 3 }),
+      // Fresh episodes per second and an episode's CPU between its steps (issue 18).
+      episodeRateCase({
+        language: 'javascript',
+        code: JS_SAMPLE_CODE,
+        expectedStdout: '1\n',
+        workers: EPISODE_RATE_WORKERS,
+        durationMs: EPISODE_RATE_WINDOW_MS,
+        quickDurationMs: EPISODE_RATE_QUICK_WINDOW_MS,
+        targets: { workers: 16, minEpisodesPerS: 2000 },
+      }),
+      idleCpuCase({
+        language: 'javascript',
+        setupCode: 'globalThis.x = 41',
+        spinCode: JAVASCRIPT_SPIN_CODE,
+        // Its timers run inside the step until this limit (see JAVASCRIPT_SPIN_CODE).
+        spinTimeoutS: 0.5,
+        spinExitCode: 124,
+        resumeCode: 'clearInterval(spinner); console.log(x + 1)',
+        resumeStdout: '42\n',
+        maxCores: IDLE_EPISODE_MAX_CORES,
+      }),
+    ],
     // Targets on the 2-core reference machine (issue: reset p50 < 2 ms, step p50 < 0.25 ms,
     // 1,000 idle JavaScript episodes in one server under 2 GiB).
     targets: { stepP50MaxMs: 0.25, resetP50MaxMs: 2, throughputMinStepsPerS: 5000, throughputSessions: 16 },

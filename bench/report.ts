@@ -123,9 +123,11 @@ export function formatReport(results: BenchResults): string {
   const header = [
     `envbox bench: ${results.env} (${results.serveEnv === results.env ? '' : `${results.serveEnv} at `}${results.serverUrl}${results.serverArgs.length === 0 ? '' : ` ${results.serverArgs.join(' ')}`}), ${machine.quick ? 'QUICK smoke run (not a measurement)' : 'full run'}`,
     `node ${machine.node}, ${machine.platform} ${machine.arch}, ${machine.cpuCount} x ${machine.cpuModel}, ${commit}, ${machine.date}`,
-    `single client: ${settings.warmupSteps} warm-up steps + ${settings.warmupResets} resets, then ${settings.resetCalls} resets; ` +
-      `in a fresh episode ${settings.warmupSteps} warm-up steps, then ${settings.stepCalls} steps; ` +
-      `throughput: ${settings.throughputWarmupMs} ms warm-up + ${settings.throughputDurationMs} ms window, median of ${settings.throughputRepeats}`,
+    results.transports.length === 0
+      ? 'the extra cases only (--cases-only): no per-transport rows'
+      : `single client: ${settings.warmupSteps} warm-up steps + ${settings.warmupResets} resets, then ${settings.resetCalls} resets; ` +
+        `in a fresh episode ${settings.warmupSteps} warm-up steps, then ${settings.stepCalls} steps; ` +
+        `throughput: ${settings.throughputWarmupMs} ms warm-up + ${settings.throughputDurationMs} ms window, median of ${settings.throughputRepeats}`,
     ...(results.settle === null ? [] : [settleLine(results.settle)]),
   ];
   const rows: string[][] = [['transport', 'metric', 'result', 'detail', 'target', 'vs target', 'verdict']];

@@ -8,8 +8,10 @@
  * refill before each timed reset, extra cases such as a CPU-bound step against plain python3) say
  * so in their `BENCH_ENVS` entry.
  *
- * Usage: `node dist/bench/run.js [--env echo_env] [--quick]`; `--env` names a `BENCH_ENVS` entry
- * (e.g. `coding_env_pyodide` serves coding_env with the Pyodide backend). Exits 1 only when the harness
+ * Usage: `node dist/bench/run.js [--env echo_env] [--quick] [--cases-only]`; `--env` names a `BENCH_ENVS` entry
+ * (e.g. `coding_env_pyodide` serves coding_env with the Pyodide backend); `--cases-only` skips the
+ * per-transport measurements and runs the entry's extra cases alone (results in
+ * `<env>.cases.json`, so a full run's file is never replaced by a partial one). Exits 1 only when the harness
  * itself failed (server did not start, every call errored), 2 on a bad option; a missed target
  * is reported as MISS, not as a failure.
  */
@@ -77,13 +79,16 @@ const BenchOptions = z.strictObject({
       error: (issue) => `invalid --env: expected one of ${Object.keys(BENCH_ENVS).join(', ')}, received ${JSON.stringify(issue.input)}`,
     }),
   quick: z.boolean().default(false),
+  casesOnly: z.boolean().default(false),
   help: z.boolean().default(false),
 });
 type BenchOptions = z.infer<typeof BenchOptions>;
 
-const USAGE = `Usage: node dist/bench/run.js [--env <name>] [--quick]
-  --env    environment to benchmark: ${Object.keys(BENCH_ENVS).join(', ')} (default echo_env)
-  --quick  ~10x smaller counts and durations, for CI smoke runs
+const USAGE = `Usage: node dist/bench/run.js [--env <name>] [--quick] [--cases-only]
+  --env         environment to benchmark: ${Object.keys(BENCH_ENVS).join(', ')} (default echo_env)
+  --quick       ~10x smaller counts and durations, for CI smoke runs
+  --cases-only  only the environment's extra cases (e.g. episodes/s), no per-transport rows;
+                results go to bench/results/<env>.cases.json
 `;
 
 class UsageError extends Error {}
@@ -94,12 +99,13 @@ function parseOptions(argv: readonly string[]): BenchOptions {
     ({ values } = parseArgs({
       args: [...argv],
       strict: true,
-      options: { env: { type: 'string' }, quick: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      options: { env: { type: 'string' }, quick: { type: 'boolean' }, 'cases-only': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
     }));
   } catch (error) {
     throw new UsageError(error instanceof Error ? error.message : String(error));
   }
-  const parsed = BenchOptions.safeParse(values);
+  const { 'cases-only': casesOnly, ...rest } = values;
+  const parsed = BenchOptions.safeParse(casesOnly === undefined ? rest : { ...rest, casesOnly });
   if (!parsed.success) throw new UsageError(parsed.error.issues[0]?.message ?? 'invalid options');
   return parsed.data;
 }
@@ -221,7 +227,7 @@ async function main(argv: readonly string[]): Promise<number> {
   try {
     progress(`server pid ${server.pid} at ${server.url}`);
     await tracker.settle();
-    for (const transport of BENCH_TRANSPORTS) {
+    for (const transport of options.casesOnly ? [] : BENCH_TRANSPORTS) {
       if (!server.alive) throw new BenchError(`The server (pid ${server.pid}) died before the ${transport} measurements.`);
       transports.push(await benchTransport(env, server.url, transport, settings, tracker));
     }
@@ -253,17 +259,20 @@ async function main(argv: readonly string[]): Promise<number> {
   process.stdout.write(formatReport(results));
   const failure = harnessFailure(transports);
   // Numbers of a broken run would overwrite good ones: report, but keep the last results file.
-  if (failure !== undefined) throw new BenchError(`The harness failed: ${failure}; ${relative(process.cwd(), resultsPath(root, options.env, options.quick))} left as it was.`);
-  const path = resultsPath(root, options.env, options.quick);
+  const path = resultsPath(root, options);
+  if (failure !== undefined) throw new BenchError(`The harness failed: ${failure}; ${relative(process.cwd(), path)} left as it was.`);
   await mkdir(dirname(path), { recursive: true });
   await writeFile(path, `${JSON.stringify(results, null, 2)}\n`);
   process.stdout.write(`\nwrote ${relative(process.cwd(), path) || path}\n`);
   return 0;
 }
 
-/** Quick smoke runs go to `<env>.quick.json` (ignored by git), so they never replace a measurement. */
-function resultsPath(root: string, env: string, quick: boolean): string {
-  return join(root, 'bench', 'results', quick ? `${env}.quick.json` : `${env}.json`);
+/**
+ * Quick smoke runs go to `<env>.quick.json` (ignored by git), so they never replace a measurement;
+ * runs of the extra cases alone to `<env>.cases.json` (`<env>.cases.quick.json`).
+ */
+function resultsPath(root: string, options: Pick<BenchOptions, 'env' | 'quick' | 'casesOnly'>): string {
+  return join(root, 'bench', 'results', `${options.env}${options.casesOnly ? '.cases' : ''}${options.quick ? '.quick' : ''}.json`);
 }
 
 process.exitCode = await main(process.argv.slice(2)).catch((error: unknown) => {

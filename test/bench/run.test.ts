@@ -48,7 +48,7 @@ t.test('coding_env is measured on both Python backends, each pinned in the serve
   t.same(processEnv.targets, { stepP50MaxMs: 0.3, resetP50MaxMs: 5, throughputMinStepsPerS: 5000, throughputSessions: 16 });
   t.same(
     processEnv.cases.map((c) => c.name),
-    ['cpu-bound step', 'mcp run_code'],
+    ['cpu-bound step', 'mcp run_code', 'episodes/s (python)', 'cpu between steps (python)'],
   );
 
   const pyodideEnv = BENCH_ENVS.coding_env_pyodide!;
@@ -57,10 +57,26 @@ t.test('coding_env is measured on both Python backends, each pinned in the serve
   t.same(pyodideEnv.targets, { stepP50MaxMs: 0.5, resetP50MaxMs: 20, throughputMinStepsPerS: 2000, throughputSessions: 16 });
   t.same(
     pyodideEnv.cases.map((c) => c.name),
-    ['cpu-bound step (sum of squares)', 'cpu-bound step (mixed)', 'pyodide sandbox'],
+    ['cpu-bound step (sum of squares)', 'cpu-bound step (mixed)', 'pyodide sandbox', 'episodes/s (python)'],
   );
   t.type(pyodideEnv.settle, 'function', 'waits for the warm pool to refill');
   t.same(pyodideEnv.sampleAction, { code: 'print(1)' });
+});
+
+t.test('coding_env_javascript measures fresh JavaScript episodes and their CPU between steps', async (t) => {
+  t.same(
+    BENCH_ENVS.coding_env_javascript!.cases.map((c) => c.name),
+    ['idle JavaScript episodes', 'episodes/s (javascript)', 'cpu between steps (javascript)'],
+  );
+});
+
+t.test('--cases-only skips the per-transport rows and writes <env>.cases.quick.json', async (t) => {
+  const { stdout } = await run(process.execPath, [`${ROOT}dist/bench/run.js`, '--env', 'echo_env', '--quick', '--cases-only'], { cwd: ROOT });
+  t.match(stdout, 'the extra cases only (--cases-only): no per-transport rows');
+  t.notMatch(stdout, /step latency/);
+  const results = JSON.parse(readFileSync(`${ROOT}bench/results/echo_env.cases.quick.json`, 'utf8')) as { env: string; transports: unknown[] };
+  t.equal(results.env, 'echo_env');
+  t.same(results.transports, []);
 });
 
 t.test('run.js names every entry in its usage and refuses an unknown one with exit code 2', async (t) => {
