@@ -13,15 +13,18 @@ export class FrameChannel {
   #buffer: Buffer = Buffer.alloc(0);
   #waiting: ((frame: unknown) => void) | undefined;
   readonly #frames: unknown[] = [];
+  /** Called with a malformed frame's error; replaceable by whoever takes the channel over. */
+  onError: (error: Error) => void;
 
   constructor(input: Readable, output: Writable, onError: (error: Error) => void) {
     this.#output = output;
+    this.onError = onError;
     input.on('data', (chunk: Buffer) => {
       this.#buffer = this.#buffer.length === 0 ? chunk : Buffer.concat([this.#buffer, chunk]);
       try {
         this.#drain();
       } catch (error) {
-        onError(error as Error);
+        this.onError(error as Error);
       }
     });
     // EPIPE and friends surface as the child's exit; the error itself carries nothing more.

@@ -4,7 +4,8 @@ import { LiveSandboxes } from '../live-sandboxes.js';
 import { DEFAULT_MAX_OUTPUT_BYTES, type BackendHealth, type Isolation, type SandboxBackend } from '../sandbox.js';
 import { IsolationUnavailableError, probeIsolation } from './isolation-probe.js';
 import { startMemoryGuard, type MemoryGuard } from './memory-guard.js';
-import { DEFAULT_INTERRUPT_GRACE_MS, ProcessSandbox, type ProcessSandboxOptions } from './process-sandbox.js';
+import { DEFAULT_INTERRUPT_GRACE_MS, ProcessSandbox, SANDBOX_START_TIMEOUT_MS, type ProcessSandboxOptions } from './process-sandbox.js';
+import { SandboxTemplate, type TemplateOptions } from './template.js';
 import { SANDBOX_UID_BASE, UidPool } from './uid-pool.js';
 
 export { IsolationUnavailableError };
@@ -29,7 +30,16 @@ export interface PythonBackendOptions {
   allowSubprocess?: boolean;
   /** Refuse to start without namespaces. @default false */
   requireIsolation?: boolean;
+  /**
+   * How sandboxes start under namespaces: forked from a template CPython (`template`, see
+   * template.ts) or each a bubblewrap and a CPython of its own (`cold`). Without namespaces they
+   * always start cold. @default 'template'
+   */
+  spawn?: SpawnMode;
 }
+
+/** How a process backend starts its sandboxes. */
+export type SpawnMode = 'template' | 'cold';
 
 /**
  * A Python {@link SandboxBackend} plus what the probe found, for `/health` and the logs. Its
@@ -42,6 +52,8 @@ export interface PythonBackend extends SandboxBackend {
   readonly isolationReason: string | undefined;
   /** Whether guest code may start processes (asked for, and contained by namespaces). */
   readonly allowSubprocess: boolean;
+  /** The template sandboxes are forked from, if they are. */
+  readonly template?: SandboxTemplate | undefined;
 }
 
 /**
@@ -79,10 +91,49 @@ export async function createProcessBackend(options: PythonBackendOptions = {}): 
     uids: root ? new UidPool() : undefined,
     label: 'Python sandbox',
   };
+  const { template, reason: spawnReason } = await startTemplate(isolation, options.spawn ?? 'template', sandboxOptions, {
+    pythonPath,
+    runnerPath: RUNNER_PATH,
+    runnerConfig,
+    procMount: probe.procMount,
+    tmpBytes: limits.tmpBytes,
+  });
   return processSandboxBackend({ backend: 'process', isolation, isolationReason: probe.reason, allowSubprocess }, sandboxOptions, {
     // Guests write files only under namespaces, to tmpfs mounts the OOM killer cannot attribute.
     memoryGuard: isolation === 'namespaces',
+    template,
+    spawnReason,
   });
+}
+
+/**
+ * The template sandboxes fork from, when namespaces and `spawn` allow one and a first sandbox
+ * forked from it runs; otherwise none, and why (sandboxes then start cold).
+ */
+async function startTemplate(
+  isolation: Isolation,
+  spawn: SpawnMode,
+  sandboxOptions: ProcessSandboxOptions,
+  templateOptions: TemplateOptions,
+): Promise<{ template: SandboxTemplate | undefined; reason: string }> {
+  if (spawn === 'cold') return { template: undefined, reason: 'asked for (spawn: cold)' };
+  if (isolation !== 'namespaces') return { template: undefined, reason: 'without namespaces every sandbox is a process of its own' };
+  let template: SandboxTemplate | undefined;
+  try {
+    template = await SandboxTemplate.start(templateOptions);
+    // The probe: one sandbox forked, built and stepped, exactly as every episode's will be.
+    const probe = await ProcessSandbox.fork(template, sandboxOptions);
+    try {
+      const result = await probe.run('1', { timeoutMs: SANDBOX_START_TIMEOUT_MS });
+      if (result.exitCode !== 0 || result.result !== '1') throw new Error(`its probe step answered ${result.exitCode}: ${result.stderr.trim()}`);
+    } finally {
+      await probe.close();
+    }
+    return { template, reason: 'forked from a template CPython' };
+  } catch (error) {
+    await template?.close();
+    return { template: undefined, reason: `the template could not fork a working sandbox here (${(error as Error).message}); each sandbox starts cold` };
+  }
 }
 
 /**
@@ -92,22 +143,50 @@ export async function createProcessBackend(options: PythonBackendOptions = {}): 
 export function processSandboxBackend<Facts extends Pick<PythonBackend, 'backend' | 'isolation' | 'isolationReason' | 'allowSubprocess'>>(
   facts: Facts,
   sandboxOptions: ProcessSandboxOptions,
-  { memoryGuard = false }: { /** Watch the appliance's memory and kill the episode holding the most in its tmpfs when it runs low (memory-guard.ts). */ memoryGuard?: boolean } = {},
+  {
+    memoryGuard = false,
+    template,
+    spawnReason,
+  }: {
+    /** Watch the appliance's memory and kill the episode holding the most in its tmpfs when it runs low (memory-guard.ts). */
+    memoryGuard?: boolean;
+    /** Fork sandboxes from this template instead of starting each cold. */
+    template?: SandboxTemplate | undefined;
+    /** Why sandboxes start as they do, for `/health`. */
+    spawnReason?: string | undefined;
+  } = {},
 ): Facts & PythonBackend {
   const live = new LiveSandboxes<ProcessSandbox>(sandboxOptions.label ?? 'sandbox');
   const guard: MemoryGuard | undefined = memoryGuard ? startMemoryGuard({ sandboxes: () => live.values() }) : undefined;
-  const close = (): Promise<void> => {
+  const close = async (): Promise<void> => {
     guard?.stop();
-    return live.close();
+    await live.close();
+    await template?.close();
   };
   return {
     ...facts,
-    create: ({ signal } = {}) => live.start(() => ProcessSandbox.start(sandboxOptions, signal)),
+    template,
+    create: ({ signal } = {}) =>
+      live.start(() => (template === undefined ? ProcessSandbox.start(sandboxOptions, signal) : ProcessSandbox.fork(template, sandboxOptions, signal))),
     health: (): BackendHealth => ({
       isolation: facts.isolation,
       python_backend: facts.backend,
       allow_subprocess: facts.allowSubprocess,
       ...(guard === undefined ? {} : { memory_guard_kills: guard.kills }),
+      ...(spawnReason === undefined
+        ? {}
+        : {
+            spawn: template === undefined ? 'cold' : 'template',
+            spawn_reason: spawnReason,
+            ...(template === undefined
+              ? {}
+              : {
+                  template_pid: template.stats.pid,
+                  template_forks: template.stats.forks,
+                  template_fork_failures: template.stats.failures,
+                  template_restarts: template.stats.restarts,
+                }),
+          }),
     }),
     close,
     [Symbol.asyncDispose]: close,

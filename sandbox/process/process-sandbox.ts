@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { chown, mkdtemp, open, rm, statfs } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { constants as osConstants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { SandboxUnavailableError } from '../../protocol/index.js';
@@ -9,6 +9,7 @@ import { EXIT_KILLED, EXIT_TIMEOUT, type ExecResult, type Isolation, type RunOpt
 import { copiedMounts, INFO_FD, sandboxCommand, WORKDIR_IN_SANDBOX, type GuestProgram } from './command.js';
 import { startCpuBudget, type CpuBudget } from './cpu-budget.js';
 import { FrameChannel } from './frame-channel.js';
+import type { SandboxTemplate } from './template.js';
 import type { UidPool } from './uid-pool.js';
 
 /** How long a sandbox may take to start and report ready. @default 15 s */
@@ -50,7 +51,28 @@ interface RunnerReply {
   interrupted: boolean;
 }
 
-type Exit = { code: number | null; signal: NodeJS.Signals | null };
+type Exit = { code: number | null; signal: NodeJS.Signals | null; error: string | undefined };
+
+/** A sandbox's process as the host holds it: spawned, or forked from a template. */
+interface GuestProcess {
+  child: ChildProcess | undefined;
+  /** Host pid of the guest's interpreter (for a spawned bubblewrap: its own, until it reports the guest's). */
+  pythonPid: number;
+  group: number;
+  channel: FrameChannel;
+  exited: Promise<Exit>;
+}
+
+function describeExit(exit: Exit): string {
+  if (exit.error !== undefined) return exit.code === null && exit.signal === null && exit.error === 'the sandbox is gone' ? exit.error : `the sandbox process could not run (${exit.error})`;
+  return exit.signal === null ? `the sandbox process exited with code ${exit.code}` : `the sandbox process was killed by ${exit.signal}`;
+}
+
+/** The name of signal `number`, e.g. `SIGKILL` for 9. */
+function signalName(number: number): NodeJS.Signals {
+  const found = Object.entries(osConstants.signals).find(([, value]) => value === number);
+  return (found?.[0] ?? `SIG${number}`) as NodeJS.Signals;
+}
 
 /**
  * A child process holding one episode (CPython, or Node hosting Pyodide): its own uid (and, without
@@ -58,7 +80,12 @@ type Exit = { code: number | null; signal: NodeJS.Signals | null };
  * the shared step runner.
  */
 export class ProcessSandbox implements Sandbox {
-  readonly #child: ChildProcess;
+  /** The spawned process (bubblewrap or the guest itself); undefined for a sandbox forked from a template. */
+  readonly #child: ChildProcess | undefined;
+  /** The process group killed with the sandbox. */
+  readonly #group: number;
+  /** Its process is known to have ended. */
+  #ended = false;
   readonly #channel: FrameChannel;
   readonly #options: ProcessSandboxOptions;
   readonly #scratchDir: string | undefined;
@@ -78,35 +105,73 @@ export class ProcessSandbox implements Sandbox {
   /** Processes of the guest outside its process group (setsid), stopped one by one. */
   #frozenStrays: number[] = [];
 
-  private constructor(child: ChildProcess, options: ProcessSandboxOptions, scratchDir: string | undefined, uid: number | undefined) {
-    this.#child = child;
+  private constructor(guest: GuestProcess, options: ProcessSandboxOptions, scratchDir: string | undefined, uid: number | undefined) {
+    this.#child = guest.child;
     this.#options = options;
     this.#scratchDir = scratchDir;
     this.#uid = uid;
-    this.#pythonPid = child.pid ?? -1;
-    this.#channel = new FrameChannel(child.stdio[4] as Readable, child.stdio[3] as Writable, (error) =>
-      this.#destroy(`the sandbox broke its channel (${error.message})`),
-    );
-    this.#exited = new Promise((resolve) => {
-      child.once('exit', (code, signal) => {
-        this.#alive = false;
-        this.#death ??= signal === null ? `the sandbox process exited with code ${code}` : `the sandbox process was killed by ${signal}`;
-        resolve({ code, signal });
-      });
-      // A failed spawn (e.g. bwrap missing) emits 'error' and no 'exit'.
-      child.once('error', (error) => {
-        this.#alive = false;
-        this.#death ??= `the sandbox process could not run (${error.message})`;
-        resolve({ code: null, signal: null });
-      });
+    this.#pythonPid = guest.pythonPid;
+    this.#group = guest.group;
+    this.#channel = guest.channel;
+    this.#channel.onError = (error) => this.#destroy(`the sandbox broke its channel (${error.message})`);
+    this.#exited = guest.exited.then((exit) => {
+      this.#alive = false;
+      this.#ended = true;
+      this.#death ??= describeExit(exit);
+      return exit;
     });
     this.#gone = this.#exited.then(() => undefined);
-    // The runner points fd 1 at fd 2; raw writes there are drained, and the tail kept for diagnostics.
+    // Raw writes of the sandbox process to its stdout and stderr are drained, and the tail kept for diagnostics.
     const keep = (chunk: Buffer): void => {
       this.#diagnostics = (this.#diagnostics + chunk.toString('utf8')).slice(-DIAGNOSTIC_TAIL_BYTES);
     };
-    child.stdout?.on('data', keep);
-    child.stderr?.on('data', keep);
+    this.#child?.stdout?.on('data', keep);
+    this.#child?.stderr?.on('data', keep);
+  }
+
+  /** The guest of a spawned sandbox process (bubblewrap, or a plain process without namespaces). */
+  static #spawned(child: ChildProcess): GuestProcess {
+    return {
+      child,
+      pythonPid: child.pid ?? -1,
+      group: child.pid ?? -1,
+      channel: new FrameChannel(child.stdio[4] as Readable, child.stdio[3] as Writable, () => undefined),
+      exited: new Promise((resolve) => {
+        child.once('exit', (code, signal) => resolve({ code, signal, error: undefined }));
+        // A failed spawn (e.g. bwrap missing) emits 'error' and no 'exit'.
+        child.once('error', (error) => resolve({ code: null, signal: null, error: error.message }));
+      }),
+    };
+  }
+
+  /**
+   * Fork a sandbox from a template (template.ts) and wait until its runner reports ready: the same
+   * namespaces, mounts, uid and limits as {@link start}'s, without starting a CPython.
+   * @throws {SandboxUnavailableError} when it cannot be forked, with why
+   */
+  static async fork(template: SandboxTemplate, options: ProcessSandboxOptions, signal?: AbortSignal): Promise<ProcessSandbox> {
+    let uid = options.uids?.acquire();
+    try {
+      const forked = await template.fork(uid, signal);
+      const guest: GuestProcess = {
+        child: undefined,
+        pythonPid: forked.pid,
+        group: forked.pid,
+        channel: forked.channel,
+        exited: forked.exited.then((code) => ({
+          code: code === null || code >= 0 ? code : null,
+          signal: code !== null && code < 0 ? signalName(-code) : null,
+          error: code === null ? 'the sandbox is gone' : undefined,
+        })),
+      };
+      const sandbox = new ProcessSandbox(guest, options, undefined, uid);
+      uid = undefined;
+      await sandbox.#ready(signal);
+      return sandbox;
+    } catch (error) {
+      if (uid !== undefined) options.uids?.release(uid);
+      throw error;
+    }
   }
 
   /**
@@ -150,7 +215,7 @@ export class ProcessSandbox implements Sandbox {
         await Promise.all(files.map((file) => file.close()));
       }
       // From here on the sandbox owns the directory and the uid: its close() frees them.
-      const sandbox = new ProcessSandbox(child, options, scratchDir, uid);
+      const sandbox = new ProcessSandbox(ProcessSandbox.#spawned(child), options, scratchDir, uid);
       scratchDir = undefined;
       uid = undefined;
       if (options.preamble !== undefined) sandbox.#channel.sendRaw(options.preamble);
@@ -303,9 +368,10 @@ export class ProcessSandbox implements Sandbox {
     });
     aborted.catch(() => undefined);
     try {
-      if (this.#options.isolation === 'namespaces') this.#pythonPid = await Promise.race([this.#readInfoPid(), aborted]);
-      const ready = await Promise.race([this.#channel.receive(), this.#gone, aborted]);
+      if (this.#options.isolation === 'namespaces' && this.#child !== undefined) this.#pythonPid = await Promise.race([this.#readInfoPid(), aborted]);
+      const ready = (await Promise.race([this.#channel.receive(), this.#gone, aborted])) as { error?: string } | undefined;
       if (ready === undefined) throw new Error(this.#death ?? 'the sandbox process exited');
+      if (typeof ready.error === 'string') throw new Error(ready.error);
       // Before any step: the guest waits for a frame meanwhile.
       if (this.#options.cpuBudget !== undefined) await Promise.race([startCpuBudget(this.#pythonPid, this.#options.cpuBudget, this.#uid), aborted]);
     } catch (error) {
@@ -323,7 +389,7 @@ export class ProcessSandbox implements Sandbox {
 
   /** bubblewrap writes `{"child-pid": N, ...}` on its info fd: the host pid of the sandboxed Python. */
   #readInfoPid(): Promise<number> {
-    const info = (this.#child.stdio as unknown as Readable[])[INFO_FD]!;
+    const info = (this.#child!.stdio as unknown as Readable[])[INFO_FD]!;
     return new Promise((resolve, reject) => {
       let text = '';
       // Keep reading to the end: a reader that stops early makes bwrap's next write die of SIGPIPE.
@@ -353,7 +419,9 @@ export class ProcessSandbox implements Sandbox {
     this.#alive = false;
     // Always kill both, even when bwrap is already gone: a sandboxed Python outlives a dead bwrap
     // (--die-with-parent watches bwrap's parent, the server, not bwrap).
-    for (const target of [-(this.#child.pid ?? 0), this.#pythonPid]) {
+    // A forked sandbox's end is told by its keeper: after it, its pid may be another process's.
+    if (this.#child === undefined && this.#ended) return;
+    for (const target of [-this.#group, this.#pythonPid]) {
       try {
         if (target !== 0 && target !== -1) process.kill(target, 'SIGKILL');
       } catch {

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
@@ -29,7 +30,8 @@ const ROOT = process.getuid?.() === 0;
  * the guest under Node (`/envbox/node ... /envbox/guest.mjs` inside namespaces).
  */
 const GUEST_ARGS: Readonly<Record<string, RegExp>> = {
-  process: /^\S*python3 .*runner\.py /,
+  // Started cold (runner.py on its command line), or forked from a template (its command line).
+  process: /^\S*python3 -I -B (.*runner\.py |-c )/,
   pyodide: /^\S*node .*guest\.mjs /,
 };
 
@@ -98,7 +100,20 @@ async function descendants(): Promise<ProcessRow[]> {
 async function guestProcesses(backend: PythonBackend, uid: number): Promise<ProcessRow[]> {
   const args = GUEST_ARGS[backend.backend];
   if (args === undefined) throw new Error(`No guest command line known for backend ${backend.backend}; add it to GUEST_ARGS.`);
-  return (await descendants()).filter((row) => row.uid === uid && args.test(row.args));
+  const candidates = (await descendants()).filter((row) => row.uid === uid && args.test(row.args));
+  // A forked sandbox's keeper (template.py) shares its uid and command line, in the host's pid
+  // namespace; the guest is pid 1 of a namespace of its own.
+  return candidates.filter((row) => /runner\.py /.test(row.args) || inOwnPidNamespace(row.pid));
+}
+
+/** Whether `pid` is pid 1 of a pid namespace nested in the host's (`NSpid: <host pid> 1`). */
+function inOwnPidNamespace(pid: number): boolean {
+  try {
+    const ids = /^NSpid:\s*(.*)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]?.trim().split(/\s+/) ?? [];
+    return ids.length > 1 && ids.at(-1) === '1';
+  } catch {
+    return false;
+  }
 }
 
 /** The real uids, gids and supplementary groups of a host process, from `/proc/<pid>/status`. */
