@@ -1,22 +1,22 @@
 /// <reference path="./webassembly.d.ts" />
 import { setTimeout as sleep } from 'node:timers/promises';
-import releaseSyncVariant from '@jitl/quickjs-wasmfile-release-sync';
-import {
-  newQuickJSWASMModuleFromVariant,
-  newVariant,
-  type QuickJSContext,
-  type QuickJSHandle,
-  type QuickJSRuntime,
-  type QuickJSSyncVariant,
+import type {
+  HostRefId,
+  JSContextPointer,
+  JSRuntimePointer,
+  JSValuePointer,
+  QuickJSContext,
+  QuickJSHandle,
+  QuickJSRuntime,
+  VmFunctionImplementation,
 } from 'quickjs-emscripten-core';
 import { EXIT_ERROR, EXIT_KILLED, EXIT_OK, EXIT_TIMEOUT } from '../sandbox.js';
-import type { WorkerMemoryAccount } from './memory-budget.js';
+import { EpisodeImage, locateRandomState, nonZeroChunks, type ImagePointers } from './episode-image.js';
+import { EpisodeMemoryBudget, WorkerMemoryAccount } from './memory-budget.js';
+import { instantiateModule, type EpisodeModule } from './module-instance.js';
 import type { StepReport, WorkerConfig } from './protocol.js';
 import { trackAsyncFunctions } from './track-async.js';
 import { WASM_PAGE_BYTES } from './wasm-layout.js';
-
-/** The only variant envbox uses: release build, no asyncify (2-5x faster, shallow V8 stack use). */
-const variant = releaseSyncVariant as unknown as QuickJSSyncVariant;
 /** QuickJS's `JS_EVAL_FLAG_ASYNC`: a global script whose completion is a promise of `{value}`. */
 const JS_EVAL_FLAG_ASYNC = 1 << 7;
 /**
@@ -56,10 +56,11 @@ class MeteredMemory {
   refused = false;
 
   /**
+   * @param initialPages the memory's size at start: the build's minimum, or an episode image's size
    * @throws {MemoryBudgetRefusal} when the budget cannot take the memory's initial size
    */
-  constructor(config: WorkerConfig, account: WorkerMemoryAccount) {
-    const { initialPages, heapBase } = config.layout;
+  constructor(config: WorkerConfig, account: WorkerMemoryAccount, initialPages: number) {
+    const { heapBase } = config.layout;
     const maximum = Math.max(initialPages, Math.floor(config.memoryLimitBytes / WASM_PAGE_BYTES));
     // Pages below the heap's are charged as the stack guard plus STATIC_DATA_CHARGE_BYTES; heap
     // pages one for one. Without a known layout every page counts.
@@ -119,6 +120,23 @@ interface PreludeInternals {
   clearTimers: QuickJSHandle;
   takeUnhandledRejections: QuickJSHandle;
 }
+
+const PRELUDE_INTERNALS = ['formatResult', 'formatUncaught', 'nextDue', 'runDueTimer', 'clearTimers', 'takeUnhandledRejections'] as const satisfies readonly (keyof PreludeInternals)[];
+const FORMATTER_FUNCTIONS = ['inspect', 'format', 'formatError'] as const satisfies readonly (keyof Formatter)[];
+
+/** The host functions QuickJS functions of an episode call: the prelude's bridge, and the formatter realm's one hook. */
+type HostFunctionName = 'write' | 'exit' | 'promiseState' | 'inspect' | 'format' | 'formatError' | 'formatterPromiseState';
+const BRIDGE_FUNCTIONS = ['write', 'exit', 'promiseState', 'inspect', 'format', 'formatError'] as const satisfies readonly HostFunctionName[];
+const HOST_FUNCTION_NAMES: ReadonlySet<string> = new Set<HostFunctionName>([...BRIDGE_FUNCTIONS, 'formatterPromiseState']);
+/** The first id quickjs-emscripten's HostRefMap hands out (then counting up, in a runtime that freed none). */
+const FIRST_HOST_REF_ID = -(2 ** 31);
+
+/**
+ * Whether the episode image includes Node's formatter, loaded in the formatter realm: every episode
+ * then starts with it (no ~10 ms load on its first `console.log` of an object), for ~80 more
+ * chunks of 4 KiB to copy per new episode.
+ */
+const IMAGE_WITH_FORMATTER = true;
 
 /** Output of one step, capped per stream in UTF-8 bytes. */
 class StepOutput {
@@ -180,42 +198,145 @@ export class GuestContext {
   #alive = true;
   /** Why the context was destroyed, once it was. */
   #death: string | undefined;
+  /** The host functions registered in this runtime, in order (read when this episode becomes an image). */
+  readonly #registered: { name: HostFunctionName; fn: VmFunctionImplementation<QuickJSHandle> }[] = [];
 
-  private constructor(config: WorkerConfig, metered: MeteredMemory, account: WorkerMemoryAccount, runtime: QuickJSRuntime) {
+  /** Where the runtime and both contexts are in the episode's memory. */
+  readonly #pointers: { runtime: number; context: number; formatterContext: number };
+
+  /** @param adopted the runtime and contexts already in memory (an episode restored from an image); new ones otherwise */
+  private constructor(
+    config: WorkerConfig,
+    metered: MeteredMemory,
+    account: WorkerMemoryAccount,
+    module: EpisodeModule,
+    adopted?: { runtime: number; context: number; formatterContext: number },
+  ) {
     this.#config = config;
     this.#metered = metered;
     this.#account = account;
+    const runtimePointer = adopted?.runtime ?? module.newRuntimePointer();
+    const runtime = module.adoptRuntime(runtimePointer);
     this.#runtime = runtime;
     this.#output = new StepOutput(config.maxOutputBytes);
     runtime.setMemoryLimit(config.runtimeMemoryLimitBytes);
     runtime.setMaxStackSize(config.maxStackSizeBytes);
     runtime.setInterruptHandler(() => this.#exitCode !== undefined || Date.now() > this.#deadline);
-    this.#context = runtime.newContext();
-    this.#formatterContext = runtime.newContext();
+    this.#pointers = {
+      runtime: runtimePointer,
+      context: adopted?.context ?? module.newContextPointer(runtimePointer),
+      formatterContext: adopted?.formatterContext ?? module.newContextPointer(runtimePointer),
+    };
+    this.#context = runtime.newContext({ contextPointer: this.#pointers.context as JSContextPointer });
+    this.#formatterContext = runtime.newContext({ contextPointer: this.#pointers.formatterContext as JSContextPointer });
   }
 
   /**
-   * A new context with the prelude installed.
+   * A new episode: restored from `image` when given (its own memory and instance, the image's
+   * bytes copied in), else set up from scratch (new runtime and contexts, the prelude evaluated).
    * @throws {MemoryBudgetRefusal} when the episode memory budget cannot give it its memory
-   * @throws when the module cannot be instantiated or the prelude fails (a broken build, not a guest error)
+   * @throws when the module cannot be instantiated, the prelude fails or the image does not fit
+   *   this build (a broken appliance, not a guest error)
    */
-  static async create(config: WorkerConfig, account: WorkerMemoryAccount): Promise<GuestContext> {
-    const metered = new MeteredMemory(config, account);
+  static async create(config: WorkerConfig, account: WorkerMemoryAccount, image?: EpisodeImage): Promise<GuestContext> {
+    const metered = new MeteredMemory(config, account, image?.memoryPages ?? config.layout.initialPages);
     let guest: GuestContext;
     try {
-      const module = await newQuickJSWASMModuleFromVariant(newVariant(variant, { wasmModule: config.wasmModule, wasmMemory: metered.memory }));
-      guest = new GuestContext(config, metered, account, module.newRuntime());
+      const module = await instantiateModule(config.wasmModule, metered.memory);
+      if (image === undefined) {
+        guest = new GuestContext(config, metered, account, module);
+      } else {
+        image.restore(metered.memory);
+        guest = new GuestContext(config, metered, account, module, image.pointers);
+      }
     } catch (error) {
       metered.release();
       throw metered.refused ? new MemoryBudgetRefusal('the episode memory budget is spent', { cause: error }) : error;
     }
     try {
-      guest.#install();
+      if (image === undefined) guest.#install();
+      else guest.#adopt(image.pointers);
     } catch (error) {
       guest.dispose();
       throw metered.refused ? new MemoryBudgetRefusal('the episode memory budget is spent', { cause: error }) : error;
     }
     return guest;
+  }
+
+  /**
+   * The image new episodes start from: an episode set up from scratch (and, with
+   * {@link IMAGE_WITH_FORMATTER}, its formatter loaded), copied before it runs anything else, then
+   * dropped. Its memory is the worker's own, like the worker's code, not an episode's: it is not
+   * charged to the episode memory budget (it is held for a few milliseconds, and the image itself
+   * is a few hundred KiB per worker).
+   * @throws when any step fails: the worker then sets episodes up from scratch
+   */
+  static async makeImage(config: WorkerConfig): Promise<EpisodeImage> {
+    const budget = new EpisodeMemoryBudget(Number.MAX_SAFE_INTEGER);
+    const account = new WorkerMemoryAccount(budget.cells, budget.acquireCell());
+    const metered = new MeteredMemory(config, account, config.layout.initialPages);
+    const module = await instantiateModule(config.wasmModule, metered.memory);
+    const instantiationChunks = nonZeroChunks(metered.memory);
+    const template = new GuestContext(config, metered, account, module);
+    try {
+      template.#install();
+      if (IMAGE_WITH_FORMATTER) template.#formatter = template.#loadFormatter();
+      if (template.#runtime.hasPendingJob()) throw new Error('the set-up episode has pending jobs');
+      const pointers = template.#imagePointers();
+      return EpisodeImage.capture(metered.memory, instantiationChunks, pointers, () =>
+        locateRandomState(metered.memory, pointers.context, () => {
+          template.#deadline = Date.now() + SETUP_BUDGET_MS;
+          template.#context.unwrapResult(template.#context.evalCode('Math.random()', 'envbox-seed.js')).dispose();
+        }),
+      );
+    } finally {
+      template.dispose();
+    }
+  }
+
+  /** Where this episode's objects are in its memory, and its host functions' ids. */
+  #imagePointers(): ImagePointers {
+    const handles: Record<string, number> = {};
+    for (const name of PRELUDE_INTERNALS) handles[name] = this.#internals![name].value;
+    if (this.#formatter !== undefined) {
+      for (const name of FORMATTER_FUNCTIONS) handles[`formatter.${name}`] = this.#formatter[name].value;
+    }
+    const hostFunctions = this.#registered.map(({ name, fn }, index) => {
+      const id = FIRST_HOST_REF_ID + index;
+      if (this.#runtime.hostRefs.get(id as HostRefId) !== fn) throw new Error(`host function ${name} is not host ref ${id}`);
+      return { name, id };
+    });
+    return { ...this.#pointers, handles, hostFunctions };
+  }
+
+  /**
+   * Take over the objects of an image restored into this episode's memory: register this
+   * episode's host functions under the ids the image's QuickJS functions call, and hold the
+   * image's handles.
+   * @throws when the image does not match (a different build or quickjs-emscripten)
+   */
+  #adopt(pointers: ImagePointers): void {
+    for (const { name, id } of pointers.hostFunctions) {
+      if (!HOST_FUNCTION_NAMES.has(name)) throw new Error(`the episode image calls an unknown host function ${name}`);
+      const fn = this.#hostFunction(name as HostFunctionName);
+      const given = this.#runtime.hostRefs.put(fn);
+      if (given !== id) throw new Error(`the episode image's host function ${name} is host ref ${id}; its restored runtime gave ${given}`);
+      this.#registered.push({ name: name as HostFunctionName, fn });
+    }
+    const runtime = pointers.runtime as JSRuntimePointer;
+    const handle = (context: QuickJSContext, name: string): QuickJSHandle => {
+      const pointer = pointers.handles[name];
+      if (pointer === undefined) throw new Error(`the episode image has no handle ${name}`);
+      return context.getMemory(runtime).heapValueHandle(pointer as JSValuePointer);
+    };
+    const internals: Partial<PreludeInternals> = {};
+    for (const name of PRELUDE_INTERNALS) internals[name] = handle(this.#context, name);
+    this.#internals = internals as PreludeInternals;
+    if (pointers.handles['formatter.inspect'] !== undefined) {
+      const formatter: Partial<Formatter> = {};
+      for (const name of FORMATTER_FUNCTIONS) formatter[name] = handle(this.#formatterContext, `formatter.${name}`);
+      this.#formatter = formatter as Formatter;
+    }
   }
 
   /** False once the context was destroyed (out of memory, a trap) or disposed. */
@@ -227,26 +348,8 @@ export class GuestContext {
     const ctx = this.#context;
     this.#deadline = Date.now() + SETUP_BUDGET_MS;
     const bridge = ctx.newObject();
-    const write = ctx.newFunction('write', (fd, text) => {
-      // Only the prelude holds this function; still, take nothing but a number and a string.
-      if (this.#exitCode !== undefined || ctx.typeof(fd) !== 'number' || ctx.typeof(text) !== 'string') return;
-      const n = ctx.getNumber(fd);
-      if (n === 1 || n === 2) this.#output.write(n, ctx.getString(text));
-    });
-    const exit = ctx.newFunction('exit', (code) => {
-      if (this.#exitCode !== undefined) return;
-      this.#exitCode = ctx.typeof(code) === 'number' ? ctx.getNumber(code) & 0xff : EXIT_ERROR;
-    });
-    const promiseState = ctx.newFunction('promiseState', (promise) => {
-      return this.#promiseState(ctx, promise);
-    });
-    const viaFormatter = (name: 'inspect' | 'format' | 'formatError') =>
-      ctx.newFunction(name, (...args) => {
-        const text = this.#callFormatter(name, args);
-        return text === undefined ? ctx.undefined : ctx.newString(text);
-      });
-    const functions = { write, exit, promiseState, inspect: viaFormatter('inspect'), format: viaFormatter('format'), formatError: viaFormatter('formatError') };
-    for (const [name, handle] of Object.entries(functions)) {
+    for (const name of BRIDGE_FUNCTIONS) {
+      const handle = this.#newHostFunction(ctx, name, name);
       ctx.setProp(bridge, name, handle);
       handle.dispose();
     }
@@ -267,6 +370,47 @@ export class GuestContext {
     } finally {
       bridge.dispose();
     }
+  }
+
+  /**
+   * The implementation of a host function, bound to this episode. An episode restored from an
+   * image registers these again under the ids its image's QuickJS functions call (see #adopt).
+   */
+  #hostFunction(name: HostFunctionName): VmFunctionImplementation<QuickJSHandle> {
+    const ctx = this.#context;
+    switch (name) {
+      case 'write':
+        return (fd, text) => {
+          // Only the prelude holds this function; still, take nothing but a number and a string.
+          if (this.#exitCode !== undefined || ctx.typeof(fd) !== 'number' || ctx.typeof(text) !== 'string') return;
+          const n = ctx.getNumber(fd);
+          if (n === 1 || n === 2) this.#output.write(n, ctx.getString(text));
+        };
+      case 'exit':
+        return (code) => {
+          if (this.#exitCode !== undefined) return;
+          this.#exitCode = ctx.typeof(code) === 'number' ? ctx.getNumber(code) & 0xff : EXIT_ERROR;
+        };
+      case 'promiseState':
+        return (promise) => this.#promiseState(ctx, promise);
+      case 'inspect':
+      case 'format':
+      case 'formatError':
+        return (...args) => {
+          const text = this.#callFormatter(name, args);
+          return text === undefined ? ctx.undefined : ctx.newString(text);
+        };
+      case 'formatterPromiseState':
+        return (promise) => this.#promiseState(this.#formatterContext, promise);
+    }
+  }
+
+  /** A QuickJS function of `context` calling host function `name`, registered in order. */
+  #newHostFunction(context: QuickJSContext, name: HostFunctionName, shownName: string): QuickJSHandle {
+    const fn = this.#hostFunction(name);
+    const handle = context.newFunction(shownName, fn);
+    this.#registered.push({ name, fn });
+    return handle;
   }
 
   /** `[state, value]` of a promise, as a new array of `ctx`: reads the engine's own slots, so no getter or `then` of the guest runs. */
@@ -317,7 +461,7 @@ export class GuestContext {
   #loadFormatter(): Formatter {
     const context = this.#formatterContext;
     const hooks = context.newObject();
-    const promiseState = context.newFunction('promiseState', (promise) => this.#promiseState(context, promise));
+    const promiseState = this.#newHostFunction(context, 'formatterPromiseState', 'promiseState');
     context.setProp(hooks, 'promiseState', promiseState);
     promiseState.dispose();
     const create = context.unwrapResult(context.evalCode(this.#config.formatterSource, 'envbox-inspect.js'));
@@ -554,24 +698,18 @@ export class GuestContext {
   }
 
   /**
-   * Free the context, its runtime and its memory; the wasm pages its charge gave back to the
-   * budget (0 when already disposed). Idempotent; never throws.
+   * Drop the episode: its memory, its module instance and every QuickJS object in them go with
+   * it; the wasm pages its charge gave back to the budget (0 when already disposed). Idempotent;
+   * never throws.
    */
   dispose(): number {
     if (!this.#alive) return 0;
     this.#alive = false;
-    try {
-      for (const handle of Object.values(this.#internals ?? {})) handle.dispose();
-      if (this.#formatter !== undefined) {
-        const { inspect, format, formatError } = this.#formatter;
-        for (const handle of [inspect, format, formatError]) handle.dispose();
-      }
-      this.#formatterContext.dispose();
-      this.#context.dispose();
-      this.#runtime.dispose();
-    } catch {
-      // A crashed instance may fail to free itself; dropping every reference frees its memory.
-    }
+    // Nothing is freed inside the memory: it is this episode's alone and unreachable once this
+    // object is, so freeing QuickJS's objects one by one (JS_FreeContext twice, JS_FreeRuntime:
+    // ~0.8 ms per episode, measured) would only tidy memory about to be dropped whole. Nothing
+    // outside it refers to them: the host's handles, host functions and callbacks live in this
+    // episode's module instance, dropped with it.
     return this.#metered.release();
   }
 }

@@ -43,9 +43,14 @@ export interface StepReport {
   stateLost: boolean;
 }
 
-/** Worker → server: one reply per `open` and per `run`. */
+/** Worker → server: `ready` once loaded, one reply per `open` and per `run`, and `image-failed` if its image stops fitting. */
 export type WorkerMessage =
-  | { type: 'ready' }
+  | {
+      type: 'ready';
+      /** The image the worker's episodes start from, or why it could not be made (they are then set up from scratch). */
+      image: { byteLength: number; reseeds: boolean } | { failure: string };
+    }
+  | { type: 'image-failed'; /** Why the worker dropped its image: its episodes are set up from scratch from now on. */ failure: string }
   | { type: 'opened'; request: number }
   | { type: 'open-failed'; request: number; message: string; /** The episode memory budget refused it: retry later. */ budget: boolean }
   | { type: 'ran'; request: number; report: StepReport };

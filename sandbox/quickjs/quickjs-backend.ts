@@ -27,8 +27,8 @@ export const DEFAULT_JS_EPISODES_PER_WORKER = 16;
 export const DEFAULT_JS_GRACE_MS = 1_000;
 /**
  * The least of the episode memory budget a new episode must find free: what an idle episode is
- * charged (~2 MiB measured: its runtime, two contexts and the prelude) and room for its first
- * steps. @default 4 MiB
+ * charged (~2 MiB measured: its runtime, two contexts, the prelude and the formatter, as its
+ * episode image holds them) and room for its first steps. @default 4 MiB
  */
 export const EPISODE_MINIMUM_BYTES = 4 * 1024 * 1024;
 /** What a client refused by the episode memory budget is told to wait (`Retry-After`). @default 1 s */
@@ -78,6 +78,11 @@ export interface JavaScriptBackend extends SandboxBackend {
   readonly terminatedWorkers: number;
   /** The episode memory budget and its use. */
   readonly memoryBudget: EpisodeMemoryBudget;
+  /**
+   * Why a loaded worker sets its episodes up from scratch instead of restoring them from its
+   * episode image (see episode-image.ts), or undefined when every loaded worker has its image.
+   */
+  readonly imageFailure: string | undefined;
 }
 
 let compiled: Promise<{ module: WebAssembly.Module; layout: WasmLayout }> | undefined;
@@ -217,6 +222,13 @@ export async function createQuickJsBackend(options: JavaScriptBackendOptions = {
       return terminated;
     },
     memoryBudget: budget,
+    get imageFailure() {
+      for (const worker of workers) {
+        const image = worker.image;
+        if (image !== undefined && 'failure' in image) return image.failure;
+      }
+      return undefined;
+    },
     async create({ signal } = {}): Promise<Sandbox> {
       if (closed) throw new SandboxUnavailableError('Cannot start a JavaScript sandbox: its backend is closed (the server is shutting down).');
       signal?.throwIfAborted();

@@ -65,6 +65,7 @@ export class QuickJsWorker {
   #death: string | undefined;
   #watchdog: NodeJS.Timeout | undefined;
   #ready = false;
+  #image: { byteLength: number; reseeds: boolean } | { failure: string } | undefined;
   readonly #startup: NodeJS.Timeout;
 
   /** @throws {RangeError} when the budget accounts for no more workers */
@@ -94,6 +95,15 @@ export class QuickJsWorker {
   /** False once the worker died or was terminated. */
   get alive(): boolean {
     return this.#death === undefined;
+  }
+
+  /**
+   * The image this worker's episodes start from (its size in bytes, and whether restored
+   * episodes get a `Math.random` seed of their own), or why it could not be made; undefined
+   * until the worker has loaded.
+   */
+  get image(): { byteLength: number; reseeds: boolean } | { failure: string } | undefined {
+    return this.#image;
   }
 
   /** Why the worker is gone, once it is. */
@@ -163,9 +173,14 @@ export class QuickJsWorker {
     if (message.type === 'ready') {
       clearTimeout(this.#startup);
       this.#ready = true;
+      this.#image = message.image;
       for (const [request, pending] of this.#pending) {
         if (pending.kind === 'open') pending.timer ??= this.#openTimer(request);
       }
+      return;
+    }
+    if (message.type === 'image-failed') {
+      this.#image = { failure: message.failure };
       return;
     }
     const pending = this.#pending.get(message.request);

@@ -15,6 +15,13 @@ declare global {
       readonly buffer: ArrayBuffer;
       grow(deltaPages: number): number;
     }
+    type ImportValue = ((...args: never[]) => unknown) | Memory;
+    type Imports = Record<string, Record<string, ImportValue>>;
+    type Exports = Record<string, unknown>;
+    class Instance {
+      constructor(module: Module, imports?: Imports);
+      readonly exports: Exports;
+    }
     function compile(bytes: ArrayBufferView | ArrayBuffer): Promise<Module>;
   }
 }

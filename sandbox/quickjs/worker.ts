@@ -1,6 +1,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { parentPort, workerData } from 'node:worker_threads';
+import type { EpisodeImage } from './episode-image.js';
 import { GuestContext, MemoryBudgetRefusal } from './guest-context.js';
 import { lostReport } from './lost-report.js';
 import { WorkerMemoryAccount } from './memory-budget.js';
@@ -22,6 +23,8 @@ const config = workerData as WorkerData;
 const account = new WorkerMemoryAccount(config.budgetCells, config.budgetCell, fullCollection());
 const port = parentPort!;
 const episodes = new Map<number, Promise<GuestContext | undefined>>();
+/** The image this worker's episodes start from; undefined when it could not be made (episodes are then set up from scratch). */
+let image: EpisodeImage | undefined;
 
 /**
  * V8's `gc()`, for freeing dropped episodes' wasm memories promptly (see COLLECT_AFTER_RELEASE_BYTES):
@@ -42,10 +45,27 @@ function send(message: WorkerMessage): void {
   port.postMessage(message);
 }
 
+/**
+ * A new episode, from the image while there is one. A restore that fails for another reason than
+ * the budget means the image does not fit this build: it is dropped (the server is told) and this
+ * episode and the next are set up from scratch.
+ */
+async function createGuest(): Promise<GuestContext> {
+  if (image === undefined) return GuestContext.create(config, account);
+  try {
+    return await GuestContext.create(config, account, image);
+  } catch (error) {
+    if (error instanceof MemoryBudgetRefusal) throw error;
+    image = undefined;
+    send({ type: 'image-failed', failure: `restoring an episode failed: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}` });
+    return GuestContext.create(config, account);
+  }
+}
+
 async function handle(message: HostMessage): Promise<void> {
   switch (message.type) {
     case 'open': {
-      const opening = GuestContext.create(config, account).then(
+      const opening = createGuest().then(
         (guest) => guest,
         (error: unknown) => {
           const budget = error instanceof MemoryBudgetRefusal;
@@ -89,8 +109,15 @@ async function handle(message: HostMessage): Promise<void> {
   }
 }
 
+// Messages that arrive while the image is being made wait for it (the port queues them).
+let imageFailure: string | undefined;
+try {
+  image = await GuestContext.makeImage(config);
+} catch (error) {
+  imageFailure = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
 port.on('message', (message: HostMessage) => {
   void handle(message);
 });
 // Loaded: from here on, how long an episode takes to open is the worker's own doing.
-send({ type: 'ready' });
+send({ type: 'ready', image: image === undefined ? { failure: imageFailure ?? 'unknown' } : { byteLength: image.byteLength, reseeds: image.reseeds } });
