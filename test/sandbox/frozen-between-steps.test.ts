@@ -140,3 +140,44 @@ t.test('JavaScript: nothing runs between steps, not even a guest interval', asyn
   const gap = Number((await sandbox.run('clearInterval(id2); last > 0 ? Date.now() - last : -1', { timeoutMs: STEP_MS })).result);
   t.ok(gap >= IDLE_MS, `the interval last ticked ${gap} ms ago, before the idle second: it did not run between steps`);
 });
+
+t.test('JavaScript: pending jobs, timers and intervals left by steps get no CPU between steps; the episode resumes with its state', async (t) => {
+  const backend = await createQuickJsBackend({ spreadWorkers: 1 });
+  t.teardown(() => backend.close());
+  const sandbox = await backend.create();
+  t.teardown(() => sandbox.close());
+  // An interval and an async loop awaiting timers keep their step running to its deadline (124, state kept).
+  const timers = await sandbox.run(
+    [
+      'globalThis.counts = { ticks: 0, timers: 0, jobs: 0 }; globalThis.last = { tick: 0, timer: 0, job: 0 };',
+      'globalThis.id = setInterval(() => { counts.ticks++; last.tick = Date.now() }, 1);',
+      '(async () => { while (!globalThis.stop) { await new Promise((resolve) => setTimeout(resolve, 2)); counts.timers++; last.timer = Date.now() } })();',
+    ].join('\n'),
+    { timeoutMs: 300 },
+  );
+  t.equal(timers.exitCode, 124);
+  // A promise chain that queues its next job forever: the step runs jobs until its deadline.
+  const jobs = await sandbox.run(
+    'globalThis.spin = () => Promise.resolve().then(() => { counts.jobs++; last.job = Date.now(); if (!globalThis.stopJobs) spin() }); spin(); 0',
+    { timeoutMs: 300 },
+  );
+  t.equal(jobs.exitCode, 124);
+  const cpu = process.cpuUsage();
+  await delay(IDLE_MS);
+  const usedMs = (({ user, system }) => (user + system) / 1000)(process.cpuUsage(cpu));
+  // A generous bound for the whole process (the test runner included): one spinning callback would take the whole second.
+  t.ok(usedMs < 300, `the whole process used ${usedMs.toFixed(1)} ms of CPU in an idle second`);
+  // The step's script runs before any pending job or due timer: it sees what the idle second left.
+  const idle = await sandbox.run(
+    'globalThis.stopJobs = true; globalThis.stop = true; clearInterval(id); const now = Date.now(); console.log(JSON.stringify([now - last.tick, now - last.timer, now - last.job]))',
+    { timeoutMs: STEP_MS },
+  );
+  t.equal(idle.exitCode, 0, 'with the job chain and the loop told to stop, the step ends');
+  const gaps = JSON.parse(idle.stdout) as number[];
+  t.ok(
+    gaps.every((gap) => gap >= IDLE_MS),
+    `the interval, the timer loop and the job chain last ran ${gaps.join(', ')} ms before the next step: not between steps`,
+  );
+  const resumed = await sandbox.run('JSON.stringify([counts.ticks > 0, counts.timers > 0, counts.jobs > 0, typeof spin])', { timeoutMs: STEP_MS });
+  t.equal(resumed.result, `'[true,true,true,"function"]'`, 'the episode resumes with its state: everything ran during its steps');
+});
