@@ -8,11 +8,14 @@ export const POOL_RETRY_MIN_MS = 250;
 /** @default 30 s */
 export const POOL_RETRY_MAX_MS = 30_000;
 
+/** The window over which {@link WarmPool.handedOutPerSecond} is measured. */
+export const RATE_WINDOW_S = 10;
+
 /** Options of a {@link WarmPool}. */
 export interface WarmPoolOptions {
   /** How many ready sandboxes to keep; 0 disables the pool (every acquire starts one). */
   size: number;
-  /** How many sandboxes may be starting at once. */
+  /** How many sandboxes may be starting at once. @default the factory's `startConcurrency`, else {@link DEFAULT_POOL_CONCURRENCY} */
   concurrency?: number;
   /** Told about a failed background start (the next acquire retries). */
   onError?: (error: unknown) => void;
@@ -37,11 +40,13 @@ export class WarmPool {
   #closing: Promise<void> | undefined;
   #retryMs = POOL_RETRY_MIN_MS;
   #retry: NodeJS.Timeout | undefined;
+  /** Sandboxes handed out in each of the last seconds (by whole second of the monotonic clock). */
+  readonly #handedOut = new Map<number, number>();
 
   constructor(factory: SandboxFactory, options: WarmPoolOptions) {
     this.#factory = factory;
     this.#size = options.size;
-    this.#concurrency = Math.max(1, options.concurrency ?? DEFAULT_POOL_CONCURRENCY);
+    this.#concurrency = Math.max(1, options.concurrency ?? factory.startConcurrency ?? DEFAULT_POOL_CONCURRENCY);
     this.#onError = options.onError ?? (() => undefined);
     this.#fill();
   }
@@ -71,6 +76,23 @@ export class WarmPool {
     return this.#size;
   }
 
+  /** Sandboxes handed out per second (each a new episode), over the last {@link RATE_WINDOW_S} seconds. */
+  get handedOutPerSecond(): number {
+    const now = Math.floor(performance.now() / 1000);
+    let count = 0;
+    for (const [second, handed] of this.#handedOut) {
+      if (second <= now - RATE_WINDOW_S) this.#handedOut.delete(second);
+      else count += handed;
+    }
+    return Math.round((count / RATE_WINDOW_S) * 10) / 10;
+  }
+
+  #countHandOut(): void {
+    const second = Math.floor(performance.now() / 1000);
+    this.#handedOut.set(second, (this.#handedOut.get(second) ?? 0) + 1);
+    if (this.#handedOut.size > RATE_WINDOW_S + 1) void this.handedOutPerSecond;
+  }
+
   /**
    * A started sandbox: a ready one at once, else the next to finish starting.
    * @throws {SandboxUnavailableError} when the pool is closed, before or while waiting
@@ -82,13 +104,17 @@ export class WarmPool {
       const sandbox = this.#ready.shift()!;
       if (sandbox.alive) {
         this.#fill();
+        this.#countHandOut();
         return Promise.resolve(sandbox);
       }
       void sandbox.close();
     }
     const waiting = new Promise<Sandbox>((resolve, reject) => this.#waiters.push({ resolve, reject }));
     this.#fill();
-    return waiting;
+    return waiting.then((sandbox) => {
+      this.#countHandOut();
+      return sandbox;
+    });
   }
 
   /**

@@ -58,6 +58,8 @@ export interface SandboxFactory {
   readonly isolation: Isolation | 'wasm';
   /** Start one sandbox, ready to run code. */
   create(options?: { signal?: AbortSignal }): Promise<Sandbox>;
+  /** How many sandboxes a pool may usefully start at once (a pool's default when it names none). */
+  readonly startConcurrency?: number;
 }
 
 /** The episode memory budget of a backend and its use. */

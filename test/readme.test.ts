@@ -24,7 +24,8 @@ const normalise = (text: string): string =>
     .replace(UUID, '<uuid>')
     .replace(/"duration_ms":[\d.]+/g, '"duration_ms":<ms>')
     .replace(/"pool":\{[^}]*\}/g, '"pool":<pool>')
-    .replace(/"(ready|starting|episodes)":\d+/g, '"$1":<n>')
+    .replace(/"(ready|starting|episodes|template_pid|template_forks)":\d+/g, '"$1":<n>')
+    .replace(/"episodes_per_second":\{[^}]*\}/g, '"episodes_per_second":<rates>')
     // The episode memory budget follows the machine's memory; what episodes hold, the pool's state.
     .replace(/"(memory_budget_bytes|memory_used_bytes)":\d+/g, '"$1":<bytes>')
     // The host's python3, as the auto choice of the Python backend names it.

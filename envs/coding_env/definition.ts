@@ -60,6 +60,7 @@ export async function createCodingEnvDefinition(options: CodingEnvOptions = {}):
     metrics: (registry) => {
       registerPoolMetrics(registry, pools, kills);
       registerMemoryBudgetMetrics(registry, backends);
+      registerTemplateMetrics(registry, backends);
     },
     health: () => ({
       // The first language's facts at the top level, where /health had them before a second came.
@@ -68,6 +69,8 @@ export async function createCodingEnvDefinition(options: CodingEnvOptions = {}):
       // The pool resets without a language take from; `pools` has every language's.
       pool: poolHealth(pools[defaultLanguage]),
       pools: byLanguage((language) => poolHealth(pools[language])),
+      // Fresh episodes (sandboxes handed out) per second over the last 10 s, by language.
+      episodes_per_second: byLanguage((language) => pools[language].handedOutPerSecond),
       ...Object.fromEntries(others.map((language) => [language, { ...backends[language].health(), pool: poolHealth(pools[language]) }])),
     }),
     close: async () => {
@@ -170,6 +173,35 @@ function registerMemoryBudgetMetrics(registry: Registry, backends: Readonly<Reco
       }
     },
   });
+}
+
+/**
+ * The sandbox templates of the languages whose backends fork from one (Python's process backend),
+ * read from their health at scrape time: `envbox_sandbox_template_forks_total`,
+ * `envbox_sandbox_template_fork_failures_total` and `envbox_sandbox_template_restarts_total`, by
+ * `language`. Episodes per second are the rate of `envbox_sandbox_starts_total`.
+ */
+function registerTemplateMetrics(registry: Registry, backends: Readonly<Record<Language, SandboxBackend>>): void {
+  const facts = [
+    ['forks', 'template_forks', 'Sandboxes forked from a template, by language.'],
+    ['fork_failures', 'template_fork_failures', 'Forks from a template that failed, by language.'],
+    ['restarts', 'template_restarts', 'Templates started again after the previous one died, by language.'],
+  ] as const;
+  for (const [name, fact, help] of facts) {
+    new Counter({
+      name: `${METRICS_PREFIX}sandbox_template_${name}_total`,
+      help,
+      labelNames: ['language'] as const,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const language of LANGUAGE_NAMES) {
+          const value = backends[language].health()[fact];
+          if (typeof value === 'number') this.inc({ language }, value);
+        }
+      },
+    });
+  }
 }
 
 /** coding_env as `envbox serve --env coding_env` builds it: its options, then the definition. */

@@ -38,6 +38,9 @@ export interface PythonBackendOptions {
   spawn?: SpawnMode;
 }
 
+/** Sandboxes a pool may fork from a template at once. @default 8 */
+export const TEMPLATE_START_CONCURRENCY = 8;
+
 /** How a process backend starts its sandboxes. */
 export type SpawnMode = 'template' | 'cold';
 
@@ -166,6 +169,8 @@ export function processSandboxBackend<Facts extends Pick<PythonBackend, 'backend
   return {
     ...facts,
     template,
+    // A fork waits mostly on the kernel and the template, not on this process's CPU: more at once keep both cores busy.
+    ...(template === undefined ? {} : { startConcurrency: TEMPLATE_START_CONCURRENCY }),
     create: ({ signal } = {}) =>
       live.start(() => (template === undefined ? ProcessSandbox.start(sandboxOptions, signal) : ProcessSandbox.fork(template, sandboxOptions, signal))),
     health: (): BackendHealth => ({

@@ -6,8 +6,11 @@ import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { SandboxUnavailableError } from '../../protocol/index.js';
-import { SANDBOX_OOM_SCORE_ADJ } from './command.js';
+import { SANDBOX_OOM_SCORE_ADJ, WORKDIR_IN_SANDBOX } from './command.js';
 import { FrameChannel } from './frame-channel.js';
+
+/** Where the runner is in a sandbox (as in process-backend.ts, which imports this module). */
+const RUNNER_IN_SANDBOX = '/envbox/runner.py';
 
 /** The template (zygote) program, beside the runner. */
 export const TEMPLATE_PATH = fileURLToPath(new URL('../python/template.py', import.meta.url));
@@ -18,21 +21,24 @@ const TEMPLATE_START_TIMEOUT_MS = 15_000;
 const DIAGNOSTIC_TAIL_BYTES = 4096;
 
 /**
- * The template's whole program is read from its fd 3 as one frame, so its command line (which every
- * forked sandbox shows as its own /proc/1/cmdline) names no host path.
+ * The template's command line: its program comes on fd 5 (to its end), its configuration as the
+ * first frame on fd 3, so no host path is on it. Every forked sandbox rewrites it, in place, to what
+ * a cold sandbox's is (see {@link coldCommandLine}): the filler argument makes the two the same length.
  */
-const BOOTSTRAP = [
-  'import os,json',
-  'def r(n):',
-  " b=b''",
-  ' while len(b)<n:',
-  '  c=os.read(3,n-len(b))',
-  '  if not c:raise SystemExit(1)',
-  '  b+=c',
-  ' return b',
-  "m=json.loads(r(int.from_bytes(r(4),'big')))",
-  "exec(compile(m.pop('template'),'/envbox/template.py','exec'),{'__name__':'__envbox_template__','BOOT':m})",
-].join('\n');
+const BOOTSTRAP = "import os;exec(compile(os.fdopen(5).read(),'/envbox/template.py','exec'),{'__name__':'__envbox_template__'})";
+
+/** What /proc/1/cmdline shows in a sandbox started cold (bubblewrap running the runner). */
+function coldCommandLine(pythonPath: string, runnerArgument: string): string {
+  return [pythonPath, '-I', '-B', RUNNER_IN_SANDBOX, runnerArgument].map((arg) => `${arg}\0`).join('');
+}
+
+/** The template's argv after the program: python's flags, the bootstrap, a filler to {@link coldCommandLine}'s length. */
+function templateArguments(pythonPath: string, runnerArgument: string): string[] {
+  const fixed = [pythonPath, '-I', '-B', '-c', BOOTSTRAP];
+  const used = fixed.reduce((sum, arg) => sum + Buffer.byteLength(arg) + 1, 0) + 1;
+  const filler = Math.max(1, Buffer.byteLength(coldCommandLine(pythonPath, runnerArgument)) - used);
+  return [...fixed.slice(1), '_'.repeat(filler)];
+}
 
 /** What a template forks its sandboxes with. */
 export interface TemplateOptions {
@@ -139,6 +145,7 @@ export class SandboxTemplate {
     const dir = await mkdtemp(join(tmpdir(), 'envbox-template-'));
     await chmod(dir, 0o700);
     const server = createServer({ allowHalfOpen: false });
+    server.unref();
     const template = new SandboxTemplate(options, dir, server);
     try {
       await new Promise<void>((resolve, reject) => {
@@ -208,13 +215,20 @@ export class SandboxTemplate {
     // No namespaces and no uid drop for the template itself: it needs the host's /proc and (as
     // root) the right to become each sandbox's uid. It never runs guest code. setpriv: no new
     // privileges for it or anything it forks, and it dies with the server.
-    const child = spawn('setpriv', ['--no-new-privs', '--pdeathsig=KILL', '--', this.#options.pythonPath, '-I', '-B', '-c', BOOTSTRAP], {
-      env: {},
-      cwd: '/',
-      stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
-      detached: true,
-    });
+    // Its environment is set here, whatever the spawner passed (a harness may add NODE_OPTIONS and
+    // the like to every child's): exactly a cold sandbox's, which /proc/1/environ shows in a fork.
+    const runnerArgument = JSON.stringify(this.#options.runnerConfig);
+    const python = this.#options.pythonPath;
+    const child = spawn(
+      'setpriv',
+      ['--no-new-privs', '--pdeathsig=KILL', '--', 'env', '-i', `HOME=${WORKDIR_IN_SANDBOX}`, `PWD=${WORKDIR_IN_SANDBOX}`, python, ...templateArguments(python, runnerArgument)],
+      { env: {}, cwd: '/', stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe'], detached: true },
+    );
+    (child.stdio as unknown as Writable[])[5]!.end(program);
     this.#child = child;
+    // The template and its socket do not keep the server's process alive (a live sandbox's channel does).
+    child.unref();
+    for (const stream of child.stdio) (stream as Partial<Socket> | null)?.unref?.();
     const keep = (chunk: Buffer | string): void => {
       this.#diagnostics = (this.#diagnostics + chunk.toString('utf8')).slice(-DIAGNOSTIC_TAIL_BYTES);
     };
@@ -237,14 +251,14 @@ export class SandboxTemplate {
       this.#retryLost(how);
     });
     channel.send({
-      template: program,
       runner,
       config: {
+        runner_argument: runnerArgument,
+        cmdline: coldCommandLine(python, runnerArgument),
         socket: this.#socketPath,
         proc_mount: this.#options.procMount,
         tmp_bytes: this.#options.tmpBytes,
         oom_score_adj: SANDBOX_OOM_SCORE_ADJ,
-        runner: this.#options.runnerConfig,
       },
     });
     let timer: NodeJS.Timeout | undefined;

@@ -33,7 +33,7 @@ import struct
 import sys
 import types
 
-BOOT = globals().get("BOOT") or {}
+BOOT = {}
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWCGROUP = 0x02000000
@@ -216,6 +216,20 @@ def loopback_up():
         fcntl.ioctl(probe, SIOCSIFFLAGS, struct.pack("16sh22x", b"lo", flags | IFF_UP))
 
 
+def _rewrite_command_line(cmdline):
+    """Make /proc/self/cmdline a cold sandbox's (`python3 -I -B /envbox/runner.py <config>`): the
+    template's was made as long (a filler argument), so the bytes are overwritten in place."""
+    with open("/proc/self/stat", "rb") as handle:
+        fields = handle.read().rsplit(b")", 1)[1].split()
+    start, end = int(fields[45]), int(fields[46])  # arg_start, arg_end: fields 48 and 49
+    data = cmdline.encode()
+    if len(data) != end - start:
+        return
+    with open("/proc/self/mem", "r+b", buffering=0) as memory:
+        memory.seek(start)
+        memory.write(data)
+
+
 def _send(fd, message):
     body = json.dumps(message).encode("ascii")
     data = memoryview(len(body).to_bytes(4, "big") + body)
@@ -228,6 +242,7 @@ def sandbox_main(libc, channel, request, config, runner):
     try:
         os.setsid()
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        _rewrite_command_line(config["cmdline"])
         build_root(libc, config, runner["source"])
         socket.sethostname("sandbox")
         loopback_up()
@@ -239,8 +254,13 @@ def sandbox_main(libc, channel, request, config, runner):
         os.dup2(channel, 4)
         os.closerange(5, os.sysconf("SC_OPEN_MAX"))
         os.chdir(WORKDIR)
+        # A cold sandbox's environment: bubblewrap's HOME and PWD, and CPython's own LC_CTYPE coercion.
+        ctype = os.environ.get("LC_CTYPE")
         os.environ.clear()
         os.environ["HOME"] = WORKDIR
+        if ctype is not None:
+            os.environ["LC_CTYPE"] = ctype
+        os.environ["PWD"] = WORKDIR
         libc.drop_capabilities()
     except BaseException as error:  # noqa: B036 - whatever failed is the host's to know
         try:
@@ -336,13 +356,18 @@ _LIBC = None
 
 def main():
     global _LIBC
+    header = _read_exact(3, 4)
+    body = None if header is None else _read_exact(3, int.from_bytes(header, "big"))
+    if body is None:
+        return
+    BOOT.update(json.loads(body))
     config = BOOT["config"]
     runner_source = BOOT["runner"]
     module = types.ModuleType("__envbox_runner__")
     module.__file__ = RUNNER_IN_SANDBOX
     exec(compile(runner_source, RUNNER_IN_SANDBOX, "exec"), module.__dict__)  # noqa: S102 - our own runner
     module.__name__ = "__main__"  # as in a sandbox started cold, once its loop is not started here
-    runner = {"module": module, "source": runner_source, "config": json.dumps(config["runner"])}
+    runner = {"module": module, "source": runner_source, "config": config["runner_argument"]}
     import math  # noqa: F401, PLC0415 - imported once here, not per sandbox
     import resource  # noqa: F401, PLC0415
     _LIBC = _Libc()

@@ -28,7 +28,10 @@ t.test('createLanguageBackends starts one backend per language, each reporting i
   t.same(Object.keys(backends), ['python', 'javascript']);
   // The memory guard watches tmpfs mounts, which only namespaces give.
   const guard = backends.python.isolation === 'namespaces' ? ['memory_guard_kills'] : [];
-  t.same(Object.keys(backends.python.health()), ['isolation', 'python_backend', 'python_backend_requested', 'python_backend_reason', 'allow_subprocess', ...guard]);
+  // How sandboxes start: forked from a template (with its counts), or cold.
+  const spawn = ['spawn', 'spawn_reason', ...(backends.python.health().spawn === 'template' ? ['template_pid', 'template_forks', 'template_fork_failures', 'template_restarts'] : [])];
+  t.same(Object.keys(backends.python.health()), ['isolation', 'python_backend', 'python_backend_requested', 'python_backend_reason', 'allow_subprocess', ...guard, ...spawn]);
+  if (backends.python.isolation === 'namespaces') t.equal(backends.python.health().spawn, 'template', 'under namespaces, sandboxes fork from a template');
   t.match(backends.python.health(), {
     isolation: /^(namespaces|process)$/,
     python_backend: 'process',
@@ -89,7 +92,14 @@ t.test('auto (the default) picks the process backend here: /usr/bin/python3 serv
     python_backend_reason: `/usr/bin/python3 is Python ${python.version} and its sandboxes get namespaces`,
     allow_subprocess: false,
     memory_guard_kills: 0,
+    spawn: 'template',
+    spawn_reason: 'forked from a template CPython',
+    template_pid: health.template_pid,
+    template_forks: 1,
+    template_fork_failures: 0,
+    template_restarts: 0,
   });
+  t.type(health.template_pid, 'number');
   await using sandbox = await backend.create();
   t.match(await sandbox.run('import sys; print(sys.platform)', { timeoutMs: 10_000 }), { stdout: 'linux\n', exitCode: 0 });
 });

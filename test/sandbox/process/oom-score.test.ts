@@ -15,7 +15,7 @@ async function oomScoreAdj(pid: number): Promise<number> {
 }
 
 for (const [name, start] of [
-  ['process', () => createProcessBackend()],
+  ['process (cold)', () => createProcessBackend({ spawn: 'cold' })],
   ['pyodide', () => createPyodideBackend()],
 ] as const) {
   t.test(`${name}: every process of a sandbox has oom_score_adj ${SANDBOX_OOM_SCORE_ADJ}; the server keeps its own`, async (t) => {
@@ -39,3 +39,25 @@ for (const [name, start] of [
     t.ok(own < SANDBOX_OOM_SCORE_ADJ, `the server (${own}) ranks below its sandboxes`);
   });
 }
+
+t.test(`process (forked from a template): the keeper and the guest have oom_score_adj ${SANDBOX_OOM_SCORE_ADJ}; the server and the template keep their own`, async (t) => {
+  const own = await oomScoreAdj(process.pid);
+  const backend = await createProcessBackend();
+  t.teardown(() => backend.close());
+  const template = backend.health().template_pid;
+  if (typeof template !== 'number') {
+    t.comment(`SKIPPED LOUDLY: no template here (${String(backend.health().spawn_reason)})`);
+    return;
+  }
+  const sandbox = await backend.create();
+  t.teardown(() => sandbox.close());
+  t.equal((await sandbox.run('1 + 1', { timeoutMs: 60_000 })).exitCode, EXIT_OK, 'the sandbox runs');
+  const rows = await listProcesses();
+  // Below the template: a keeper per sandbox, its guest below it (the probe's are gone).
+  const group = rows.filter((row) => descendsFrom(rows, row.pid, template) && !row.stat.startsWith('Z'));
+  t.equal(group.length, 2, `a keeper and a guest: ${group.map((row) => row.args.slice(0, 40)).join(', ')}`);
+  t.ok(group.some((row) => /runner\.py/.test(row.args)), 'the guest among them');
+  for (const row of group) t.equal(await oomScoreAdj(row.pid), SANDBOX_OOM_SCORE_ADJ, `${row.args.slice(0, 40)}: the kernel's first choice`);
+  t.equal(await oomScoreAdj(template), own, 'the template (which runs no guest code) keeps the server\'s score');
+  t.equal(await oomScoreAdj(process.pid), own, "the server's own score is untouched");
+});
