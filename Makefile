@@ -77,7 +77,7 @@ run: build
 ## bench: latency and throughput of $(ENV) over HTTP keep-alive and WebSocket; coding_env on both
 ## Python backends (bench entries coding_env and coding_env_pyodide). Every entry runs, even after
 ## a failed one; the exit status is non-zero when any harness failed (a missed target is no failure).
-BENCH_RUNS = $(if $(filter coding_env,$(ENV)),coding_env coding_env_pyodide coding_env_javascript,$(ENV))
+BENCH_RUNS = $(if $(filter coding_env,$(ENV)),coding_env coding_env_cold coding_env_pyodide coding_env_javascript,$(ENV))
 bench: build
 	@status=0; for env in $(BENCH_RUNS); do \
 	  echo "node dist/bench/run.js --env $$env"; node dist/bench/run.js --env $$env || status=1; \

@@ -163,6 +163,7 @@ text = ' '.join(sorted(words, key=lambda w: (len(w), w[::-1])))
 function codingEnv(
   backend: 'process' | 'pyodide',
   spec: Pick<BenchEnvSpec<unknown, unknown, unknown>, 'settings' | 'cases' | 'targets'>,
+  extraServerArgs: readonly string[] = [],
 ): BenchEnv {
   return benchEnv({
     serveEnv: 'coding_env',
@@ -174,7 +175,7 @@ function codingEnv(
         ? undefined
         : `print(1) gave exit code ${observation.exit_code}, stdout ${JSON.stringify(observation.stdout)}, stderr ${JSON.stringify(observation.stderr.slice(-200))}`,
     // The backend is pinned: the server's default may change, the numbers of an entry must not.
-    serverArgs: ['--python-backend', backend, '--pool-size', String(CODING_ENV_POOL_SIZE)],
+    serverArgs: ['--python-backend', backend, '--pool-size', String(CODING_ENV_POOL_SIZE), ...extraServerArgs],
     // Resets then measure taking a ready sandbox, not a spawn, and no refill competes for the CPU
     // with a throughput window. After a failed background start the pool refills only on the next
     // acquire; a throwaway reset restarts it (and the run reports it as a nudge).
@@ -234,6 +235,26 @@ export const BENCH_ENVS: Readonly<Record<string, BenchEnv>> = Object.freeze({
     // Targets on the 2-core reference machine.
     targets: { stepP50MaxMs: 0.3, resetP50MaxMs: 5, throughputMinStepsPerS: 5000, throughputSessions: 16 },
   }),
+  // The process backend as before issue 18: every sandbox a bubblewrap and a CPython of its own
+  // (--python-spawn cold), for the fresh-episodes rows against coding_env's template forks.
+  coding_env_cold: codingEnv(
+    'process',
+    {
+      settings: { full: { warmupResets: 50 }, quick: { warmupResets: 5, resetCalls: 10 } },
+      cases: [
+        episodeRateCase({
+          language: 'python',
+          code: 'print(1)',
+          expectedStdout: '1\n',
+          workers: EPISODE_RATE_WORKERS,
+          durationMs: EPISODE_RATE_WINDOW_MS,
+          quickDurationMs: EPISODE_RATE_QUICK_WINDOW_MS,
+          targets: { workers: 16, minEpisodesPerS: 1000, resetP99MaxMs: 10 },
+        }),
+      ],
+    },
+    ['--python-spawn', 'cold'],
+  ),
   // CPython 3.14 in WebAssembly, one Node process per episode, started from a memory snapshot.
   coding_env_pyodide: codingEnv('pyodide', {
     // Each settled reset waits for one sandbox to start from the snapshot (~0.3 s), each x16

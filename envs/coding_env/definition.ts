@@ -215,6 +215,7 @@ export const CODING_ENV: EnvFactory<typeof CodingEnvServeOptions> = {
       poolSize: options.poolSize,
       javascript: { memoryBudgetBytes: options.episodeMemoryBudgetBytes },
       sandbox: {
+        spawn: options.pythonSpawn,
         maxOutputBytes: options.maxOutputBytes,
         allowSubprocess: options.allowSubprocess,
         requireIsolation: options.requireIsolation,

@@ -16,6 +16,11 @@ export const CodingEnvServeOptions = z.strictObject({
     expected: `one of ${PYTHON_BACKEND_CHOICES.join(', ')}`,
     help: `sandbox of Python episodes (default ${DEFAULT_PYTHON_BACKEND}: process where /usr/bin/python3 and namespaces serve, else pyodide)`,
   }),
+  /** How the process backend starts Python sandboxes under namespaces. */
+  pythonSpawn: envOption(z.enum(['template', 'cold']).default('template'), {
+    expected: 'template or cold',
+    help: 'Python sandboxes under namespaces: forked from a template CPython, or each a bubblewrap and a CPython of its own (default template)',
+  }),
   /** Language of episodes whose reset names none. */
   defaultLanguage: envOption(z.enum(LANGUAGE_NAMES).default(DEFAULT_LANGUAGE), {
     expected: `one of ${LANGUAGE_NAMES.join(', ')}`,

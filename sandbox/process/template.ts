@@ -77,6 +77,8 @@ interface Pending {
   pidId?: number;
   socketId?: number;
   timer: NodeJS.Timeout;
+  /** Drops the abort listener. */
+  forget?: () => void;
 }
 
 /** SIGKILL `pid` if it is still there. */
@@ -180,7 +182,12 @@ export class SandboxTemplate {
         timer: setTimeout(() => this.#fail(id, new Error('the template forked no sandbox in time')), TEMPLATE_START_TIMEOUT_MS),
       };
       this.#pending.set(id, pending);
-      signal?.addEventListener('abort', () => this.#fail(id, new Error('start aborted')), { once: true });
+      if (signal !== undefined) {
+        // The pool's signal is shared by all its starts: the listener goes when this fork settles.
+        const onAbort = (): void => this.#fail(id, new Error('start aborted'));
+        signal.addEventListener('abort', onAbort, { once: true });
+        pending.forget = () => signal.removeEventListener('abort', onAbort);
+      }
       this.#channel!.send({ id, uid: uid ?? null });
     });
   }
@@ -361,6 +368,7 @@ export class SandboxTemplate {
       return;
     }
     clearTimeout(pending.timer);
+    pending.forget?.();
     for (const id of pending.ids) this.#pending.delete(id);
     this.stats.forks++;
     const socket = pending.socket;
@@ -392,6 +400,7 @@ export class SandboxTemplate {
     const pending = this.#pending.get(id);
     if (pending === undefined) return;
     for (const each of pending.ids) this.#pending.delete(each);
+    pending.forget?.();
     clearTimeout(pending.timer);
     pending.socket?.destroy();
     if (pending.pid !== undefined) kill(pending.pid);

@@ -81,9 +81,9 @@ t.test('--cases-only skips the per-transport rows and writes <env>.cases.quick.j
 
 t.test('run.js names every entry in its usage and refuses an unknown one with exit code 2', async (t) => {
   const { stdout } = await run(process.execPath, [`${ROOT}dist/bench/run.js`, '--help'], { cwd: ROOT });
-  t.match(stdout, 'echo_env, coding_env, coding_env_pyodide');
+  t.match(stdout, 'echo_env, coding_env, coding_env_cold, coding_env_pyodide');
   await t.rejects(run(process.execPath, [`${ROOT}dist/bench/run.js`, '--env', 'coding_env_jython'], { cwd: ROOT }), {
     code: 2,
-    stderr: /invalid --env: expected one of echo_env, coding_env, coding_env_pyodide, coding_env_javascript, received "coding_env_jython"/,
+    stderr: /invalid --env: expected one of echo_env, coding_env, coding_env_cold, coding_env_pyodide, coding_env_javascript, received "coding_env_jython"/,
   });
 });

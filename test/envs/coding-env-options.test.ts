@@ -10,6 +10,7 @@ const parse = (flags: Record<string, string | boolean>, env: NodeJS.ProcessEnv) 
 t.test('coding_env options: defaults', async (t) => {
   t.same(parse({}, {}), {
     pythonBackend: 'auto',
+    pythonSpawn: 'template',
     defaultLanguage: 'python',
     allowSubprocess: false,
     requireIsolation: false,
@@ -24,6 +25,7 @@ t.test('coding_env options: defaults', async (t) => {
     envOptionSpecs(CodingEnvServeOptions).map(({ flag, variable, kind }) => [flag, variable, kind]),
     [
       ['python-backend', 'ENVBOX_PYTHON_BACKEND', 'string'],
+      ['python-spawn', 'ENVBOX_PYTHON_SPAWN', 'string'],
       ['default-language', 'ENVBOX_DEFAULT_LANGUAGE', 'string'],
       ['allow-subprocess', 'ENVBOX_ALLOW_SUBPROCESS', 'boolean'],
       ['require-isolation', 'ENVBOX_REQUIRE_ISOLATION', 'boolean'],
