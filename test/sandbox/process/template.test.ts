@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import t, { type Test } from 'tap';
 import { createProcessBackend, EXIT_OK, type PythonBackend, type Sandbox } from '../../../sandbox/index.js';
 
@@ -97,7 +98,23 @@ t.test('a guest cannot signal the template or a sibling, and the template runs n
   const b = await sandboxOf(t, backend);
   await out(t, b, 'x = "kept"');
   const template = Number(backend.health().template_pid);
-  const hostPids = JSON.stringify([template, process.pid]);
+  // B's host pid: the guest (runner.py on its command line) among the template's descendants.
+  const siblings = readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .filter((pid) => {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const keeper = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+        const keeperStat = readFileSync(`/proc/${keeper}/stat`, 'utf8');
+        const parent = Number(keeperStat.slice(keeperStat.lastIndexOf(')') + 2).split(' ')[1]);
+        return parent === template && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('runner.py');
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+  t.equal(siblings.length, 2, 'two forked guests on the host (A and B)');
+  const hostPids = JSON.stringify([template, process.pid, ...siblings]);
   const tried = await out(
     t,
     a,
@@ -109,7 +126,7 @@ for pid in ${hostPids}:
     except OSError as e:
         print(type(e).__name__)`,
   );
-  t.equal(tried, 'ProcessLookupError\nProcessLookupError\n', 'host pids (the template, the server) do not exist in its pid namespace');
+  t.equal(tried, 'ProcessLookupError\n'.repeat(4), 'host pids (the template, the server, both guests) do not exist in its pid namespace');
   t.equal(backend.health().template_pid, template, 'the template lives on');
   t.equal(await out(t, b, 'print(x)'), 'kept\n', 'and so does the sibling, with its state');
 });
