@@ -63,8 +63,11 @@ interface GuestProcess {
   exited: Promise<Exit>;
 }
 
+/** Why a forked sandbox ended when its keeper told nothing. */
+const KEEPER_GONE = 'the sandbox process was killed with its keeper';
+
 function describeExit(exit: Exit): string {
-  if (exit.error !== undefined) return exit.code === null && exit.signal === null && exit.error === 'the sandbox is gone' ? exit.error : `the sandbox process could not run (${exit.error})`;
+  if (exit.error !== undefined) return exit.error === KEEPER_GONE ? exit.error : `the sandbox process could not run (${exit.error})`;
   return exit.signal === null ? `the sandbox process exited with code ${exit.code}` : `the sandbox process was killed by ${exit.signal}`;
 }
 
@@ -161,7 +164,8 @@ export class ProcessSandbox implements Sandbox {
         exited: forked.exited.then((code) => ({
           code: code === null || code >= 0 ? code : null,
           signal: code !== null && code < 0 ? signalName(-code) : null,
-          error: code === null ? 'the sandbox is gone' : undefined,
+          // The keeper tells every end it sees; none told means the keeper died, and the sandbox with it.
+          error: code === null ? KEEPER_GONE : undefined,
         })),
       };
       const sandbox = new ProcessSandbox(guest, options, undefined, uid);

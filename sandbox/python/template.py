@@ -323,6 +323,13 @@ def keeper_main(libc, requests, replies, request, config, runner):
         os.close(replies)
         sandbox_main(libc, channel, request, config, runner)
     _send(replies, {"id": request["id"], "pid": pid})
+    # The capabilities unshare gave it (in the sandbox's user namespace) were for the sandbox's
+    # setup, which the child does: the keeper, which only waits, keeps none.
+    try:
+        libc.drop_capabilities()
+    except SetupError:
+        os.kill(pid, signal.SIGKILL)
+        raise
     child = os.pidfd_open(pid)
     watch = select.poll()
     watch.register(child, select.POLLIN)

@@ -15,7 +15,7 @@ import type { EnvboxServer } from '../../runtime/index.js';
 import type { PythonBackendName } from '../../sandbox/index.js';
 import { assertNoLeaks, baseline, sandboxOfUid, startFaultServer } from '../fixtures/fault-server.js';
 import { burningCpu } from '../fixtures/guest-cpu.js';
-import { testNoSandboxOutlivesClose, trackSpawnedProcesses } from '../fixtures/sandbox-processes.js';
+import { descendsFrom, listProcesses, testNoSandboxOutlivesClose, trackSpawnedProcesses } from '../fixtures/sandbox-processes.js';
 import { request } from '../fixtures/test-server.js';
 
 /** A step that never returns on its own but heeds the interrupt (the deadline is far away anyway). */
@@ -45,7 +45,7 @@ type Target = 'guest' | 'bwrap';
 export function sandboxKillSuite(backend: PythonBackendName): void {
   const spawned = trackSpawnedProcesses();
   for (const target of ['guest', 'bwrap'] satisfies Target[]) {
-    t.test(`${backend} backend: SIGKILL of the sandbox's ${target === 'guest' ? (backend === 'process' ? 'CPython' : 'Node (Pyodide)') : 'bwrap'} mid-step → 137, state lost, fresh sandbox next`, async (t) => {
+    t.test(`${backend} backend: SIGKILL of the sandbox's ${target === 'guest' ? (backend === 'process' ? 'CPython' : 'Node (Pyodide)') : 'bwrap (forked from a template: its keeper)'} mid-step → 137, state lost, fresh sandbox next`, async (t) => {
       const server = await startFaultServer(t, { pythonBackend: backend });
       const before = await baseline(server);
 
@@ -63,9 +63,13 @@ export function sandboxKillSuite(backend: PythonBackendName): void {
       const rows = await sandboxOfUid(uid);
       // bubblewrap's own command line names the guest too: the guest is the row that is not bwrap.
       const guest = rows.find((row) => !/^(bwrap|setpriv) /.test(row.args) && / \S*(runner\.py|guest\.mjs) /.test(row.args));
-      const bwrap = rows.find((row) => row.args.startsWith('bwrap '));
+      // What holds the guest from outside: its bubblewrap, or (forked from a template, see
+      // sandbox/python/template.py) its keeper, which carries the template's command line.
+      const all = await listProcesses();
+      const keeper = all.find((row) => row.uid === uid && !row.stat.startsWith('Z') && /^\S*python3 -I -B -c /.test(row.args) && descendsFrom(all, row.pid));
+      const bwrap = rows.find((row) => row.args.startsWith('bwrap ')) ?? keeper;
       t.ok(guest, `the victim's guest runs as uid ${uid}`);
-      if (target === 'bwrap') t.ok(bwrap, `and so does its bubblewrap (isolation by namespaces)`);
+      if (target === 'bwrap') t.ok(bwrap, `and so does its bubblewrap or keeper (isolation by namespaces): ${bwrap?.args.slice(0, 40)}`);
       const victimPid = (target === 'guest' ? guest : bwrap)?.pid;
       if (guest === undefined || victimPid === undefined) return;
 
@@ -79,7 +83,7 @@ export function sandboxKillSuite(backend: PythonBackendName): void {
       t.equal(answer.body.observation.metadata.state_lost, true);
       t.match(
         answer.body.observation.stderr,
-        /^envbox: the sandbox process (was killed by SIGKILL|exited with code \d+); its state is lost and the next step starts in a fresh sandbox\.\n$/,
+        /^envbox: the sandbox process (was killed by SIGKILL|exited with code \d+|was killed with its keeper); its state is lost and the next step starts in a fresh sandbox\.\n$/,
       );
 
       const lost = await step(server, victim, 'x');

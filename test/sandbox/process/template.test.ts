@@ -143,6 +143,24 @@ print(sorted({type(o).__name__ for o in gc.get_objects() if type(o).__name__ in 
 print([line.split()[1] for line in open('/proc/self/status') if line.startswith(('CapEff', 'CapPrm', 'CapBnd', 'NoNewPrivs'))])`,
   );
   t.equal(found, "[]\n[]\n['0000000000000000', '0000000000000000', '0000000000000000', '1']\n");
+  // Its keeper (the template's child) kept none of the capabilities its unshare gave it either.
+  const template = Number(backend.health().template_pid);
+  const keepers = readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .filter((pid) => {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === template;
+      } catch {
+        return false;
+      }
+    });
+  t.equal(keepers.length, 1, 'one keeper below the template');
+  for (const pid of keepers) {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const field = (name: string): string | undefined => new RegExp(`^${name}:\\s*(\\S+)`, 'm').exec(status)?.[1];
+    t.same([field('CapEff'), field('CapPrm'), field('CapBnd'), field('NoNewPrivs')], ['0000000000000000', '0000000000000000', '0000000000000000', '1'], `keeper ${pid}: no capabilities, no new privileges`);
+  }
   const imported = await sandbox.run('import ctypes\nctypes.CDLL(None)', { timeoutMs: STEP_MS });
   t.match(imported.stderr, /PermissionError: envbox: ctypes\.dlopen is not allowed in this sandbox/, 'ctypes imported again is refused as in a cold sandbox');
 });
