@@ -87,7 +87,7 @@ export async function validateServer(url: string, options: ValidateServerOptions
         if (error instanceof CheckSkipped) result = { status: 'skip', detail: error.message };
         else if (error instanceof CheckFailed) result = { status: 'fail', detail: error.message };
         // The network's errors (refused, reset, timed out): the server is the one at fault.
-        else result = { status: 'fail', detail: `no answer: ${describeError(error)}` };
+        else result = { status: 'fail', detail: `no answer: ${describeError(error)}${check.needs.length === 0 ? `; is a server listening at ${target}?` : ''}` };
       }
       checks.push({ name: check.name, ...result, duration_ms: Math.round((performance.now() - startMs) * 10) / 10 });
     }
