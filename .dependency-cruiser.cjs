@@ -1,7 +1,7 @@
 /**
  * The import rules of envbox's layers (docs/ARCHITECTURE.md), checked by `make test`:
  *
- *   cli.ts, index.ts                 the command and the package API: may import everything
+ *   cli.ts, index.ts, testing.ts     the command and the package API: may import everything
  *   envs/                            environments: protocol/, sandbox/, client/
  *   runtime/   sandbox/   client/    side by side, never importing each other
  *   protocol/                        the floor: imports no layer

@@ -51,7 +51,7 @@ test: build imports
 
 ## imports: the layers' import rules (.dependency-cruiser.cjs; docs/ARCHITECTURE.md): each violation named
 imports:
-	npx depcruise --config .dependency-cruiser.cjs cli.ts index.ts version.ts protocol runtime sandbox client envs
+	npx depcruise --config .dependency-cruiser.cjs cli.ts index.ts testing.ts version.ts protocol runtime sandbox client envs
 
 ## test-loaded: `make test` while LOAD_HOGS busy loops (default: one per core) share the CPU, so a
 ## machine about half as fast is simulated: no verdict may depend on the machine's speed. The hogs

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { ENVIRONMENTS } from './envs/index.js';
-import { runCli, type CliCommand } from './runtime/index.js';
+import { runCli, validateCommand, type CliCommand } from './runtime/index.js';
 import { VERSION } from './version.js';
 
 /**
@@ -18,7 +18,7 @@ const outcome = await runCli(process.argv.slice(2), {
   env: process.env,
   stdout: process.stdout,
   stderr: process.stderr,
-  commands: { 'build-image': buildImage },
+  commands: { validate: validateCommand, 'build-image': buildImage },
 }).catch((error: unknown) => {
   const message = error instanceof Error ? error.message : String(error);
   process.stderr.write(`envbox: cannot start: ${message}\n`);

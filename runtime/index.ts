@@ -52,3 +52,18 @@ export { RPC_ERROR, RpcError, toRpcError } from './mcp/rpc-error.js';
 export { McpToolbox, mcpToolResult, openEnvToolResult } from './mcp/toolbox.js';
 export { startStdioMcp, StdioMcp } from './mcp/stdio.js';
 export type { StdioMcpOptions } from './mcp/stdio.js';
+export {
+  CheckContext,
+  CheckFailed,
+  CheckResult,
+  CheckSkipped,
+  CheckStatus,
+  CONFORMANCE_CHECKS,
+  DEFAULT_VALIDATE_TIMEOUT_MS,
+  formatReport,
+  parseTarget,
+  validateCommand,
+  validateServer,
+  ValidationReport,
+} from './conformance/index.js';
+export type { ConformanceCheck, ValidateServerOptions } from './conformance/index.js';

@@ -80,3 +80,14 @@ t.test('the README MCP example (the SDK client over stdio to envbox mcp) prints 
   const { stdout } = await run(process.execPath, [file], { cwd: ROOT });
   t.equal(normalise(stdout), normalise(printed.text));
 });
+
+t.test('the README envbox validate example prints what the README says, against the real binary', async (t) => {
+  const { url } = await startCliServer(t, ['--env', 'coding_env']);
+  const block = blockAfter('<!-- validate ', 'console');
+  const [command, ...expected] = block.text.trimEnd().split('\n');
+  t.equal(command, '$ npx envbox validate http://127.0.0.1:8000');
+  const { stdout } = await run(process.execPath, [CLI, 'validate', url], { cwd: ROOT });
+  // Sessions and episodes get new ids in every run.
+  const ids = (text: string): string => text.replace(/[0-9a-f]{8}…/g, '<id>…');
+  t.equal(ids(stdout.replaceAll(url, 'http://127.0.0.1:8000')).trimEnd(), ids(expected.join('\n')));
+});

@@ -21,10 +21,14 @@ export const CodeResetRequest = ResetRequest.extend({
 });
 export type CodeResetRequest = z.infer<typeof CodeResetRequest>;
 
-/** The action of coding_env: code to run in the episode's sandbox, in the episode's language. */
+/**
+ * The action of coding_env: code to run in the episode's sandbox, in the episode's language. Its
+ * `examples` reach `/schema`, where `envbox validate` takes the action it steps with (in an
+ * episode's default language, Python).
+ */
 export const CodeAction = Action.extend({
   code: z.string(),
-});
+}).meta({ examples: [{ code: 'print(1)' }] });
 export type CodeAction = z.infer<typeof CodeAction>;
 
 /**

@@ -1,0 +1,90 @@
+import { parseArgs } from 'node:util';
+import type { CliCommand } from '../cli.js';
+import { ConfigError } from '../config.js';
+import { formatReport } from './report.js';
+import { CONFORMANCE_CHECKS, DEFAULT_VALIDATE_TIMEOUT_MS, validateServer } from './validate-server.js';
+
+/** Exit code of a usage error, as the `envbox` command line uses it. */
+const EXIT_USAGE = 2;
+
+const USAGE_LINE = "envbox validate <url> [--json] [--token <token>] [--action '<json>'] [--timeout-s <s>]";
+
+function usage(): string {
+  const width = Math.max(...CONFORMANCE_CHECKS.map((check) => check.name.length));
+  return `Check a running envbox (or OpenEnv) server against the protocol: one line per check, then a summary.
+Exit code 0 when every check passes, 1 when one fails, 2 for a usage error.
+
+Usage:
+  ${USAGE_LINE}
+
+Options:
+  --json              print the report as JSON instead of lines
+  --token <token>     the server's bearer token              (or ENVBOX_TOKEN)
+  --action '<json>'   the action to step with                (default: the action schema's
+                      examples[0], else one derived from the schema)
+  --timeout-s <s>     each request's deadline, in seconds    (default ${DEFAULT_VALIDATE_TIMEOUT_MS / 1000})
+
+Checks:
+${CONFORMANCE_CHECKS.map((check) => `  ${check.name.padEnd(width)}  ${check.description}`).join('\n')}
+`;
+}
+
+/** `envbox validate <url>`: the conformance kit ({@link validateServer}) from the command line. */
+export const validateCommand: CliCommand = {
+  usage: USAGE_LINE,
+  async run(argv, context) {
+    const fail = (message: string): { exitCode: number } => {
+      context.stderr.write(`envbox validate: ${message}\nRun 'envbox validate --help' for the options.\n`);
+      return { exitCode: EXIT_USAGE };
+    };
+    let values: Record<string, string | boolean | undefined>;
+    let positionals: string[];
+    try {
+      ({ values, positionals } = parseArgs({
+        args: [...argv],
+        strict: true,
+        allowPositionals: true,
+        options: {
+          help: { type: 'boolean', short: 'h' },
+          json: { type: 'boolean' },
+          token: { type: 'string' },
+          action: { type: 'string' },
+          'timeout-s': { type: 'string' },
+        },
+      }));
+    } catch (error) {
+      return fail((error as Error).message);
+    }
+    if (values.help === true) {
+      context.stdout.write(usage());
+      return { exitCode: 0 };
+    }
+    if (positionals.length !== 1) {
+      return fail(positionals.length === 0 ? 'missing the server URL; expected e.g. envbox validate http://127.0.0.1:8000' : `expected one server URL, received ${positionals.length}: ${positionals.join(' ')}`);
+    }
+    let action: unknown;
+    if (typeof values.action === 'string') {
+      try {
+        action = JSON.parse(values.action);
+      } catch (error) {
+        return fail(`invalid --action: expected JSON such as '{"message": "hi"}', received ${JSON.stringify(values.action)} (${(error as Error).message})`);
+      }
+    }
+    let timeoutMs = DEFAULT_VALIDATE_TIMEOUT_MS;
+    if (typeof values['timeout-s'] === 'string') {
+      const seconds = Number(values['timeout-s']);
+      if (!(seconds > 0 && seconds <= 3600)) return fail(`invalid --timeout-s: expected a number of seconds from 0 (excluded) to 3600, received ${JSON.stringify(values['timeout-s'])}`);
+      timeoutMs = seconds * 1000;
+    }
+    const token = typeof values.token === 'string' ? values.token : context.env.ENVBOX_TOKEN;
+    let report;
+    try {
+      report = await validateServer(positionals[0]!, { timeoutMs, ...(token === undefined || token === '' ? {} : { token }), ...(action === undefined ? {} : { action }) });
+    } catch (error) {
+      if (error instanceof ConfigError) return fail(error.message);
+      throw error;
+    }
+    context.stdout.write(values.json === true ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
+    return { exitCode: report.passed ? 0 : 1 };
+  },
+};
