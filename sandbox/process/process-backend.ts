@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { DEFAULT_LIMITS, type SandboxLimits } from '../limits.js';
 import { LiveSandboxes } from '../live-sandboxes.js';
 import { DEFAULT_MAX_OUTPUT_BYTES, type BackendHealth, type Isolation, type SandboxBackend } from '../sandbox.js';
+import { RUNNER_IN_SANDBOX } from './command.js';
 import { IsolationUnavailableError, probeIsolation } from './isolation-probe.js';
 import { startMemoryGuard, type MemoryGuard } from './memory-guard.js';
 import { DEFAULT_INTERRUPT_GRACE_MS, ProcessSandbox, SANDBOX_START_TIMEOUT_MS, type ProcessSandboxOptions } from './process-sandbox.js';
@@ -15,8 +16,7 @@ export const DEFAULT_PYTHON_PATH = '/usr/bin/python3';
 /** The shared Python step runner, beside the compiled modules. */
 export const RUNNER_PATH = fileURLToPath(new URL('../python/runner.py', import.meta.url));
 
-/** Where the runner is mounted inside the namespaces. */
-export const RUNNER_IN_SANDBOX = '/envbox/runner.py';
+export { RUNNER_IN_SANDBOX };
 
 /** Options of the Python sandbox backends. */
 export interface PythonBackendOptions {
@@ -186,7 +186,7 @@ export function processSandboxBackend<Facts extends Pick<PythonBackend, 'backend
             ...(template === undefined
               ? {}
               : {
-                  template_pid: template.stats.pid,
+                  template_pid: template.pid,
                   template_forks: template.stats.forks,
                   template_fork_failures: template.stats.failures,
                   template_restarts: template.stats.restarts,

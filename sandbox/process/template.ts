@@ -6,17 +6,13 @@ import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { SandboxUnavailableError } from '../../protocol/index.js';
-import { SANDBOX_OOM_SCORE_ADJ, WORKDIR_IN_SANDBOX } from './command.js';
+import { RUNNER_IN_SANDBOX, SANDBOX_OOM_SCORE_ADJ, WORKDIR_IN_SANDBOX } from './command.js';
+import { SANDBOX_START_TIMEOUT_MS as TEMPLATE_START_TIMEOUT_MS } from './process-sandbox.js';
 import { FrameChannel } from './frame-channel.js';
-
-/** Where the runner is in a sandbox (as in process-backend.ts, which imports this module). */
-const RUNNER_IN_SANDBOX = '/envbox/runner.py';
 
 /** The template (zygote) program, beside the runner. */
 export const TEMPLATE_PATH = fileURLToPath(new URL('../python/template.py', import.meta.url));
 
-/** How long the template may take to start and report ready. @default 15 s */
-const TEMPLATE_START_TIMEOUT_MS = 15_000;
 /** How much of the template's own stderr is kept for diagnostics. */
 const DIAGNOSTIC_TAIL_BYTES = 4096;
 
@@ -103,8 +99,6 @@ export interface TemplateStats {
   failures: number;
   /** Templates started after the first (each after the previous one died). */
   restarts: number;
-  /** Host pid of the current template, or null while none runs. */
-  pid: number | null;
 }
 
 /**
@@ -126,7 +120,7 @@ export class SandboxTemplate {
   #nextId = 1;
   #closed = false;
   #diagnostics = '';
-  readonly stats: TemplateStats = { forks: 0, failures: 0, restarts: 0, pid: null };
+  readonly stats: TemplateStats = { forks: 0, failures: 0, restarts: 0 };
   #started = 0;
 
   private constructor(options: TemplateOptions, dir: string, server: Server) {
@@ -200,9 +194,9 @@ export class SandboxTemplate {
     await rm(this.#dir, { recursive: true, force: true });
   }
 
-  /** Kill the template process (not its sandboxes): for tests of its restart. */
-  killTemplate(): void {
-    this.#child?.kill('SIGKILL');
+  /** Host pid of the running template, or null while none runs (or one is starting). */
+  get pid(): number | null {
+    return this.#starting === undefined ? (this.#child?.pid ?? null) : null;
   }
 
   #ensureRunning(): Promise<void> {
@@ -251,10 +245,7 @@ export class SandboxTemplate {
       child.once('error', (error) => resolve(`could not run (${error.message})`));
     });
     void exited.then((how) => {
-      if (this.#child === child) {
-        this.#child = undefined;
-        this.stats.pid = null;
-      }
+      if (this.#child === child) this.#child = undefined;
       this.#retryLost(how);
     });
     channel.send({
@@ -281,7 +272,6 @@ export class SandboxTemplate {
       const words = this.#diagnostics.trim();
       throw new SandboxUnavailableError(`Could not start the Python sandbox template: ${ready.message}.${words === '' ? '' : ` It said: ${words.slice(-800)}`}`);
     }
-    this.stats.pid = child.pid ?? null;
     void this.#readReplies(channel);
   }
 

@@ -2,7 +2,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import t, { type Test } from 'tap';
 import { createProcessBackend, createQuickJsBackend, type PythonBackend, type Sandbox } from '../../sandbox/index.js';
 import { cpuTicks } from '../fixtures/guest-cpu.js';
-import { listProcesses, type ProcessRow } from '../fixtures/sandbox-processes.js';
+import { descendsFrom, listProcesses, type ProcessRow } from '../fixtures/sandbox-processes.js';
 
 // Issue 18: nothing an episode does may consume CPU while it is not stepping. A Python episode's
 // processes are stopped from the moment its step answers until its next step starts; JavaScript
@@ -64,17 +64,7 @@ async function guestPid(t: Test, sandbox: Sandbox): Promise<number> {
   const uid = Number((await sandbox.run('import os; os.getuid()', { timeoutMs: STEP_MS })).result);
   // Among this test's own processes: test files running at once each hand out the same uids.
   const rows = await listProcesses();
-  const ours = new Set([process.pid]);
-  for (let grew = true; grew; ) {
-    grew = false;
-    for (const row of rows) {
-      if (!ours.has(row.pid) && ours.has(row.ppid)) {
-        ours.add(row.pid);
-        grew = true;
-      }
-    }
-  }
-  const guests = rows.filter((row) => ours.has(row.pid) && row.uid === uid && / \S*runner\.py /.test(` ${row.args} `) && !row.args.startsWith('bwrap '));
+  const guests = rows.filter((row) => descendsFrom(rows, row.pid) && row.uid === uid && / \S*runner\.py /.test(` ${row.args} `) && !row.args.startsWith('bwrap '));
   t.equal(guests.length, 1, `one guest process runs as uid ${uid}`);
   return guests[0]!.pid;
 }

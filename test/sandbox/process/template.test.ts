@@ -1,6 +1,7 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import t, { type Test } from 'tap';
 import { createProcessBackend, EXIT_OK, type PythonBackend, type Sandbox } from '../../../sandbox/index.js';
+import { descendsFrom, listProcesses } from '../../fixtures/sandbox-processes.js';
 
 // Issue 18: Python sandboxes forked from a template (sandbox/python/template.py). The sandbox
 // contract, the escape corpus and the memory tests run against forked sandboxes (the process
@@ -98,21 +99,9 @@ t.test('a guest cannot signal the template or a sibling, and the template runs n
   const b = await sandboxOf(t, backend);
   await out(t, b, 'x = "kept"');
   const template = Number(backend.health().template_pid);
-  // B's host pid: the guest (runner.py on its command line) among the template's descendants.
-  const siblings = readdirSync('/proc')
-    .filter((name) => /^\d+$/.test(name))
-    .filter((pid) => {
-      try {
-        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-        const keeper = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-        const keeperStat = readFileSync(`/proc/${keeper}/stat`, 'utf8');
-        const parent = Number(keeperStat.slice(keeperStat.lastIndexOf(')') + 2).split(' ')[1]);
-        return parent === template && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('runner.py');
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
+  // Both guests' host pids: runner.py on their command lines, below the template (and a keeper each).
+  const rows = await listProcesses();
+  const siblings = rows.filter((row) => descendsFrom(rows, row.pid, template) && / \S*runner\.py /.test(` ${row.args} `) && !row.stat.startsWith('Z')).map((row) => row.pid);
   t.equal(siblings.length, 2, 'two forked guests on the host (A and B)');
   const hostPids = JSON.stringify([template, process.pid, ...siblings]);
   const tried = await out(
@@ -145,16 +134,7 @@ print([line.split()[1] for line in open('/proc/self/status') if line.startswith(
   t.equal(found, "[]\n[]\n['0000000000000000', '0000000000000000', '0000000000000000', '1']\n");
   // Its keeper (the template's child) kept none of the capabilities its unshare gave it either.
   const template = Number(backend.health().template_pid);
-  const keepers = readdirSync('/proc')
-    .filter((name) => /^\d+$/.test(name))
-    .filter((pid) => {
-      try {
-        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === template;
-      } catch {
-        return false;
-      }
-    });
+  const keepers = (await listProcesses()).filter((row) => row.ppid === template && !row.stat.startsWith('Z')).map((row) => row.pid);
   t.equal(keepers.length, 1, 'one keeper below the template');
   for (const pid of keepers) {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
