@@ -2,6 +2,8 @@ import type { Isolation } from '../sandbox.js';
 
 /** The episode's working directory inside the namespaces. */
 export const WORKDIR_IN_SANDBOX = '/workspace';
+/** How long a sandbox (or the template it forks from) may take to start and report ready. @default 15 s */
+export const SANDBOX_START_TIMEOUT_MS = 15_000;
 /** Where the step runner is in a Python sandbox, started cold or forked: the host's layout stays hidden. */
 export const RUNNER_IN_SANDBOX = '/envbox/runner.py';
 /** Child fd on which bubblewrap reports the sandboxed process's host pid. */

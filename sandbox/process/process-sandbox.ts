@@ -6,14 +6,13 @@ import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { SandboxUnavailableError } from '../../protocol/index.js';
 import { EXIT_KILLED, EXIT_TIMEOUT, type ExecResult, type Isolation, type RunOptions, type Sandbox } from '../sandbox.js';
-import { copiedMounts, INFO_FD, sandboxCommand, WORKDIR_IN_SANDBOX, type GuestProgram } from './command.js';
+import { copiedMounts, INFO_FD, SANDBOX_START_TIMEOUT_MS, sandboxCommand, WORKDIR_IN_SANDBOX, type GuestProgram } from './command.js';
 import { startCpuBudget, type CpuBudget } from './cpu-budget.js';
 import { FrameChannel } from './frame-channel.js';
 import type { SandboxTemplate } from './template.js';
 import type { UidPool } from './uid-pool.js';
 
-/** How long a sandbox may take to start and report ready. @default 15 s */
-export const SANDBOX_START_TIMEOUT_MS = 15_000;
+export { SANDBOX_START_TIMEOUT_MS };
 /** How long an interrupted step may take to stop before the sandbox is killed. @default 500 ms */
 export const DEFAULT_INTERRUPT_GRACE_MS = 500;
 /** How much of the sandbox process's own stderr is kept for diagnostics. */

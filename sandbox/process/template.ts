@@ -6,8 +6,7 @@ import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { SandboxUnavailableError } from '../../protocol/index.js';
-import { RUNNER_IN_SANDBOX, SANDBOX_OOM_SCORE_ADJ, WORKDIR_IN_SANDBOX } from './command.js';
-import { SANDBOX_START_TIMEOUT_MS as TEMPLATE_START_TIMEOUT_MS } from './process-sandbox.js';
+import { RUNNER_IN_SANDBOX, SANDBOX_OOM_SCORE_ADJ, SANDBOX_START_TIMEOUT_MS as TEMPLATE_START_TIMEOUT_MS, WORKDIR_IN_SANDBOX } from './command.js';
 import { FrameChannel } from './frame-channel.js';
 
 /** The template (zygote) program, beside the runner. */
