@@ -8,8 +8,12 @@ export interface EnvOptionMeta {
   expected: string;
 }
 
-/** The metadata of every environment option, by schema. */
-const ENV_OPTIONS = z.registry<EnvOptionMeta>();
+/**
+ * The metadata of every environment option, by schema: one registry per process, shared by every
+ * copy of envbox loaded in it, so that an environment package that imports another copy (its
+ * own install, or the built package beside the sources) still declares options `envbox serve` sees.
+ */
+const ENV_OPTIONS: z.core.$ZodRegistry<EnvOptionMeta> = ((globalThis as Record<symbol, unknown>)[Symbol.for('envbox.env-options')] ??= z.registry<EnvOptionMeta>()) as z.core.$ZodRegistry<EnvOptionMeta>;
 
 /**
  * Mark `schema` (one field of an environment's option schema) as an option of `envbox serve`,

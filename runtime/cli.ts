@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { AppConfig, ConfigError, envOptionSpecs, parseEnvOptions, parseServeConfig, SERVE_OPTIONS, type OptionSpec, type ServeConfig } from './config.js';
+import { EnvLoadError, EnvNotFoundError, loadEnvironment } from './env-loader.js';
 import { createLogger } from './logger.js';
 import type { EnvFactory } from '../protocol/index.js';
 import { startStdioMcp, type StdioMcp } from './mcp/stdio.js';
@@ -32,6 +33,8 @@ export interface CliContext {
   stdin?: NodeJS.ReadableStream;
   /** Subcommands besides `serve`, by name. */
   commands?: Readonly<Record<string, CliCommand>>;
+  /** Where a path or package given to `--env` is resolved from. @default process.cwd() */
+  cwd?: string;
 }
 
 /** What the CLI started: a server to keep running, an MCP server on stdio, or an exit code to leave with. */
@@ -43,6 +46,18 @@ const HTTP_ONLY_OPTIONS = new Set(['port', 'host', 'web', 'token', 'ws-ping-inte
 /** Each registered environment's own options, by environment name. */
 function envSpecs(context: CliContext): [string, OptionSpec[]][] {
   return Object.entries(context.registry).map(([name, factory]) => [name, factory.options === undefined ? [] : envOptionSpecs(factory.options)]);
+}
+
+/** The value of `--env` (the last one given, as parseArgs keeps it), else `ENVBOX_ENV`. */
+function envSpecOf(argv: readonly string[], env: NodeJS.ProcessEnv): string | undefined {
+  let spec: string | undefined;
+  for (let i = 0; i < argv.length; i += 1) {
+    const arg = argv[i]!;
+    if (arg === '--') break;
+    if (arg === '--env' && i + 1 < argv.length) spec = argv[(i += 1)];
+    else if (arg.startsWith('--env=')) spec = arg.slice('--env='.length);
+  }
+  return spec ?? (env.ENVBOX_ENV === '' ? undefined : env.ENVBOX_ENV);
 }
 
 function optionLines(specs: readonly OptionSpec[]): string {
@@ -57,7 +72,7 @@ function usage(context: CliContext): string {
   return `envbox ${context.version}: sandboxed code-execution environments over the OpenEnv protocol
 
 Usage:
-  envbox serve --env <name> [options]
+  envbox serve --env <name> [options]   (<name>: built-in, a path such as ., or an installed package)
   envbox mcp --env <name> [options]   (MCP on stdio for a local agent; the options of serve but HTTP's)
 ${Object.values(context.commands ?? {})
   .map((command) => `  ${command.usage}\n`)
@@ -66,7 +81,9 @@ ${Object.values(context.commands ?? {})
 Options of serve (flag, or environment variable; the flag wins):
 ${optionLines(SERVE_OPTIONS)}
 ${perEnv}
-Environments: ${Object.keys(context.registry).join(', ')}
+Environments: ${Object.keys(context.registry).join(', ')}; or a path to a module or package
+directory (--env .), or an installed package, whose default export is an environment definition
+(or a factory { options, create }); its options show above with --env <it> --help.
 `;
 }
 
@@ -79,10 +96,30 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
     context.stderr.write(`envbox: ${message}\nRun 'envbox --help' for the options.\n`);
     return { exitCode: EXIT_USAGE };
   };
+  // An environment that does not load: its one-line reason, exit 2.
+  const loadFailed = (error: EnvLoadError): CliOutcome => {
+    context.stderr.write(`envbox: ${error.message}\n`);
+    return { exitCode: EXIT_USAGE };
+  };
   const [name] = argv;
   // Other commands have options of their own: theirs to parse.
   if (name !== undefined && context.commands !== undefined && Object.hasOwn(context.commands, name)) {
     return context.commands[name]!.run(argv.slice(1), context);
+  }
+  // An environment from outside envbox (a path or a package) is loaded before the options are
+  // parsed: its options are flags too, and `--help` shows them.
+  const spec = envSpecOf(argv, context.env);
+  if (spec !== undefined && !Object.hasOwn(context.registry, spec)) {
+    try {
+      const loaded = await loadEnvironment(spec, context.cwd ?? process.cwd());
+      context = { ...context, registry: { ...context.registry, [spec]: loaded.factory } };
+    } catch (error) {
+      if (error instanceof EnvNotFoundError) {
+        return fail(`invalid --env: expected one of ${Object.keys(context.registry).join(', ')}, received ${JSON.stringify(spec)} (${error.reason})`);
+      }
+      if (error instanceof EnvLoadError) return loadFailed(error);
+      throw error;
+    }
   }
   // Every environment's flags parse, so that a shared command line (`make run ENV=...`) works for
   // each; the served environment reads its own, and the others' are reported as ignored.
@@ -148,8 +185,14 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
       if (flags[flag] !== undefined) context.stderr.write(`envbox: --${flag} is an option of serve; envbox mcp (stdio) ignores it\n`);
     }
   }
-  const logger = createLogger(config.logLevel, command === 'mcp' ? context.stderr : undefined);
-  const definition = await factory.create(options as never, { logger });
+  const logger = createLogger(config.logLevel, context.stderr);
+  let definition;
+  try {
+    definition = await factory.create(options as never, { logger });
+  } catch (error) {
+    if (error instanceof EnvLoadError) return loadFailed(error);
+    throw error;
+  }
   // Every AppConfig field, taken from the schema so that a new app option cannot be forgotten here.
   const appConfig = Object.fromEntries(Object.keys(AppConfig.shape).map((key) => [key, config[key as keyof AppConfig]]));
   if (command === 'mcp') {
@@ -158,7 +201,7 @@ export async function runCli(argv: readonly string[], context: CliContext): Prom
     logger.info('serving MCP on stdio', { env: definition.name, ...definition.health?.() });
     return { mcp, config };
   }
-  const server = await startServer(definition, { ...appConfig, port: config.port, host: config.host });
+  const server = await startServer(definition, { ...appConfig, port: config.port, host: config.host, logger });
   context.stdout.write(
     `envbox ${context.version}: serving ${definition.name} on ${server.url} (max ${config.maxSessions} sessions); Ctrl+C to stop\n`,
   );

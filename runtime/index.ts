@@ -63,7 +63,10 @@ export {
   formatReport,
   parseTarget,
   validateCommand,
+  validateEnvironment,
   validateServer,
   ValidationReport,
 } from './conformance/index.js';
-export type { ConformanceCheck, ValidateServerOptions } from './conformance/index.js';
+export type { ConformanceCheck, ValidateEnvironmentOptions, ValidateServerOptions } from './conformance/index.js';
+export { checkDefinition, EnvLoadError, EnvNotFoundError, isPathSpec, loadEnvironment } from './env-loader.js';
+export type { LoadedEnvironment } from './env-loader.js';

@@ -4,3 +4,5 @@ export { CheckResult, CheckStatus, formatReport, ValidationReport } from './repo
 export { CONFORMANCE_CHECKS, DEFAULT_VALIDATE_TIMEOUT_MS, parseTarget, validateServer } from './validate-server.js';
 export type { ValidateServerOptions } from './validate-server.js';
 export { validateCommand } from './validate-command.js';
+export { validateEnvironment } from './validate-environment.js';
+export type { ValidateEnvironmentOptions } from './validate-environment.js';

@@ -1,18 +1,26 @@
 import { parseArgs } from 'node:util';
 import type { CliCommand } from '../cli.js';
-import { ConfigError } from '../config.js';
+import type { EnvFactory } from '../../protocol/index.js';
+import { ConfigError, parseEnvOptions } from '../config.js';
+import { EnvLoadError, loadEnvironment } from '../env-loader.js';
+import { createLogger } from '../logger.js';
 import { formatReport } from './report.js';
+import { validateEnvironment } from './validate-environment.js';
 import { CONFORMANCE_CHECKS, DEFAULT_VALIDATE_TIMEOUT_MS, validateServer } from './validate-server.js';
 
 /** Exit code of a usage error, as the `envbox` command line uses it. */
 const EXIT_USAGE = 2;
 
-const USAGE_LINE = "envbox validate <url> [--json] [--token <token>] [--action '<json>'] [--timeout-s <s>]";
+const USAGE_LINE = "envbox validate <url | path | package | name> [--json] [--token <token>] [--action '<json>'] [--timeout-s <s>]";
 
 function usage(): string {
   const width = Math.max(...CONFORMANCE_CHECKS.map((check) => check.name.length));
   return `Check a running envbox (or OpenEnv) server against the protocol: one line per check, then a summary.
-Exit code 0 when every check passes, 1 when one fails, 2 for a usage error.
+Given a path (envbox validate .), an installed package or a built-in environment's name instead of
+a URL, serve that environment on a free loopback port (as envbox serve --env would, its options
+from ENVBOX_* variables) and check it.
+Exit code 0 when every check passes, 1 when one fails, 2 for a usage error or an environment that
+does not load.
 
 Usage:
   ${USAGE_LINE}
@@ -60,7 +68,11 @@ export const validateCommand: CliCommand = {
       return { exitCode: 0 };
     }
     if (positionals.length !== 1) {
-      return fail(positionals.length === 0 ? 'missing the server URL; expected e.g. envbox validate http://127.0.0.1:8000' : `expected one server URL, received ${positionals.length}: ${positionals.join(' ')}`);
+      return fail(
+        positionals.length === 0
+          ? 'missing the server URL or environment; expected e.g. envbox validate http://127.0.0.1:8000 or envbox validate .'
+          : `expected one server URL or environment, received ${positionals.length}: ${positionals.join(' ')}`,
+      );
     }
     let action: unknown;
     if (typeof values.action === 'string') {
@@ -77,10 +89,28 @@ export const validateCommand: CliCommand = {
       timeoutMs = seconds * 1000;
     }
     const token = typeof values.token === 'string' ? values.token : context.env.ENVBOX_TOKEN;
+    const target = positionals[0]!;
+    const check = { timeoutMs, ...(action === undefined ? {} : { action }) };
     let report;
     try {
-      report = await validateServer(positionals[0]!, { timeoutMs, ...(token === undefined || token === '' ? {} : { token }), ...(action === undefined ? {} : { action }) });
+      if (/^[a-z][a-z0-9+.-]*:\/\//i.test(target)) {
+        report = await validateServer(target, { ...check, ...(token === undefined || token === '' ? {} : { token }) });
+      } else {
+        let factory: EnvFactory;
+        if (Object.hasOwn(context.registry, target)) factory = context.registry[target]!;
+        else factory = (await loadEnvironment(target, context.cwd ?? process.cwd())).factory;
+        const options = factory.options === undefined ? {} : parseEnvOptions(factory.options, {}, context.env);
+        const definition = await factory.create(options as never, { logger: createLogger('error') });
+        report = await validateEnvironment(definition, {
+          ...check,
+          ...(values.json === true ? {} : { onListening: (url: string) => context.stdout.write(`serving ${target} (${definition.name}) at ${url} for the checks\n\n`) }),
+        });
+      }
     } catch (error) {
+      if (error instanceof EnvLoadError) {
+        context.stderr.write(`envbox validate: ${error.message}\n`);
+        return { exitCode: EXIT_USAGE };
+      }
       if (error instanceof ConfigError) return fail(error.message);
       throw error;
     }
