@@ -1,14 +1,14 @@
 #!/usr/bin/env node
 import { ENVIRONMENTS } from './envs/index.js';
-import { runCli, validateCommand, type CliCommand } from './runtime/index.js';
-import { VERSION } from './version.js';
+import { createInitCommand, runCli, validateCommand, type CliCommand } from './runtime/index.js';
+import { MANIFEST, VERSION } from './version.js';
 
 /**
  * `envbox build-image`, loaded on first use, so that `envbox serve` never loads the client's
  * Docker side (dockerode, tar-stream).
  */
 const buildImage: CliCommand = {
-  usage: 'envbox build-image [--tag <image>] [options]   (envbox build-image --help)',
+  usage: 'envbox build-image [--env <path>] [--tag <image>] [options]   (envbox build-image --help)',
   run: async (argv, context) => (await import('./client/index.js')).buildImageCommand.run(argv, context),
 };
 
@@ -18,7 +18,7 @@ const outcome = await runCli(process.argv.slice(2), {
   env: process.env,
   stdout: process.stdout,
   stderr: process.stderr,
-  commands: { validate: validateCommand, 'build-image': buildImage },
+  commands: { init: createInitCommand(MANIFEST), validate: validateCommand, 'build-image': buildImage },
 }).catch((error: unknown) => {
   const message = error instanceof Error ? error.message : String(error);
   process.stderr.write(`envbox: cannot start: ${message}\n`);

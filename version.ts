@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 
+/** envbox's own package.json: its version, and the ranges a new environment package takes (`envbox init`). */
+export const MANIFEST: { version: string; dependencies?: Record<string, string>; devDependencies?: Record<string, string> } = JSON.parse(
+  readFileSync(new URL(import.meta.url.endsWith('.ts') ? './package.json' : '../package.json', import.meta.url), 'utf8'),
+) as { version: string };
+
 /** The version of the envbox package, read from its package.json. */
-export const VERSION: string = (
-  JSON.parse(readFileSync(new URL(import.meta.url.endsWith('.ts') ? './package.json' : '../package.json', import.meta.url), 'utf8')) as {
-    version: string;
-  }
-).version;
+export const VERSION: string = MANIFEST.version;

@@ -70,3 +70,7 @@ export {
 export type { ConformanceCheck, ValidateEnvironmentOptions, ValidateServerOptions } from './conformance/index.js';
 export { checkDefinition, EnvLoadError, EnvNotFoundError, isPathSpec, loadEnvironment } from './env-loader.js';
 export type { LoadedEnvironment } from './env-loader.js';
+export { createInitCommand, invalidEnvName, scaffoldNames } from './scaffold/init-command.js';
+export type { EnvboxManifest } from './scaffold/init-command.js';
+export { scaffoldFiles } from './scaffold/templates.js';
+export type { ScaffoldNames, ScaffoldVersions } from './scaffold/templates.js';

@@ -18,6 +18,8 @@ export interface BuildContextOptions {
    * {@link productionPackages}); false: `node_modules/` as it is. @default true
    */
   productionNodeModulesOnly?: boolean;
+  /** Production packages to leave out, with what only they need (see {@link productionPackages}). */
+  omitPackages?: readonly string[];
 }
 
 /** One entry of a build context. */
@@ -103,7 +105,7 @@ export async function listBuildContext(options: BuildContextOptions): Promise<Bu
   if (productionOnly) {
     // node_modules/ at the root holds only production packages, each walked on its own (without
     // its nested node_modules/: nested packages are in the list themselves when needed).
-    packages = await productionPackages(root);
+    packages = await productionPackages(root, { omit: options.omitPackages ?? [] });
     await walk(root, '', (name) => name === 'node_modules');
     for (const pkg of packages) {
       if (ignore.ignores(pkg) && !ignore.hasExclusions) continue;

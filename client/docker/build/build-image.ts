@@ -38,6 +38,8 @@ export interface BuildImageOptions {
   noCache?: boolean;
   /** Only production packages of node_modules/ go in the context. @default true */
   productionNodeModulesOnly?: boolean;
+  /** Production packages to leave out of node_modules/, with what only they need. */
+  omitPackages?: readonly string[];
   /** The engine. @default the one `DOCKER_HOST` names, else the local socket */
   docker?: DockerEngine;
   /** Told about the context upload, each step, each output line, and the end. */
@@ -101,6 +103,7 @@ export async function buildImage(options: BuildImageOptions = {}): Promise<Build
   try {
     const listing: Parameters<typeof listBuildContext>[0] = { contextDir, dockerfile: options.dockerfile ?? DEFAULT_DOCKERFILE };
     if (options.productionNodeModulesOnly !== undefined) listing.productionNodeModulesOnly = options.productionNodeModulesOnly;
+    if (options.omitPackages !== undefined) listing.omitPackages = options.omitPackages;
     context = await listBuildContext(listing);
   } catch (error) {
     const why = error instanceof MissingDependencyError ? error.message : `${(error as Error).message}`;

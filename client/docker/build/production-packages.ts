@@ -25,10 +25,13 @@ export class MissingDependencyError extends EnvboxError {
  * Dev dependencies are never followed. The same set as `npm ls --omit=dev --all --parseable`,
  * without needing npm (test/client/docker/build/build-image.test.ts compares the two).
  *
+ * @param options.omit packages to leave out, with what only they need (e.g. `envbox`, which the
+ *   appliance an environment image builds from already has)
  * @returns package folders relative to `root`, `/`-separated, sorted, e.g. `node_modules/@koa/router`
  * @throws {MissingDependencyError} when a required (non-optional) dependency is not installed
  */
-export async function productionPackages(root: string): Promise<string[]> {
+export async function productionPackages(root: string, options: { omit?: readonly string[] } = {}): Promise<string[]> {
+  const omit = new Set(options.omit ?? []);
   const found = new Set<string>();
   const queue: string[] = [root];
   while (queue.length > 0) {
@@ -44,6 +47,8 @@ export async function productionPackages(root: string): Promise<string[]> {
       ...Object.keys(manifest.peerDependencies ?? {}),
     ]);
     for (const name of names) {
+      // An omitted package is not followed: its own dependencies come only where another needs them.
+      if (omit.has(name)) continue;
       const location = await resolvePackage(root, dir, name);
       if (location === undefined) {
         if (optional.has(name)) continue;
