@@ -135,6 +135,8 @@ export {
   createLanguageBackends,
   createPythonBackend,
   createQuickJsBackend,
+  createSandbox,
+  createSandboxBackend,
   DEFAULT_LIMITS,
   EXIT_ERROR,
   EXIT_KILLED,
@@ -144,6 +146,7 @@ export {
   WarmPool,
 } from './sandbox/index.js';
 export type {
+  CreateSandboxOptions,
   ExecResult,
   Isolation,
   JavaScriptBackendOptions,
@@ -153,6 +156,7 @@ export type {
   Sandbox,
   SandboxBackend,
   SandboxLimits,
+  StandaloneSandbox,
   WarmPoolOptions,
 } from './sandbox/index.js';
 

@@ -46,3 +46,5 @@ export {
 export { defaultEpisodeMemoryBudget, memoryLimit, SERVER_RESERVE_MIN_BYTES, SERVER_RESERVE_SHARE } from './quickjs/memory-budget.js';
 export type { MemoryLimitSource } from './quickjs/memory-budget.js';
 export type { JavaScriptBackend, JavaScriptBackendOptions } from './quickjs/quickjs-backend.js';
+export { createSandbox, createSandboxBackend, DEFAULT_RUN_TIMEOUT_MS } from './create-sandbox.js';
+export type { CreateSandboxOptions, StandaloneSandbox } from './create-sandbox.js';

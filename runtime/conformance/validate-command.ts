@@ -6,12 +6,12 @@ import { EnvLoadError, loadEnvironment } from '../env-loader.js';
 import { createLogger } from '../logger.js';
 import { formatReport } from './report.js';
 import { validateEnvironment } from './validate-environment.js';
-import { CONFORMANCE_CHECKS, DEFAULT_VALIDATE_TIMEOUT_MS, validateServer } from './validate-server.js';
+import { CONFORMANCE_CHECKS, DEFAULT_VALIDATE_TIMEOUT_MS, parseTarget, validateServer } from './validate-server.js';
 
 /** Exit code of a usage error, as the `envbox` command line uses it. */
 const EXIT_USAGE = 2;
 
-const USAGE_LINE = "envbox validate <url | path | package | name> [--json] [--token <token>] [--action '<json>'] [--timeout-s <s>]";
+const USAGE_LINE = "envbox validate <url | path | package | name> [--json] [--token <token>] [--action '<json>'] [--timeout-s <s>] [--wait-s <s>]";
 
 function usage(): string {
   const width = Math.max(...CONFORMANCE_CHECKS.map((check) => check.name.length));
@@ -31,6 +31,8 @@ Options:
   --action '<json>'   the action to step with                (default: the action schema's
                       examples[0], else one derived from the schema)
   --timeout-s <s>     each request's deadline, in seconds    (default ${DEFAULT_VALIDATE_TIMEOUT_MS / 1000})
+  --wait-s <s>        first wait up to this long for GET /health to answer 200 (a server just
+                      started, a container coming up); the checks run either way  (default 0)
 
 Checks:
 ${CONFORMANCE_CHECKS.map((check) => `  ${check.name.padEnd(width)}  ${check.description}`).join('\n')}
@@ -58,6 +60,7 @@ export const validateCommand: CliCommand = {
           token: { type: 'string' },
           action: { type: 'string' },
           'timeout-s': { type: 'string' },
+          'wait-s': { type: 'string' },
         },
       }));
     } catch (error) {
@@ -88,12 +91,19 @@ export const validateCommand: CliCommand = {
       if (!(seconds > 0 && seconds <= 3600)) return fail(`invalid --timeout-s: expected a number of seconds from 0 (excluded) to 3600, received ${JSON.stringify(values['timeout-s'])}`);
       timeoutMs = seconds * 1000;
     }
+    let waitMs = 0;
+    if (typeof values['wait-s'] === 'string') {
+      const seconds = Number(values['wait-s']);
+      if (!(seconds >= 0 && seconds <= 3600)) return fail(`invalid --wait-s: expected a number of seconds from 0 to 3600, received ${JSON.stringify(values['wait-s'])}`);
+      waitMs = seconds * 1000;
+    }
     const token = typeof values.token === 'string' ? values.token : context.env.ENVBOX_TOKEN;
     const target = positionals[0]!;
     const check = { timeoutMs, ...(action === undefined ? {} : { action }) };
     let report;
     try {
       if (/^[a-z][a-z0-9+.-]*:\/\//i.test(target)) {
+        if (waitMs > 0) await waitForHealth(parseTarget(target), waitMs);
         report = await validateServer(target, { ...check, ...(token === undefined || token === '' ? {} : { token }) });
       } else {
         let factory: EnvFactory;
@@ -118,3 +128,26 @@ export const validateCommand: CliCommand = {
     return { exitCode: report.passed ? 0 : 1 };
   },
 };
+
+/** How often {@link waitForHealth} asks. @default 100 ms */
+const HEALTH_POLL_MS = 100;
+
+/**
+ * Ask `GET /health` until it answers 200 or `waitMs` has passed (a server still starting refuses
+ * connections). Returns either way: the checks then say what is wrong.
+ */
+async function waitForHealth(target: string, waitMs: number): Promise<void> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const left = deadline - Date.now();
+    if (left <= 0) return;
+    try {
+      const response = await fetch(`${target}/health`, { signal: AbortSignal.timeout(Math.min(left, 2000)) });
+      await response.body?.cancel();
+      if (response.status === 200) return;
+    } catch {
+      // Not listening yet.
+    }
+    await new Promise((resolve) => setTimeout(resolve, Math.min(HEALTH_POLL_MS, Math.max(0, deadline - Date.now()))));
+  }
+}
