@@ -1,30 +1,28 @@
 import { randomUUID } from 'node:crypto';
 import type { Environment, ResetOptions } from 'envbox';
-import type { BlackjackAction, BlackjackObservation, BlackjackState } from './models.js';
-
-/** The options of blackjack (see src/index.ts: each is a flag of `envbox serve`). */
-export interface BlackjackOptions {
-  /** The secret is drawn from 1 to this. */
-  max: number;
-  /** Guesses per episode. */
-  guesses: number;
-}
+import { handValue, isNatural } from './hand.js';
+import type { BlackjackOptions } from './options.js';
+import type { BlackjackAction, BlackjackObservation, BlackjackState, Card, Move, Outcome } from './models.js';
+import { deal, play, REWARDS, type Round } from './rules.js';
+import { drawSeed, seededRandom, shuffledShoe } from './shoe.js';
 
 /**
- * Guess the number: the secret is drawn from 1 to `max` (from `reset({ seed })` when given, so
- * an episode can be replayed); each guess is answered higher or lower. Reward 1 for the right
- * guess, 0 otherwise; the episode ends when it is found or the guesses run out. The server keeps
- * one instance per session and never calls it concurrently.
+ * Blackjack, one hand per episode: each reset shuffles a fresh shoe of `decks` decks (from
+ * `reset({ seed })` when given, else from a seed drawn from Math.random and kept in the state, so
+ * every episode can be replayed) and deals two cards each; the player hits or sticks; the dealer
+ * draws to 17 and stands on every 17 (see src/rules.ts). Reward +1, 0 or -1 on the step that ends
+ * the hand, 0 before it. A step after the end (or before any reset) is not an error: it answers
+ * an observation with `done: true`, reward 0 and a message saying to reset; it counts in
+ * `step_count` (every step call does) but is no move (`actions` in the state lists the moves).
+ * The server keeps one instance per session and never calls it concurrently.
  */
 export class BlackjackEnvironment implements Environment<BlackjackAction, BlackjackObservation, BlackjackState> {
   readonly #options: BlackjackOptions;
-  #episodeId: string = randomUUID();
-  #secret = 0;
-  #low = 1;
-  #high = 1;
+  #episodeId: string | null = null;
+  #seed: number | null = null;
+  #round: Round | null = null;
+  #actions: Move[] = [];
   #stepCount = 0;
-  #guessesLeft = 0;
-  #solved = false;
 
   constructor(options: BlackjackOptions) {
     this.#options = options;
@@ -32,49 +30,86 @@ export class BlackjackEnvironment implements Environment<BlackjackAction, Blackj
 
   reset(options: ResetOptions): BlackjackObservation {
     this.#episodeId = options.episode_id ?? randomUUID();
-    const random = options.seed === undefined || options.seed === null ? Math.random : seededRandom(options.seed);
-    this.#secret = 1 + Math.floor(random() * this.#options.max);
-    this.#low = 1;
-    this.#high = this.#options.max;
+    this.#seed = options.seed ?? drawSeed();
+    this.#round = deal(shuffledShoe(this.#options.decks, seededRandom(this.#seed)));
+    this.#actions = [];
     this.#stepCount = 0;
-    this.#guessesLeft = this.#options.guesses;
-    this.#solved = false;
-    return this.#observe('start', 0, false);
+    return this.#observe(this.#round, null, `${this.#hands(this.#round)} Hit or stick?`);
   }
 
   step(action: BlackjackAction): BlackjackObservation {
-    if (this.#solved || this.#guessesLeft === 0) return this.#observe(this.#solved ? 'correct' : 'out of guesses', 0, true);
+    // Every step call counts, an ignored one too: OpenEnv's step_count (and envbox validate) count calls.
     this.#stepCount += 1;
-    this.#guessesLeft -= 1;
-    if (action.guess === this.#secret) {
-      this.#solved = true;
-      return this.#observe('correct', 1, true);
+    const before = this.#round;
+    if (before === null) return noHand('No hand has been dealt yet; call reset() to deal one.');
+    if (before.outcome !== null) {
+      return this.#observe(before, 0, `The hand is over (${describeOutcome(before.outcome)}); call reset() to deal a new one. ${action.action} was ignored.`);
     }
-    if (action.guess < this.#secret) this.#low = Math.max(this.#low, action.guess + 1);
-    else this.#high = Math.min(this.#high, action.guess - 1);
-    const hint = this.#guessesLeft === 0 ? 'out of guesses' : action.guess < this.#secret ? 'higher' : 'lower';
-    return this.#observe(hint, 0, this.#guessesLeft === 0);
+    const round = play(before, action.action);
+    this.#round = round;
+    this.#actions.push(action.action);
+    if (round.outcome === null) return this.#observe(round, 0, `You drew ${round.player.at(-1)}. ${this.#hands(round)} Hit or stick?`);
+    const how =
+      action.action === 'hit'
+        ? `You drew ${round.player.at(-1)}: ${total(round.player)}.`
+        : `You stick on ${total(round.player)}; the dealer holds ${round.dealer.join(' ')}: ${total(round.dealer)}.`;
+    return this.#observe(round, REWARDS[round.outcome], `${how} ${describeOutcome(round.outcome)}.`);
   }
 
   state(): BlackjackState {
-    return { episode_id: this.#episodeId, step_count: this.#stepCount, guesses_left: this.#guessesLeft, solved: this.#solved };
+    const round = this.#round;
+    return {
+      episode_id: this.#episodeId,
+      step_count: this.#stepCount,
+      seed: this.#seed,
+      decks: this.#options.decks,
+      actions: [...this.#actions],
+      cards_dealt: round?.next ?? 0,
+      done: round === null || round.outcome !== null,
+      outcome: round?.outcome ?? null,
+    };
   }
 
   close(): void {}
 
-  #observe(hint: BlackjackObservation['hint'], reward: number, done: boolean): BlackjackObservation {
-    return { hint, low: this.#low, high: this.#high, guesses_left: this.#guessesLeft, done, reward, metadata: {} };
+  #observe(round: Round, reward: number | null, message: string): BlackjackObservation {
+    const player = handValue(round.player);
+    // The hole card stays hidden until the hand is over.
+    const dealerCards: Card[] = round.outcome === null ? [round.dealer[0]!] : [...round.dealer];
+    const done = round.outcome !== null;
+    return {
+      player_cards: [...round.player],
+      player_sum: player.sum,
+      usable_ace: player.usableAce,
+      dealer_cards: dealerCards,
+      dealer_sum: handValue(dealerCards).sum,
+      legal_actions: done ? [] : ['hit', 'stick'],
+      outcome: round.outcome,
+      message,
+      done,
+      reward,
+      metadata: {},
+    };
+  }
+
+  #hands(round: Round): string {
+    return `You hold ${round.player.join(' ')} (${total(round.player)}); the dealer shows ${round.dealer[0]}.`;
   }
 }
 
-/** A small seeded generator (mulberry32): the same seed, the same episode. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+/** What a step before the first reset answers: no cards, done, reward 0, and `message`. */
+function noHand(message: string): BlackjackObservation {
+  return { player_cards: [], player_sum: 0, usable_ace: false, dealer_cards: [], dealer_sum: 0, legal_actions: [], outcome: null, message, done: true, reward: 0, metadata: {} };
+}
+
+/** A hand's total in words: `19`, `soft 17`, `21, a natural`, `24, bust`. */
+function total(cards: readonly Card[]): string {
+  const { sum, usableAce } = handValue(cards);
+  if (sum > 21) return `${sum}, bust`;
+  if (isNatural(cards)) return '21, a natural';
+  return `${usableAce ? 'soft ' : ''}${sum}`;
+}
+
+function describeOutcome(outcome: Outcome): string {
+  return outcome === 'win' ? 'You win (+1)' : outcome === 'push' ? 'Push (0)' : 'You lose (-1)';
 }
