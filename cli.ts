@@ -8,7 +8,7 @@ import { MANIFEST, VERSION } from './version.js';
  * Docker side (dockerode, tar-stream).
  */
 const buildImage: CliCommand = {
-  usage: 'envbox build-image [--env <path>] [--tag <image>] [options]   (envbox build-image --help)',
+  usage: 'envbox build-image [--tag <image>] [--env <path>] [options]   (envbox build-image --help)',
   run: async (argv, context) => (await import('./client/index.js')).buildImageCommand.run(argv, context),
 };
 

@@ -27,7 +27,7 @@ export const BuildImageCommandOptions = z.strictObject({
 });
 export type BuildImageCommandOptions = z.infer<typeof BuildImageCommandOptions>;
 
-const USAGE_LINE = 'envbox build-image [--env <path>] [--tag <image>] [--base-image <image>] [--dockerfile <path>] [--context <dir>] [--no-cache]';
+const USAGE_LINE = 'envbox build-image [--tag <image>] [--base-image <image>] [--dockerfile <path>] [--context <dir>] [--no-cache] [--env <path>]';
 
 function usage(): string {
   return `Build the envbox appliance image through the Docker engine (DOCKER_HOST, else the local socket).
