@@ -59,7 +59,9 @@ export async function loadEnvironment(spec: string, cwd: string): Promise<Loaded
   try {
     module = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
   } catch (error) {
-    throw new EnvLoadError(`cannot load --env ${spec}: ${file} threw while loading: ${oneLine(error)}`);
+    // A package the module imports is not installed: the usual cause is a package not installed yet.
+    const hint = /^Cannot find package /.test(oneLine(error)) ? '; run npm install in the package first' : '';
+    throw new EnvLoadError(`cannot load --env ${spec}: ${file} threw while loading: ${oneLine(error)}${hint}`);
   }
   if (!('default' in module) || module.default === undefined) {
     throw new EnvLoadError(`cannot load --env ${spec}: ${file} has no default export; export default an environment definition (or a factory { options?, create })`);

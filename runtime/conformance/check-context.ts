@@ -52,6 +52,13 @@ export class CheckContext {
   /** Steps taken in the first HTTP session and on the first WebSocket. */
   httpSteps = 0;
   wsSteps = 0;
+  /**
+   * Whether the first HTTP session's (and the first WebSocket's) last step ended the episode: the
+   * kit then resets it before stepping again, since what a step after `done` does is the
+   * environment's own business (an observation saying so, or an error).
+   */
+  httpDone = false;
+  wsDone = false;
   readonly peers: WsPeer[] = [];
 
   constructor(init: { target: string; http: HttpProbe; token: string | undefined; timeoutMs: number; givenAction: unknown }) {

@@ -35,6 +35,23 @@ async function expectRefusal(context: CheckContext, body: unknown, what: string)
   return `${reply.status} ${envelope.code}`;
 }
 
+/**
+ * Step the first session with the sample action, counting the step; when the episode had ended,
+ * reset it first (and start counting again). Says whether it reset.
+ */
+async function stepFirstSession(context: CheckContext, session: string): Promise<string> {
+  let note = '';
+  if (context.httpDone) {
+    context.checkStepReply('POST /reset', await call(context, session, 'POST', '/reset', {}));
+    context.httpSteps = 0;
+    note = ' (after a reset: the episode had ended)';
+  }
+  const step = context.checkStepReply('POST /step', await call(context, session, 'POST', '/step', { action: context.sample!.action }));
+  context.httpSteps += 1;
+  context.httpDone = step.done === true;
+  return note;
+}
+
 /** Reset, step and state over plain HTTP, in sessions of the kit's own (`POST /sessions`, `X-Session-Id`). */
 export const HTTP_CHECKS: readonly ConformanceCheck[] = [
   {
@@ -46,6 +63,7 @@ export const HTTP_CHECKS: readonly ConformanceCheck[] = [
       const reset = context.checkStepReply('POST /reset', await call(context, session, 'POST', '/reset', {}));
       const step = context.checkStepReply('POST /step', await call(context, session, 'POST', '/step', { action: context.sample!.action }));
       context.httpSteps = 1;
+      context.httpDone = step.done === true;
       context.checkState('GET /state', await call(context, session, 'GET', '/state'), 1);
       return `session ${short(session)}: reset (done ${reset.done}), step (reward ${step.reward}, done ${step.done}), state step_count 1`;
     },
@@ -58,12 +76,11 @@ export const HTTP_CHECKS: readonly ConformanceCheck[] = [
       const [first] = context.httpSessions as [string];
       const second = await openSession(context);
       context.checkStepReply('POST /reset', await call(context, second, 'POST', '/reset', {}));
-      context.checkStepReply('POST /step', await call(context, first, 'POST', '/step', { action: context.sample!.action }));
-      context.httpSteps += 1;
+      const note = await stepFirstSession(context, first);
       const a = context.checkState('GET /state (first session)', await call(context, first, 'GET', '/state'), context.httpSteps);
       const b = context.checkState('GET /state (second session, after a step in the first)', await call(context, second, 'GET', '/state'), 0);
       if (a.episode_id != null && a.episode_id === b.episode_id) fail(`both sessions are in episode ${JSON.stringify(a.episode_id)}`);
-      return `episodes ${short(a.episode_id)} (step_count ${context.httpSteps}) and ${short(b.episode_id)} (step_count 0)`;
+      return `episodes ${short(a.episode_id)} (step_count ${context.httpSteps}) and ${short(b.episode_id)} (step_count 0)${note}`;
     },
   },
   {
@@ -90,10 +107,9 @@ export const HTTP_CHECKS: readonly ConformanceCheck[] = [
     needs: ['http_episode'],
     async run(context) {
       const session = context.httpSessions[0]!;
-      context.checkStepReply('POST /step', await call(context, session, 'POST', '/step', { action: context.sample!.action }));
-      context.httpSteps += 1;
+      const note = await stepFirstSession(context, session);
       context.checkState('GET /state', await call(context, session, 'GET', '/state'), context.httpSteps);
-      return `step answered, step_count ${context.httpSteps}`;
+      return `step answered, step_count ${context.httpSteps}${note}`;
     },
   },
 ];

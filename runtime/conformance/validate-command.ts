@@ -73,7 +73,7 @@ export const validateCommand: CliCommand = {
     if (positionals.length !== 1) {
       return fail(
         positionals.length === 0
-          ? 'missing the server URL or environment; expected e.g. envbox validate http://127.0.0.1:8000 or envbox validate .'
+          ? 'missing the server URL; expected e.g. envbox validate http://127.0.0.1:8000 (or an environment: envbox validate .)'
           : `expected one server URL or environment, received ${positionals.length}: ${positionals.join(' ')}`,
       );
     }

@@ -27,6 +27,23 @@ async function connect(context: CheckContext): Promise<WsPeer> {
   return peer;
 }
 
+/**
+ * Step the first connection with the sample action, counting the step; when the episode had
+ * ended, reset it first (and start counting again). Says whether it reset.
+ */
+async function stepFirstPeer(context: CheckContext, peer: WsPeer): Promise<string> {
+  let note = '';
+  if (context.wsDone) {
+    context.checkStepReply('reset over /ws', await reply(peer, { type: 'reset', data: {} }, 'observation', 'reset over /ws'));
+    context.wsSteps = 0;
+    note = ' (after a reset: the episode had ended)';
+  }
+  const step = context.checkStepReply('step over /ws', await reply(peer, { type: 'step', data: context.sample!.action }, 'observation', 'step over /ws'));
+  context.wsSteps += 1;
+  context.wsDone = step.done === true;
+  return note;
+}
+
 const short = (id: unknown): string => (typeof id === 'string' ? `${id.slice(0, 8)}…` : JSON.stringify(id));
 
 /** OpenEnv's WebSocket protocol on `/ws`: one session per connection, `{"type", "data"}` messages. */
@@ -40,6 +57,7 @@ export const WS_CHECKS: readonly ConformanceCheck[] = [
       const reset = context.checkStepReply('reset over /ws', await reply(peer, { type: 'reset', data: {} }, 'observation', 'reset over /ws'));
       const step = context.checkStepReply('step over /ws', await reply(peer, { type: 'step', data: context.sample!.action }, 'observation', 'step over /ws'));
       context.wsSteps = 1;
+      context.wsDone = step.done === true;
       context.checkState('state over /ws', await reply(peer, { type: 'state' }, 'state', 'state over /ws'), 1);
       return `reset (done ${reset.done}), step (reward ${step.reward}, done ${step.done}), state step_count 1`;
     },
@@ -52,12 +70,11 @@ export const WS_CHECKS: readonly ConformanceCheck[] = [
       const first = context.peers[0]!;
       const second = await connect(context);
       context.checkStepReply('reset over the second /ws', await reply(second, { type: 'reset', data: {} }, 'observation', 'reset over the second /ws'));
-      context.checkStepReply('step over /ws', await reply(first, { type: 'step', data: context.sample!.action }, 'observation', 'step over /ws'));
-      context.wsSteps += 1;
+      const note = await stepFirstPeer(context, first);
       const a = context.checkState('state over the first /ws', await reply(first, { type: 'state' }, 'state', 'state over the first /ws'), context.wsSteps);
       const b = context.checkState('state over the second /ws, after a step on the first', await reply(second, { type: 'state' }, 'state', 'state over the second /ws'), 0);
       if (a.episode_id != null && a.episode_id === b.episode_id) fail(`both connections are in episode ${JSON.stringify(a.episode_id)}`);
-      return `episodes ${short(a.episode_id)} (step_count ${context.wsSteps}) and ${short(b.episode_id)} (step_count 0)`;
+      return `episodes ${short(a.episode_id)} (step_count ${context.wsSteps}) and ${short(b.episode_id)} (step_count 0)${note}`;
     },
   },
   {
@@ -84,10 +101,9 @@ export const WS_CHECKS: readonly ConformanceCheck[] = [
     needs: ['ws_episode'],
     async run(context) {
       const peer = context.peers[0]!;
-      context.checkStepReply('step over /ws', await reply(peer, { type: 'step', data: context.sample!.action }, 'observation', 'step over /ws'));
-      context.wsSteps += 1;
+      const note = await stepFirstPeer(context, peer);
       context.checkState('state over /ws', await reply(peer, { type: 'state' }, 'state', 'state over /ws'), context.wsSteps);
-      return `step answered, step_count ${context.wsSteps}`;
+      return `step answered, step_count ${context.wsSteps}${note}`;
     },
   },
   {

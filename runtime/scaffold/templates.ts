@@ -38,7 +38,9 @@ export function scaffoldFiles(names: ScaffoldNames, versions: ScaffoldVersions):
         files: ['dist/src', 'README.md', 'Dockerfile'],
         engines: { node: '>=20' },
         scripts: {
-          build: 'tsc -p tsconfig.json',
+          // dist/ is emptied first: a renamed or deleted test must not keep running from an old build.
+          clean: "node -e \"require('node:fs').rmSync('dist', { recursive: true, force: true })\"",
+          build: 'npm run clean && tsc -p tsconfig.json',
           test: 'npm run build && node --test dist/test/*.test.js',
           serve: 'npm run build && envbox serve --env . --web',
           validate: 'npm run build && envbox validate .',
@@ -238,7 +240,7 @@ export class ${pascal}Env extends EnvClient<z.input<typeof ${pascal}Action>, ${p
 `,
     [`test/${pkg}.test.ts`]: `import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { startServer } from 'envbox';
+import { createLogger, startServer } from 'envbox';
 import { formatReport, validateEnvironment } from 'envbox/testing';
 import environment, { ${pascal}Environment } from '../src/index.js';
 import { ${pascal}Env } from '../src/client.js';
@@ -258,7 +260,7 @@ test('the same seed, the same episode', async () => {
 });
 
 test('halving finds the number within the guesses, with reward 1', async () => {
-  const definition = await environment.create({ max: 100, guesses: 7 }, { logger: console });
+  const definition = await environment.create({ max: 100, guesses: 7 }, { logger: createLogger('error') });
   const server = await startServer(definition, { logLevel: 'error' });
   await using env = new ${pascal}Env({ baseUrl: server.url, transport: 'ws' });
   try {

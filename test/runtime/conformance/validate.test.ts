@@ -138,3 +138,41 @@ t.test('usage errors exit 2: no URL, not an http URL, a bad --action, an unknown
     t.match(stderr.split('\n')[0], message);
   }
 });
+
+t.test('an environment whose episodes end at the first step, and that refuses a step after done, passes: the kit resets an ended episode before stepping again', async (t) => {
+  const { validateEnvironment } = await import('../../../runtime/index.js');
+  const { Action, Observation, State, InvalidRequestError } = await import('../../../protocol/index.js');
+  const { z } = await import('zod');
+  let episodes = 0;
+  const definition = {
+    name: 'one_shot',
+    description: 'Every episode is one step long.',
+    version: '1.0.0',
+    action: Action.extend({ move: z.literal('go') }).meta({ examples: [{ move: 'go' }] }),
+    observation: Observation,
+    state: State,
+    create() {
+      let steps = 0;
+      let done = false;
+      let id = '';
+      return {
+        reset() {
+          episodes += 1;
+          [steps, done, id] = [0, false, `episode-${episodes}`];
+          return { done: false, reward: null, metadata: {} };
+        },
+        step() {
+          if (done) throw new InvalidRequestError('the episode is over; reset');
+          [steps, done] = [steps + 1, true];
+          return { done: true, reward: 1, metadata: {} };
+        },
+        state: () => ({ episode_id: id, step_count: steps }),
+        close() {},
+      };
+    },
+  };
+  const report = await validateEnvironment(definition);
+  t.ok(report.passed, JSON.stringify(report.checks.filter((check) => check.status !== 'pass')));
+  t.match(report.checks.find((check) => check.name === 'http_session_usable')?.detail, /step_count 1 \(after a reset: the episode had ended\)/);
+  t.match(report.checks.find((check) => check.name === 'ws_sessions_isolated')?.detail, /\(after a reset: the episode had ended\)/);
+});
