@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { ENVIRONMENTS } from './envs/index.js';
 import { createInitCommand, runCli, validateCommand, type CliCommand } from './runtime/index.js';
-import { MANIFEST, VERSION } from './version.js';
+import { MANIFEST, PACKAGE_DIR, VERSION } from './version.js';
 
 /**
  * `envbox build-image`, loaded on first use, so that `envbox serve` never loads the client's
@@ -18,7 +18,7 @@ const outcome = await runCli(process.argv.slice(2), {
   env: process.env,
   stdout: process.stdout,
   stderr: process.stderr,
-  commands: { init: createInitCommand(MANIFEST), validate: validateCommand, 'build-image': buildImage },
+  commands: { init: createInitCommand(MANIFEST, PACKAGE_DIR), validate: validateCommand, 'build-image': buildImage },
 }).catch((error: unknown) => {
   const message = error instanceof Error ? error.message : String(error);
   process.stderr.write(`envbox: cannot start: ${message}\n`);

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 /** envbox's own package.json: its version, and the ranges a new environment package takes (`envbox init`). */
 export const MANIFEST: { version: string; dependencies?: Record<string, string>; devDependencies?: Record<string, string> } = JSON.parse(
@@ -7,3 +8,6 @@ export const MANIFEST: { version: string; dependencies?: Record<string, string>;
 
 /** The version of the envbox package, read from its package.json. */
 export const VERSION: string = MANIFEST.version;
+
+/** The folder of envbox's package.json: a checkout, or `node_modules/envbox` where it is installed. */
+export const PACKAGE_DIR: string = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? '.' : '..', import.meta.url));

@@ -1,5 +1,5 @@
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { CliCommand } from '../cli.js';
 import { scaffoldFiles, type ScaffoldNames, type ScaffoldVersions } from './templates.js';
@@ -61,8 +61,9 @@ Usage:
 Options:
   --name <env_name>    the environment's name: letters, digits and _, starting with a letter
                        (default: the folder's name)
-  --envbox <spec>      how the package depends on envbox, as npm install takes it
-                       (default ^<this version>; e.g. file:../envbox-0.1.0.tgz)
+  --envbox <spec>      how the package depends on envbox (its dev dependency), as npm install
+                       takes it, e.g. file:../envbox-0.1.0.tgz (default: ^<this version> where
+                       envbox is installed from a registry; file:<checkout> run from a checkout)
 
 Refuses a folder that exists and is not empty.
 `;
@@ -72,7 +73,11 @@ Refuses a folder that exists and is not empty.
  * `envbox init <dir>`: {@link scaffoldFiles} written to a new (or empty) folder. Exit code 0 when
  * written, 1 when the folder cannot be written, 2 for a usage error (a bad name, a folder not empty).
  */
-export function createInitCommand(manifest: EnvboxManifest): CliCommand {
+export function createInitCommand(manifest: EnvboxManifest, packageDir?: string): CliCommand {
+  // Installed (under node_modules/), envbox is a registry's: the new package takes a range of it.
+  // A checkout (make install) is no registry's: the new package links it, so npm install works.
+  const checkout = packageDir !== undefined && !packageDir.split(sep).includes('node_modules') ? packageDir.replace(/[\\/]+$/, '') : undefined;
+  const defaultEnvbox = checkout === undefined ? `^${manifest.version}` : `file:${checkout}`;
   return {
     usage: USAGE_LINE,
     async run(argv, context) {
@@ -114,7 +119,7 @@ export function createInitCommand(manifest: EnvboxManifest): CliCommand {
       if (typeof values.envbox === 'string' && values.envbox.trim() === '') return fail('invalid --envbox: expected an npm spec such as ^0.1.0 or file:../envbox.tgz');
 
       const versions: ScaffoldVersions = {
-        envbox: typeof values.envbox === 'string' ? values.envbox : `^${manifest.version}`,
+        envbox: typeof values.envbox === 'string' ? values.envbox : defaultEnvbox,
         envboxVersion: manifest.version,
         zod: manifest.dependencies?.zod ?? '^4',
         typescript: manifest.devDependencies?.typescript ?? '^5',
@@ -133,7 +138,8 @@ export function createInitCommand(manifest: EnvboxManifest): CliCommand {
       }
       const shown = positionals[0]!;
       context.stdout.write(
-        `envbox init: wrote ${names.env} (package ${names.pkg}) in ${dir}: ${Object.keys(files).sort().join(', ')}\n\n` +
+        `envbox init: wrote ${names.env} (package ${names.pkg}) in ${dir}: ${Object.keys(files).sort().join(', ')}\n` +
+          `It depends on envbox ${versions.envbox}.\n\n` +
           `Next:\n  cd ${shown}\n  npm install\n  npm test                 # build, unit tests, the conformance kit\n  npm run serve            # envbox serve --env . --web\n  npm run build-image      # the appliance image ${names.pkg}:latest\n`,
       );
       return { exitCode: 0 };

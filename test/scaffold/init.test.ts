@@ -41,7 +41,7 @@ t.test('envbox init <dir>: a package with every file the issue names, its names 
   });
   t.match(readFileSync(join(dir, 'guess_it', 'src', 'client.ts'), 'utf8'), /export class GuessItEnv extends EnvClient/);
   t.match(readFileSync(join(dir, 'guess_it', 'Dockerfile'), 'utf8'), /FROM \$\{BASE_IMAGE\}[\s\S]*CMD \["--env", "guess_it"\]/);
-  t.match(run.out(), /wrote guess_it \(package guess_it\)/);
+  t.match(run.out(), /wrote guess_it \(package guess_it\)[^\n]*\nIt depends on envbox \^/);
 
   // An empty folder is fine; --name names the environment; --envbox the dependency.
   const named = cli(dir);
@@ -117,4 +117,17 @@ t.test('envbox build-image --env <path>: what is missing is said before any buil
   t.same(await buildImageCommand.run(['--help'], help.ctx), { exitCode: 0 });
   t.match(help.out(), /--env <path>\s+an environment package folder/);
   t.notOk(existsSync(join(dir, 'no-manifest', 'Dockerfile')));
+});
+
+t.test('run from a checkout, init links it (file:<checkout>); installed under node_modules, it takes a range', async (t) => {
+  const dir = t.testdir({});
+  const fromCheckout = cli(dir);
+  fromCheckout.ctx.commands = { init: createInitCommand(MANIFEST, '/src/envbox') };
+  t.same(await runCli(['init', 'a'], fromCheckout.ctx), { exitCode: 0 });
+  t.match(JSON.parse(readFileSync(join(dir, 'a', 'package.json'), 'utf8')), { devDependencies: { envbox: 'file:/src/envbox' }, peerDependencies: { envbox: `^${MANIFEST.version}` } });
+  t.match(fromCheckout.out(), /It depends on envbox file:\/src\/envbox\./);
+  const installed = cli(dir);
+  installed.ctx.commands = { init: createInitCommand(MANIFEST, '/app/node_modules/envbox/') };
+  t.same(await runCli(['init', 'b'], installed.ctx), { exitCode: 0 });
+  t.match(JSON.parse(readFileSync(join(dir, 'b', 'package.json'), 'utf8')), { devDependencies: { envbox: `^${MANIFEST.version}` } });
 });
