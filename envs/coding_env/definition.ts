@@ -2,9 +2,13 @@ import { readFileSync } from 'node:fs';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { METRICS_PREFIX, type EnvDefinition, type EnvFactory } from '../../protocol/index.js';
 import { createLanguageBackends, WarmPool, type JavaScriptBackendOptions, type PythonBackendOptions, type SandboxBackend } from '../../sandbox/index.js';
-import { CodeActEnv } from './code-act-env.js';
+import { CodeActEnv, type TaskEpisodes } from './code-act-env.js';
+import { batchEvaluator, DEFAULT_MAX_EVALUATE_ITEMS } from './judge/evaluate.js';
+import { Judge, type JudgeOptions } from './judge/judge.js';
 import { CodeAction, CodeObservation, CodeResetRequest, CodeState, DEFAULT_LANGUAGE, LANGUAGE_NAMES, type Language } from './models.js';
 import { CodingEnvServeOptions, DEFAULT_POOL_SIZE } from './options.js';
+import { taskSpec } from './task-set/task.js';
+import { TaskSet } from './task-set/task-set.js';
 import { CODING_ENV_TOOLS } from './tools.js';
 import { defaultTransforms, type RewardTransform } from './transforms/index.js';
 
@@ -26,6 +30,12 @@ export interface CodingEnvOptions {
   transforms?: readonly RewardTransform[];
   /** Told about sandboxes that failed to start in the background. */
   onPoolError?: (error: unknown) => void;
+  /** A task set (or the path of one, see {@link TaskSet.load}): episodes get tasks, submissions are judged. */
+  tasks?: TaskSet | string;
+  /** How the judge scores and shows submissions, and how many tests it runs at once. */
+  judge?: JudgeOptions;
+  /** Items one `POST /evaluate` may carry. @default 256 */
+  maxEvaluateItems?: number;
 }
 
 /**
@@ -34,6 +44,8 @@ export interface CodingEnvOptions {
  * @throws {IsolationUnavailableError} when isolation is required and the host cannot give it
  */
 export async function createCodingEnvDefinition(options: CodingEnvOptions = {}): Promise<EnvDefinition<CodeAction, CodeObservation, CodeState, CodeResetRequest>> {
+  // Read first: a bad task set refuses the start before any sandbox is started.
+  const taskSet = typeof options.tasks === 'string' ? TaskSet.load(options.tasks) : options.tasks;
   // The language table: one backend per language, each with a warm pool and a kill count.
   const backends = await createLanguageBackends(LANGUAGE_NAMES, {
     python: { backend: options.pythonBackend, ...options.sandbox },
@@ -46,6 +58,7 @@ export async function createCodingEnvDefinition(options: CodingEnvOptions = {}):
   const defaultLanguage = options.defaultLanguage ?? DEFAULT_LANGUAGE;
   const poolHealth = (pool: WarmPool) => ({ ready: pool.readyCount, starting: pool.startingCount, size: pool.size });
   const [first, ...others] = LANGUAGE_NAMES;
+  const tasks: TaskEpisodes | undefined = taskSet === undefined ? undefined : { taskSet, judge: new Judge(pools, options.judge) };
   return {
     name: 'coding_env',
     description: 'Runs Python or JavaScript code step by step in a sandbox; state persists within an episode.',
@@ -56,7 +69,16 @@ export async function createCodingEnvDefinition(options: CodingEnvOptions = {}):
     state: CodeState,
     resetRequest: CodeResetRequest,
     tools: CODING_ENV_TOOLS,
-    create: () => new CodeActEnv(pools, transforms, defaultLanguage, (language) => (kills[language] += 1)),
+    create: () => new CodeActEnv(pools, transforms, defaultLanguage, (language) => (kills[language] += 1), tasks),
+    ...(tasks === undefined
+      ? {}
+      : {
+          tasks: {
+            splits: () => tasks.taskSet.splits(),
+            list: (split: string) => tasks.taskSet.tasks(split)?.map(taskSpec),
+          },
+          evaluate: batchEvaluator(tasks.taskSet, tasks.judge, options.maxEvaluateItems ?? DEFAULT_MAX_EVALUATE_ITEMS),
+        }),
     metrics: (registry) => {
       registerPoolMetrics(registry, pools, kills);
       registerMemoryBudgetMetrics(registry, backends);
@@ -66,6 +88,8 @@ export async function createCodingEnvDefinition(options: CodingEnvOptions = {}):
       // The first language's facts at the top level, where /health had them before a second came.
       ...backends[first].health(),
       default_language: defaultLanguage,
+      // How many tasks the server judges (0 without a task set).
+      tasks: taskSet?.size ?? 0,
       // The pool resets without a language take from; `pools` has every language's.
       pool: poolHealth(pools[defaultLanguage]),
       pools: byLanguage((language) => poolHealth(pools[language])),
@@ -213,6 +237,9 @@ export const CODING_ENV: EnvFactory<typeof CodingEnvServeOptions> = {
       pythonBackend: options.pythonBackend,
       defaultLanguage: options.defaultLanguage,
       poolSize: options.poolSize,
+      ...(options.tasks === undefined ? {} : { tasks: options.tasks }),
+      judge: { reward: options.reward, revealTests: options.revealTests, concurrency: options.judgeConcurrency },
+      maxEvaluateItems: options.maxEvaluateItems,
       javascript: { memoryBudgetBytes: options.episodeMemoryBudgetBytes },
       sandbox: {
         spawn: options.pythonSpawn,

@@ -14,10 +14,19 @@ export const DEFAULT_LANGUAGE = 'python';
 export const Language = z.enum(LANGUAGE_NAMES);
 export type Language = z.infer<typeof Language>;
 
-/** The reset request of coding_env: the base one plus the episode's language. */
+/**
+ * The reset request of coding_env: the base one plus the episode's language and, on a server with
+ * a task set, the task: `{split, index}`, `{task_id}`, or a `seed` that picks one reproducibly.
+ */
 export const CodeResetRequest = ResetRequest.extend({
-  /** The episode's language; the server's `--default-language` when absent. */
+  /** The episode's language; the server's `--default-language` when absent (a task's own language otherwise). */
   language: Language.nullish(),
+  /** The split of the episode's task (with `index`). */
+  split: z.string().nullish(),
+  /** The index of the episode's task in `split`. */
+  index: z.number().int().nullish(),
+  /** The episode's task, by id. */
+  task_id: z.string().nullish(),
 });
 export type CodeResetRequest = z.infer<typeof CodeResetRequest>;
 
@@ -27,8 +36,16 @@ export type CodeResetRequest = z.infer<typeof CodeResetRequest>;
  * episode's default language, Python).
  */
 export const CodeAction = Action.extend({
-  code: z.string(),
-}).meta({ examples: [{ code: 'print(1)' }] });
+  /** Code to run; optional only when `submit` is true. */
+  code: z.string().optional(),
+  /**
+   * Submit and end the episode: the judge runs the task's tests against what the episode ran
+   * (its steps that exited 0, then `code`), each in a fresh sandbox; the reward is what they say.
+   */
+  submit: z.boolean().optional(),
+})
+  .refine((action) => action.code !== undefined || action.submit === true, { message: 'give code, or submit: true', path: ['code'] })
+  .meta({ examples: [{ code: 'print(1)' }] });
 export type CodeAction = z.infer<typeof CodeAction>;
 
 /**
@@ -50,6 +67,19 @@ export const CodeMetadata = z.looseObject({
   state_lost: z.boolean().optional(),
   /** Each transform's reward term, by transform name (steps only). */
   reward_terms: z.record(z.string(), z.number()).optional(),
+  /** The episode's task id (episodes started on a task). */
+  task_id: z.string().optional(),
+  /** The task's prompt (the first observation of an episode started on a task). */
+  prompt: z.string().optional(),
+  /** The judge's verdict (a submit): reward, tests passed, and per test its name, whether it passed and why not. */
+  judge: z
+    .object({
+      reward: z.number(),
+      passed: z.number().int(),
+      total: z.number().int(),
+      tests: z.array(z.object({ name: z.string(), passed: z.boolean(), reason: z.string().nullable(), source: z.string().optional() })),
+    })
+    .optional(),
 });
 export type CodeMetadata = z.infer<typeof CodeMetadata>;
 
@@ -73,5 +103,7 @@ export const CodeState = State.extend({
   last_exit_code: z.number().int(),
   /** The language of the episode (of the next one, before the first reset). */
   language: Language,
+  /** The episode's task, or null for an episode without one. */
+  task_id: z.string().nullable(),
 });
 export type CodeState = z.infer<typeof CodeState>;

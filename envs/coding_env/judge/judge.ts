@@ -1,0 +1,121 @@
+import { randomBytes } from 'node:crypto';
+import type { ExecResult, WarmPool } from '../../../sandbox/index.js';
+import { EXIT_OK, EXIT_TIMEOUT } from '../../../sandbox/index.js';
+import type { Language } from '../models.js';
+import type { Task, TaskTest } from '../task-set/task.js';
+import { ConcurrencyLimit } from './concurrency-limit.js';
+
+/** How a judgement becomes a reward: the fraction of tests passed, or 1 only when all pass. */
+export const REWARD_MODES = ['fraction', 'all-or-nothing'] as const;
+export type RewardMode = (typeof REWARD_MODES)[number];
+
+/** Tests judged at once, across every submission and batch, by default. @default 4 */
+export const DEFAULT_JUDGE_CONCURRENCY = 4;
+/** The longest failure reason kept per test, in characters. */
+export const MAX_REASON_CHARS = 200;
+
+/** The verdict on one test. */
+export interface TestVerdict {
+  name: string;
+  passed: boolean;
+  /** Why it failed, in one short line (the last line of the error, a timeout, a killed sandbox); null when it passed. */
+  reason: string | null;
+  /** The test's source, only when the server reveals tests (`--reveal-tests`). */
+  source?: string;
+}
+
+/** The verdict on one submission. */
+export interface Judgement {
+  /** The fraction of tests passed (or 1/0 in all-or-nothing mode). */
+  reward: number;
+  passed: number;
+  total: number;
+  tests: TestVerdict[];
+}
+
+/** Options of a {@link Judge}. */
+export interface JudgeOptions {
+  /** @default 'fraction' */
+  reward?: RewardMode;
+  /** Put each test's source in its verdict. @default false */
+  revealTests?: boolean;
+  /** Tests judged at once (each in a sandbox of its own). @default DEFAULT_JUDGE_CONCURRENCY */
+  concurrency?: number;
+}
+
+/**
+ * Runs a task's tests against a submission. Each test gets a fresh sandbox of the task's language
+ * from the pools (never an episode's, never the server's own process): the submission runs there
+ * as one step, the test as the next. The test step ends with a string literal holding a nonce drawn
+ * for this test only; the test passes only when the runner reports that step finished normally
+ * (exit 0, sandbox alive) with that nonce as its value. The value travels on the runner's own
+ * channel (the step's `result`), never in stdout; the nonce enters the sandbox after the submission
+ * has run, so printing "PASSED", exiting 0 early or writing frames on the channel during the
+ * submission step cannot produce it (see docs/ARCHITECTURE.md, "The judge").
+ */
+export class Judge {
+  readonly #pools: Readonly<Record<Language, WarmPool>>;
+  readonly #reward: RewardMode;
+  readonly #revealTests: boolean;
+  readonly #limit: ConcurrencyLimit;
+
+  constructor(pools: Readonly<Record<Language, WarmPool>>, options: JudgeOptions = {}) {
+    this.#pools = pools;
+    this.#reward = options.reward ?? 'fraction';
+    this.#revealTests = options.revealTests ?? false;
+    this.#limit = new ConcurrencyLimit(options.concurrency ?? DEFAULT_JUDGE_CONCURRENCY);
+  }
+
+  /** Judge `code` against every test of `task`; tests run in parallel up to the concurrency limit. */
+  async judge(task: Task, code: string, options: { signal?: AbortSignal } = {}): Promise<Judgement> {
+    const tests = await Promise.all(task.tests.map((test) => this.#limit.run(() => this.#judgeTest(task, test, code, options.signal))));
+    const passed = tests.filter((test) => test.passed).length;
+    const total = tests.length;
+    const reward = this.#reward === 'all-or-nothing' ? (passed === total ? 1 : 0) : passed / total;
+    return { reward, passed, total, tests };
+  }
+
+  async #judgeTest(task: Task, test: TaskTest, code: string, signal: AbortSignal | undefined): Promise<TestVerdict> {
+    const verdict = (passed: boolean, reason: string | null): TestVerdict => ({
+      name: test.name,
+      passed,
+      reason,
+      ...(this.#revealTests ? { source: test.code } : {}),
+    });
+    const timeoutMs = task.timeoutS * 1000;
+    const sandbox = await this.#pools[task.language].acquire();
+    try {
+      const submission = task.setupCode === undefined ? code : `${task.setupCode}\n${code}`;
+      const ran = await sandbox.run(submission, { timeoutMs, ...(signal ? { signal } : {}) });
+      if (ran.stateLost) return verdict(false, 'the submission killed its sandbox (exit 137)');
+      if (ran.exitCode !== EXIT_OK) return verdict(false, `the submission failed: ${failureReason(ran, task.timeoutS)}`);
+      // Drawn now, after the submission's step has returned: nothing in the sandbox has seen it.
+      const nonce = randomBytes(16).toString('hex');
+      const checked = await sandbox.run(testStep(task.language, test.code, nonce), { timeoutMs, ...(signal ? { signal } : {}) });
+      if (checked.stateLost) return verdict(false, failureReason(checked, task.timeoutS));
+      if (checked.exitCode !== EXIT_OK) return verdict(false, failureReason(checked, task.timeoutS));
+      if (checked.result !== `'${nonce}'`) return verdict(false, 'the test did not run to its end (something stopped it early with exit 0)');
+      return verdict(true, null);
+    } finally {
+      void sandbox.close();
+    }
+  }
+}
+
+/**
+ * The step that runs `testCode` and, only if it completes, evaluates to the nonce (the step's
+ * trailing expression, reported by the runner as its `result`).
+ */
+export function testStep(language: Language, testCode: string, nonce: string): string {
+  // JavaScript: the `;` keeps a last line such as `f()` from calling the string; Python needs none.
+  return language === 'javascript' ? `${testCode}\n;'${nonce}'` : `${testCode}\n'${nonce}'`;
+}
+
+/** One short line on why a step failed. */
+function failureReason(result: ExecResult, timeoutS: number): string {
+  if (result.stateLost) return 'the sandbox was killed (exit 137): the test ran past its deadline or the code killed it';
+  if (result.exitCode === EXIT_TIMEOUT) return `timed out after ${timeoutS} s`;
+  const last = result.stderr.split('\n').map((line) => line.trim()).filter((line) => line !== '' && !line.startsWith('[envbox') && !line.startsWith('at ')).at(-1);
+  const reason = result.exitCode === 1 ? (last ?? 'an error') : `exited with code ${result.exitCode}${last === undefined ? '' : ` (${last})`}`;
+  return reason.length > MAX_REASON_CHARS ? `${reason.slice(0, MAX_REASON_CHARS - 1)}…` : reason;
+}
