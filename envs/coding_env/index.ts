@@ -7,3 +7,18 @@ export { CodeActEnv } from './code-act-env.js';
 export { CODING_ENV_TOOLS } from './tools.js';
 export type { RunCodeResult } from './tools.js';
 export * from './transforms/index.js';
+export type { TaskEpisodes } from './code-act-env.js';
+export { DEFAULT_TEST_TIMEOUT_S, TaskSpec, taskSpec } from './task-set/task.js';
+export type { Task, TaskTest } from './task-set/task.js';
+export { TaskSet } from './task-set/task-set.js';
+export type { SplitInfo } from './task-set/task-set.js';
+export { TaskSetError } from './task-set/task-set-error.js';
+export { detectFormat, MAX_TEST_TIMEOUT_S } from './task-set/task-formats.js';
+export type { TaskFormat } from './task-set/task-formats.js';
+export { DEFAULT_JUDGE_CONCURRENCY, Judge, LOST_SANDBOX_RETRIES, MAX_REASON_CHARS, REWARD_MODES, testStep } from './judge/judge.js';
+export type { Judgement, JudgeOptions, RewardMode, TestVerdict } from './judge/judge.js';
+export { batchEvaluator, DEFAULT_MAX_EVALUATE_ITEMS, EvaluateItem } from './judge/evaluate.js';
+export type { EvaluateResponse, EvaluateResult } from './judge/evaluate.js';
+export { ConcurrencyLimit } from './judge/concurrency-limit.js';
+/** Where the sample task set lives (a directory of `train.jsonl` and `test.jsonl`), in the source tree and the package. */
+export const SAMPLE_TASKS_DIR = new URL('./tasks/sample/', import.meta.url);

@@ -28,6 +28,14 @@ _StackSummary = traceback.StackSummary
 _RUNNER_FILE = __file__
 _TextIOWrapper = io.TextIOWrapper
 _RawIOBase = io.RawIOBase
+# The builtins a step goes through, bound before any step runs: code that rebinds builtins.compile
+# (or exec, eval, repr) must not see the next step's source nor change how it runs (the judge
+# sends a nonce in a later step's code).
+_compile = compile
+_exec = exec
+_eval = eval
+_repr = repr
+_PyCF_ONLY_AST = ast.PyCF_ONLY_AST
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -162,15 +170,15 @@ def run_step(number, code, namespace, max_output_bytes, timeout_s):
     _Interrupt.in_step = True
     try:
         try:
-            tree = ast.parse(code, filename, "exec")
+            tree = _compile(code, filename, "exec", _PyCF_ONLY_AST)
             last = None
             if tree.body and isinstance(tree.body[-1], ast.Expr):
                 last = ast.Expression(tree.body.pop().value)
-            exec(compile(tree, filename, "exec"), namespace)
+            _exec(_compile(tree, filename, "exec"), namespace)
             if last is not None:
-                value = eval(compile(last, filename, "eval"), namespace)
+                value = _eval(_compile(last, filename, "eval"), namespace)
                 if value is not None:
-                    result = repr(value)
+                    result = _repr(value)
                     if len(result) > max_output_bytes:
                         result = result[:max_output_bytes] + "...[envbox: result truncated]"
         except SystemExit as error:

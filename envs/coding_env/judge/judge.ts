@@ -11,6 +11,8 @@ export type RewardMode = (typeof REWARD_MODES)[number];
 
 /** Tests judged at once, across every submission and batch, by default. @default 4 */
 export const DEFAULT_JUDGE_CONCURRENCY = 4;
+/** Times a test is judged again after its sandbox died before the deadline (collateral of a sibling's kill). */
+export const LOST_SANDBOX_RETRIES = 2;
 /** The longest failure reason kept per test, in characters. */
 export const MAX_REASON_CHARS = 200;
 
@@ -76,26 +78,29 @@ export class Judge {
   }
 
   async #judgeTest(task: Task, test: TaskTest, code: string, signal: AbortSignal | undefined): Promise<TestVerdict> {
-    const verdict = (passed: boolean, reason: string | null): TestVerdict => ({
-      name: test.name,
-      passed,
-      reason,
-      ...(this.#revealTests ? { source: test.code } : {}),
-    });
+    let outcome = await this.#attempt(task, test, code, signal);
+    // A sandbox killed before its deadline may be collateral: JavaScript sandboxes share a worker,
+    // which is terminated when a sibling will not stop. Such a test is judged again, in another sandbox.
+    for (let retry = 0; outcome.lostEarly && retry < LOST_SANDBOX_RETRIES; retry += 1) outcome = await this.#attempt(task, test, code, signal);
+    return { name: test.name, passed: outcome.reason === null, reason: outcome.reason, ...(this.#revealTests ? { source: test.code } : {}) };
+  }
+
+  /** One run of `test` in a fresh sandbox: why it failed (null: it passed), and whether its sandbox died before the deadline. */
+  async #attempt(task: Task, test: TaskTest, code: string, signal: AbortSignal | undefined): Promise<{ reason: string | null; lostEarly: boolean }> {
     const timeoutMs = task.timeoutS * 1000;
+    const lostEarly = (result: ExecResult): boolean => result.stateLost && result.durationMs < timeoutMs;
     const sandbox = await this.#pools[task.language].acquire();
     try {
       const submission = task.setupCode === undefined ? code : `${task.setupCode}\n${code}`;
       const ran = await sandbox.run(submission, { timeoutMs, ...(signal ? { signal } : {}) });
-      if (ran.stateLost) return verdict(false, 'the submission killed its sandbox (exit 137)');
-      if (ran.exitCode !== EXIT_OK) return verdict(false, `the submission failed: ${failureReason(ran, task.timeoutS)}`);
+      if (ran.stateLost) return { reason: 'the submission killed its sandbox (exit 137)', lostEarly: lostEarly(ran) };
+      if (ran.exitCode !== EXIT_OK) return { reason: `the submission failed: ${failureReason(ran, task.timeoutS)}`, lostEarly: false };
       // Drawn now, after the submission's step has returned: nothing in the sandbox has seen it.
       const nonce = randomBytes(16).toString('hex');
       const checked = await sandbox.run(testStep(task.language, test.code, nonce), { timeoutMs, ...(signal ? { signal } : {}) });
-      if (checked.stateLost) return verdict(false, failureReason(checked, task.timeoutS));
-      if (checked.exitCode !== EXIT_OK) return verdict(false, failureReason(checked, task.timeoutS));
-      if (checked.result !== `'${nonce}'`) return verdict(false, 'the test did not run to its end (something stopped it early with exit 0)');
-      return verdict(true, null);
+      if (checked.stateLost || checked.exitCode !== EXIT_OK) return { reason: failureReason(checked, task.timeoutS), lostEarly: lostEarly(checked) };
+      if (checked.result !== `'${nonce}'`) return { reason: 'the test did not run to its end (something stopped it early with exit 0)', lostEarly: false };
+      return { reason: null, lostEarly: false };
     } finally {
       void sandbox.close();
     }
