@@ -32,7 +32,7 @@ export class EnvboxError extends Error {
     this.name = new.target.name;
     this.code = code;
     this.status = status;
-    this.expose = status < 500 || status === 503;
+    this.expose = status < 500 || status === 501 || status === 503;
     this.details = options.details;
   }
 
