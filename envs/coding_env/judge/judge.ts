@@ -97,7 +97,7 @@ export class Judge {
       if (ran.exitCode !== EXIT_OK) return { reason: `the submission failed: ${failureReason(ran, task.timeoutS)}`, lostEarly: false };
       // Drawn now, after the submission's step has returned: nothing in the sandbox has seen it.
       const nonce = randomBytes(16).toString('hex');
-      const checked = await sandbox.run(testStep(task.language, test.code, nonce), { timeoutMs, ...(signal ? { signal } : {}) });
+      const checked = await sandbox.run(testStep(task.language, test.code, nonce, task.entryPoint), { timeoutMs, pristineBuiltins: true, ...(signal ? { signal } : {}) });
       if (checked.stateLost || checked.exitCode !== EXIT_OK) return { reason: failureReason(checked, task.timeoutS), lostEarly: lostEarly(checked) };
       if (checked.result !== `'${nonce}'`) return { reason: 'the test did not run to its end (something stopped it early with exit 0)', lostEarly: false };
       return { reason: null, lostEarly: false };
@@ -108,12 +108,45 @@ export class Judge {
 }
 
 /**
- * The step that runs `testCode` and, only if it completes, evaluates to the nonce (the step's
- * trailing expression, reported by the runner as its `result`).
+ * Python: rebinds the entry point to a wrapper that lets only plain data out (exact builtin types,
+ * checked with `is`, never `==`): an object whose `__eq__` always answers true never reaches the
+ * test's comparisons. The names it uses are the step's pristine builtins.
  */
-export function testStep(language: Language, testCode: string, nonce: string): string {
+function plainDataGuard(entryPoint: string): string {
+  return [
+    'def __envbox_plain_data(function, name):',
+    '    plain = (int, float, complex, str, bytes, bool, type(None), list, tuple, dict, set, frozenset)',
+    '    def check(value):',
+    '        kind = type(value)',
+    '        if not any(kind is allowed for allowed in plain):',
+    '            raise TypeError("%s returned a %s; the judge takes only plain data (numbers, strings, None, lists, tuples, dicts, sets)" % (name, kind.__name__))',
+    '        if kind is dict:',
+    '            for key, item in dict.items(value):',
+    '                check(key)',
+    '                check(item)',
+    '        elif kind is not str and kind is not bytes and any(kind is container for container in (list, tuple, set, frozenset)):',
+    '            for item in value:',
+    '                check(item)',
+    '    def guarded(*args, **kwargs):',
+    '        result = function(*args, **kwargs)',
+    '        check(result)',
+    '        return result',
+    '    return guarded',
+    `${entryPoint} = __envbox_plain_data(${entryPoint}, ${JSON.stringify(entryPoint)})`,
+    'del __envbox_plain_data',
+    '',
+  ].join('\n');
+}
+
+/**
+ * The step that runs `testCode` and, only if it completes, evaluates to the nonce (the step's
+ * trailing expression, reported by the runner as its `result`). Python's step first guards the
+ * entry point (see {@link plainDataGuard}).
+ */
+export function testStep(language: Language, testCode: string, nonce: string, entryPoint?: string): string {
   // JavaScript: the `;` keeps a last line such as `f()` from calling the string; Python needs none.
-  return language === 'javascript' ? `${testCode}\n;'${nonce}'` : `${testCode}\n'${nonce}'`;
+  if (language === 'javascript') return `${testCode}\n;'${nonce}'`;
+  return `${entryPoint === undefined ? '' : plainDataGuard(entryPoint)}${testCode}\n'${nonce}'`;
 }
 
 /** One short line on why a step failed. */

@@ -9,6 +9,8 @@ export const MAX_TEST_TIMEOUT_S = 60;
 export type TaskFormat = 'envbox' | 'humaneval' | 'mbpp';
 
 const nonEmpty = z.string().min(1);
+/** A function name both languages accept (it is written into the judge's test steps). */
+const identifier = z.string().regex(/^[A-Za-z_$][\w$]*$/, 'expected an identifier such as add_numbers');
 
 /** envbox's own format: one task a line. */
 export const EnvboxTaskLine = z
@@ -18,7 +20,7 @@ export const EnvboxTaskLine = z
     prompt: nonEmpty,
     tests: z.array(z.strictObject({ name: nonEmpty.optional(), code: nonEmpty })).min(1).optional(),
     test_code: nonEmpty.optional(),
-    entry_point: nonEmpty.optional(),
+    entry_point: identifier.optional(),
     setup_code: z.string().optional(),
     timeout_s: z.number().positive().max(MAX_TEST_TIMEOUT_S).optional(),
     /** A reference solution: the sample set's tests prove it passes; never served. */
@@ -35,7 +37,7 @@ export const HumanEvalLine = z.looseObject({
   prompt: nonEmpty,
   canonical_solution: z.string(),
   test: nonEmpty,
-  entry_point: nonEmpty,
+  entry_point: identifier,
 });
 
 /** MBPP's format: one test per assert of `test_list`. */
