@@ -8,7 +8,12 @@ import { REWARD_HACKS } from './reward-hacking-cases.js';
 // sample set; each earns exactly what its honest part earns. A correct submission judged in the
 // same batch still scores 1: no hostile item (killers included) spoils another's verdict.
 t.test('the reward-hacking corpus', async (t) => {
-  const definition = await createCodingEnvDefinition({ poolSize: 2, tasks: TaskSet.load(fileURLToPath(SAMPLE_TASKS_DIR)), judge: { concurrency: 6 } });
+  const sample = TaskSet.load(fileURLToPath(SAMPLE_TASKS_DIR));
+  // py/add without its entry point: the judge cannot replay it and runs it in the submission's interpreter.
+  const noEntryPoint = { ...sample.byId('py/add')!, id: 'py/add-no-entry-point', split: 'extra', index: 0, entryPoint: undefined };
+  delete noEntryPoint.entryPoint;
+  const tasks = new TaskSet(new Map([...sample.splits().map(({ name }) => [name, sample.tasks(name)!] as const), ['extra', [noEntryPoint]]]));
+  const definition = await createCodingEnvDefinition({ poolSize: 2, tasks, judge: { concurrency: 6 } });
   const server = await startTestServer(t, {}, definition);
   const honest = [
     { task_id: 'py/add', code: 'def add(a, b):\n    return a + b' },

@@ -4,6 +4,7 @@ import { EXIT_OK, EXIT_TIMEOUT } from '../../../sandbox/index.js';
 import type { Language } from '../models.js';
 import type { Task, TaskTest } from '../task-set/task.js';
 import { ConcurrencyLimit } from './concurrency-limit.js';
+import { replayTest, type ReplayVerdict } from './python-replay.js';
 
 /** How a judgement becomes a reward: the fraction of tests passed, or 1 only when all pass. */
 export const REWARD_MODES = ['fraction', 'all-or-nothing'] as const;
@@ -46,14 +47,14 @@ export interface JudgeOptions {
 }
 
 /**
- * Runs a task's tests against a submission. Each test gets a fresh sandbox of the task's language
- * from the pools (never an episode's, never the server's own process): the submission runs there
- * as one step, the test as the next. The test step ends with a string literal holding a nonce drawn
- * for this test only; the test passes only when the runner reports that step finished normally
- * (exit 0, sandbox alive) with that nonce as its value. The value travels on the runner's own
- * channel (the step's `result`), never in stdout; the nonce enters the sandbox after the submission
- * has run, so printing "PASSED", exiting 0 early or writing frames on the channel during the
- * submission step cannot produce it (see docs/ARCHITECTURE.md, "The judge").
+ * Runs a task's tests against a submission, each test in fresh sandboxes of the task's language
+ * from the pools (never an episode's, never the server's own process). Python tests with an entry
+ * point are replayed: the test runs in a sandbox that never runs submitted code and its verdict is
+ * that sandbox's own step result; only literals cross (see {@link replayTest}). Other tests run in
+ * the submission's sandbox as the step after it, ending with a string literal holding a nonce drawn
+ * for this test once the submission's step has returned: the test passes only when the runner
+ * reports that step finished (exit 0, sandbox alive) with the nonce as its value, on the runner's
+ * channel, never in stdout (see docs/ARCHITECTURE.md, "The judge").
  */
 export class Judge {
   readonly #pools: Readonly<Record<Language, WarmPool>>;
@@ -85,8 +86,37 @@ export class Judge {
     return { name: test.name, passed: outcome.reason === null, reason: outcome.reason, ...(this.#revealTests ? { source: test.code } : {}) };
   }
 
-  /** One run of `test` in a fresh sandbox: why it failed (null: it passed), and whether its sandbox died before the deadline. */
+  /**
+   * One judging of `test`: why it failed (null: it passed), and whether a sandbox died before its
+   * deadline. Python tests with an entry point are replayed (the test never runs in the
+   * submission's interpreter, see {@link replayTest}); the others, and tests replay cannot judge,
+   * run in the submission's sandbox after it.
+   */
   async #attempt(task: Task, test: TaskTest, code: string, signal: AbortSignal | undefined): Promise<{ reason: string | null; lostEarly: boolean }> {
+    if (task.language === 'python' && task.entryPoint !== undefined) {
+      const replayed = await this.#replayAttempt(task, task.entryPoint, test, code, signal);
+      if (!('fallback' in replayed)) return replayed;
+    }
+    return this.#inProcessAttempt(task, test, code, signal);
+  }
+
+  async #replayAttempt(task: Task, entryPoint: string, test: TaskTest, code: string, signal: AbortSignal | undefined): Promise<ReplayVerdict> {
+    const timeoutMs = task.timeoutS * 1000;
+    const pool = this.#pools[task.language];
+    const [submission, tester] = await Promise.all([pool.acquire(), pool.acquire()]);
+    try {
+      const ran = await submission.run(task.setupCode === undefined ? code : `${task.setupCode}\n${code}`, { timeoutMs, ...(signal ? { signal } : {}) });
+      if (ran.stateLost) return { reason: 'the submission killed its sandbox (exit 137)', lostEarly: ran.durationMs < timeoutMs };
+      if (ran.exitCode !== EXIT_OK) return { reason: `the submission failed: ${failureReason(ran, task.timeoutS)}`, lostEarly: false };
+      return await replayTest({ submission, tester, entryPoint, testCode: test.code, setupCode: task.setupCode, timeoutMs, signal });
+    } finally {
+      void submission.close();
+      void tester.close();
+    }
+  }
+
+  /** `test` run in the submission's own sandbox, after it, ending with a nonce only a finished test step evaluates to. */
+  async #inProcessAttempt(task: Task, test: TaskTest, code: string, signal: AbortSignal | undefined): Promise<{ reason: string | null; lostEarly: boolean }> {
     const timeoutMs = task.timeoutS * 1000;
     const lostEarly = (result: ExecResult): boolean => result.stateLost && result.durationMs < timeoutMs;
     const sandbox = await this.#pools[task.language].acquire();
