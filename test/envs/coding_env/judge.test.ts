@@ -1,0 +1,86 @@
+import t from 'tap';
+import { createCodingEnvDefinition, TaskSet, type Task } from '../../../envs/coding_env/index.js';
+import { request, startTestServer } from '../../fixtures/test-server.js';
+
+const python = (id: string, entryPoint: string | undefined, tests: string[], setupCode?: string): Task => ({
+  id,
+  split: 'judge',
+  index: 0,
+  language: 'python',
+  prompt: id,
+  tests: tests.map((code, i) => ({ name: `t${i}`, code })),
+  ...(entryPoint === undefined ? {} : { entryPoint }),
+  ...(setupCode === undefined ? {} : { setupCode }),
+  timeoutS: 5,
+});
+
+// Tests shaped like HumanEval's and MBPP's, judged by replay (or, where replay cannot, in the
+// submission's interpreter): each with a correct submission (reward 1) and a wrong one (less).
+const CASES: { task: Task; right: string; wrong: string; wrongReward: number }[] = [
+  {
+    task: python('check-many-calls', 'double', ['def check(candidate):\n    assert candidate(2) == 4\n    for x in range(20):\n        assert candidate(x) == 2 * x\n    assert candidate(-1.5) == -3.0\n\ncheck(double)']),
+    right: 'def double(x):\n    return x * 2',
+    wrong: 'def double(x):\n    return x * 2 if x < 10 else 0',
+    wrongReward: 0,
+  },
+  {
+    task: python('exceptions', 'parse', [
+      'try:\n    parse("x")\n    raise AssertionError("expected ValueError")\nexcept ValueError:\n    pass',
+      'assert parse("12") == 12',
+    ]),
+    right: 'def parse(s):\n    return int(s)',
+    wrong: 'def parse(s):\n    try:\n        return int(s)\n    except ValueError:\n        return None',
+    wrongReward: 0.5,
+  },
+  {
+    task: python('containers', 'pairs', ['assert pairs({"b": 2, "a": 1}) == [("a", 1), ("b", 2)]', 'assert pairs({}) == []']),
+    right: 'def pairs(d):\n    return sorted(d.items())',
+    wrong: 'def pairs(d):\n    return list(d.items())',
+    wrongReward: 0.5,
+  },
+  {
+    task: python('seeded-random', 'square', ['import random\nfor _ in range(5):\n    x = random.randint(0, 100)\n    assert square(x) == x * x']),
+    right: 'def square(x):\n    return x * x',
+    wrong: 'def square(x):\n    return x + x',
+    wrongReward: 0,
+  },
+  {
+    task: python('setup-code', 'area', ['assert abs(area(1) - math.pi) < 1e-9'], 'import math'),
+    right: 'def area(r):\n    return math.pi * r * r',
+    wrong: 'def area(r):\n    return 3 * r * r',
+    wrongReward: 0,
+  },
+  {
+    task: python('lambda-argument (not a literal: judged in the interpreter)', 'apply', ['assert apply(lambda v: v + 1, 1) == 2']),
+    right: 'def apply(f, x):\n    return f(x)',
+    wrong: 'def apply(f, x):\n    return x',
+    wrongReward: 0,
+  },
+  {
+    task: python('another name (judged in the interpreter)', 'first', ['assert helper(3) == 6 and first(1) == 1']),
+    right: 'def helper(x):\n    return 2 * x\ndef first(x):\n    return x',
+    wrong: 'def helper(x):\n    return x\ndef first(x):\n    return x',
+    wrongReward: 0,
+  },
+  {
+    task: python('no entry point', undefined, ['assert triple(2) == 6']),
+    right: 'def triple(x):\n    return 3 * x',
+    wrong: 'def triple(x):\n    return x',
+    wrongReward: 0,
+  },
+];
+
+t.test('replay judging of HumanEval- and MBPP-shaped tests', async (t) => {
+  const tasks = new TaskSet(new Map([['judge', CASES.map(({ task }, index) => ({ ...task, index }))]]));
+  const server = await startTestServer(t, {}, await createCodingEnvDefinition({ poolSize: 2, tasks }));
+  const items = CASES.flatMap(({ task, right, wrong }) => [
+    { task_id: task.id, code: right },
+    { task_id: task.id, code: wrong },
+  ]);
+  const { body } = await request(server, 'POST', '/evaluate', { items });
+  for (const [i, { task, wrongReward }] of CASES.entries()) {
+    const [right, wrong] = [body.results[2 * i], body.results[2 * i + 1]];
+    t.equal(right.reward, 1, `${task.id}: right (${JSON.stringify(right.tests)})`);
+    t.equal(wrong.reward, wrongReward, `${task.id}: wrong (${JSON.stringify(wrong.tests)})`);
+  }
+});
