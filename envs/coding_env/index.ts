@@ -2,7 +2,7 @@ export { CodingEnv } from './client.js';
 export { CODING_ENV, createCodingEnvDefinition } from './definition.js';
 export { CodingEnvServeOptions, DEFAULT_POOL_SIZE } from './options.js';
 export type { CodingEnvOptions } from './definition.js';
-export { CodeAction, CodeMetadata, CodeObservation, CodeResetRequest, CodeState, DEFAULT_LANGUAGE, Language, LANGUAGE_NAMES } from './models.js';
+export { CodeAction, CodeMetadata, CodeObservation, CodeResetRequest, CodeState, DEFAULT_LANGUAGE, EvaluateResponse, JudgeResult, Language, LANGUAGE_NAMES } from './models.js';
 export { CodeActEnv } from './code-act-env.js';
 export { CODING_ENV_TOOLS } from './tools.js';
 export type { RunCodeResult } from './tools.js';
@@ -18,7 +18,7 @@ export type { TaskFormat } from './task-set/task-formats.js';
 export { DEFAULT_JUDGE_CONCURRENCY, Judge, LOST_SANDBOX_RETRIES, MAX_REASON_CHARS, REWARD_MODES, testStep } from './judge/judge.js';
 export type { Judgement, JudgeOptions, RewardMode, TestVerdict } from './judge/judge.js';
 export { batchEvaluator, DEFAULT_MAX_EVALUATE_ITEMS, EvaluateItem } from './judge/evaluate.js';
-export type { EvaluateResponse, EvaluateResult } from './judge/evaluate.js';
+export type { EvaluateResult } from './judge/evaluate.js';
 export { ConcurrencyLimit } from './judge/concurrency-limit.js';
 /** Where the sample task set lives (a directory of `train.jsonl` and `test.jsonl`), in the source tree and the package. */
 export const SAMPLE_TASKS_DIR = new URL('./tasks/sample/', import.meta.url);

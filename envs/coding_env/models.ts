@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Action, Observation, ResetRequest, State } from '../../protocol/index.js';
+import { Action, ErrorResponse, Observation, ResetRequest, State } from '../../protocol/index.js';
 
 /**
  * Languages coding_env runs: Python (the Python backend) and JavaScript (QuickJS). Each must have a
@@ -48,6 +48,21 @@ export const CodeAction = Action.extend({
   .meta({ examples: [{ code: 'print(1)' }] });
 export type CodeAction = z.infer<typeof CodeAction>;
 
+/** The judge's verdict on one submission: the reward, how many tests passed, and per test its name, whether it passed and why not (its source with `--reveal-tests`). */
+export const JudgeResult = z.object({
+  reward: z.number(),
+  passed: z.number().int(),
+  total: z.number().int(),
+  tests: z.array(z.object({ name: z.string(), passed: z.boolean(), reason: z.string().nullable(), source: z.string().optional() })),
+});
+export type JudgeResult = z.infer<typeof JudgeResult>;
+
+/** `POST /evaluate`'s answer: per item, in the items' order, its verdict or why it could not be judged. */
+export const EvaluateResponse = z.object({
+  results: z.array(z.union([JudgeResult, z.object({ error: ErrorResponse.shape.error })])),
+});
+export type EvaluateResponse = z.infer<typeof EvaluateResponse>;
+
 /**
  * What envbox adds to an observation of coding_env, beyond OpenEnv's `stdout`, `stderr` and
  * `exit_code`: it travels in `metadata`, because OpenEnv's clients reject any field their
@@ -72,14 +87,7 @@ export const CodeMetadata = z.looseObject({
   /** The task's prompt (the first observation of an episode started on a task). */
   prompt: z.string().optional(),
   /** The judge's verdict (a submit): reward, tests passed, and per test its name, whether it passed and why not. */
-  judge: z
-    .object({
-      reward: z.number(),
-      passed: z.number().int(),
-      total: z.number().int(),
-      tests: z.array(z.object({ name: z.string(), passed: z.boolean(), reason: z.string().nullable(), source: z.string().optional() })),
-    })
-    .optional(),
+  judge: JudgeResult.optional(),
 });
 export type CodeMetadata = z.infer<typeof CodeMetadata>;
 

@@ -19,11 +19,6 @@ export type EvaluateItem = z.infer<typeof EvaluateItem>;
 /** The answer to one item: the judgement, or why the item could not be judged. */
 export type EvaluateResult = Judgement | { error: WireError };
 
-/** `POST /evaluate`'s answer: one result per item, in the items' order. */
-export interface EvaluateResponse {
-  results: EvaluateResult[];
-}
-
 /**
  * coding_env's batch judging: `{items: [...]}` of at most `maxItems`; items are checked one by one,
  * so a bad item becomes an `{error}` result and never fails the batch. All items are judged at once,
@@ -32,7 +27,7 @@ export interface EvaluateResponse {
 export function batchEvaluator(taskSet: TaskSet, judge: Judge, maxItems: number = DEFAULT_MAX_EVALUATE_ITEMS): BatchEvaluator<{ items: unknown[] }> {
   return {
     request: z.strictObject({ items: z.array(z.unknown()).min(1).max(maxItems) }),
-    async run({ items }, { signal }): Promise<EvaluateResponse> {
+    async run({ items }, { signal }): Promise<{ results: EvaluateResult[] }> {
       const results = await Promise.all(
         items.map(async (item, i): Promise<EvaluateResult> => {
           try {

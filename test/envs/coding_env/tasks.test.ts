@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import t, { type Test } from 'tap';
-import { createCodingEnvDefinition, SAMPLE_TASKS_DIR, TaskSet, type CodingEnvOptions } from '../../../envs/coding_env/index.js';
+import { CodingEnv, createCodingEnvDefinition, SAMPLE_TASKS_DIR, TaskSet, type CodingEnvOptions } from '../../../envs/coding_env/index.js';
 import type { EnvboxServer } from '../../../runtime/index.js';
 import { request, startTestServer } from '../../fixtures/test-server.js';
 
@@ -131,4 +131,26 @@ t.test('/evaluate: good, bad, hostile, timed-out and invalid items in one batch;
   t.match(body.results[7], { reward: 1 });
   t.match(await request(server, 'POST', '/evaluate', { items: [...items, ...items] }), { status: 422, body: { error: { code: 'INVALID_REQUEST', message: /at items/ } } });
   t.match(await request(server, 'POST', '/evaluate', { items: [] }), { status: 422 });
+});
+
+t.test('the typed client: evaluate(items) beside a WebSocket session; 501 without a task set', async (t) => {
+  const server = await tasksServer(t);
+  const env = new CodingEnv({ baseUrl: server.url, transport: 'ws' });
+  t.teardown(() => env.close());
+  await env.reset({ task_id: 'js/fibonacci' });
+  const results = await env.evaluate([
+    { task_id: 'py/gcd', code: taskSet.byId('py/gcd')!.solution! },
+    { split: 'train', index: 10, code: 'function fibonacci(n) { return n }' },
+    { task_id: 'none', code: '' },
+  ]);
+  t.match(results, [{ reward: 1, passed: 3, total: 3 }, { reward: 1 / 3 }, { error: { code: 'INVALID_TASK' } }]);
+  const submitted = await env.step({ code: taskSet.byId('js/fibonacci')!.solution!, submit: true });
+  t.match(submitted, { reward: 1, done: true, observation: { metadata: { judge: { passed: 3 } } } });
+  t.match(await env.state(), { task_id: 'js/fibonacci' });
+  await t.rejects(env.evaluate([]), { code: 'INVALID_REQUEST' });
+
+  const plain = await startTestServer(t, {}, await createCodingEnvDefinition({ poolSize: 0 }));
+  const other = new CodingEnv({ baseUrl: plain.url });
+  t.teardown(() => other.close());
+  await t.rejects(other.evaluate([{ task_id: 'py/add', code: '' }]), { code: 'NOT_SUPPORTED', name: 'NotSupportedError' });
 });
