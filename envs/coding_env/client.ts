@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import { EnvClient, parseResponse, type ClientCallOptions, type EnvClientOptions } from '../../client/index.js';
 import type { EvaluateItem } from './judge/evaluate.js';
-import { CodeObservation, CodeState, EvaluateResponse, type CodeAction } from './models.js';
+import { CodeObservation, CodeState, EvaluateResponse, type TaskCodeAction } from './models.js';
 
 /**
  * Typed client of coding_env.
@@ -14,7 +14,7 @@ import { CodeObservation, CodeState, EvaluateResponse, type CodeAction } from '.
  * // on a server started with --tasks: a batch judged without episodes
  * await env.evaluate([{ task_id: 'py/add', code: 'def add(a, b):\n    return a + b' }]); // [{ reward: 1, passed: 3, total: 3, tests: [...] }]
  */
-export class CodingEnv extends EnvClient<z.input<typeof CodeAction>, CodeObservation, CodeState> {
+export class CodingEnv extends EnvClient<z.input<typeof TaskCodeAction>, CodeObservation, CodeState> {
   constructor(options: EnvClientOptions) {
     super({ observation: CodeObservation, state: CodeState }, options);
   }

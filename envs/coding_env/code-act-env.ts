@@ -2,7 +2,7 @@ import { randomInt, randomUUID } from 'node:crypto';
 import { InvalidRequestError, InvalidTaskError, type Environment, type ResetOptions, type StepOptions } from '../../protocol/index.js';
 import type { Sandbox, WarmPool } from '../../sandbox/index.js';
 import type { Judge } from './judge/judge.js';
-import type { CodeAction, CodeObservation, CodeResetRequest, CodeState, Language } from './models.js';
+import type { CodeObservation, CodeResetRequest, CodeState, Language, TaskCodeAction } from './models.js';
 import type { TaskSet } from './task-set/task-set.js';
 import type { Task } from './task-set/task.js';
 import { applyTransforms, type RewardTransform } from './transforms/index.js';
@@ -20,7 +20,7 @@ export interface TaskEpisodes {
  * at the next step. On a server with a task set every episode has a task (chosen by the reset) and
  * ends with a submission, which the judge scores.
  */
-export class CodeActEnv implements Environment<CodeAction, CodeObservation, CodeState, CodeResetRequest> {
+export class CodeActEnv implements Environment<TaskCodeAction, CodeObservation, CodeState, CodeResetRequest> {
   readonly #pools: Readonly<Record<Language, WarmPool>>;
   readonly #transforms: readonly RewardTransform[];
   readonly #defaultLanguage: Language;
@@ -76,7 +76,7 @@ export class CodeActEnv implements Environment<CodeAction, CodeObservation, Code
     return { stdout: '', stderr: '', exit_code: 0, done: false, reward: null, metadata };
   }
 
-  async step(action: CodeAction, options: StepOptions): Promise<CodeObservation> {
+  async step(action: TaskCodeAction, options: StepOptions): Promise<CodeObservation> {
     if (this.#done) throw new InvalidRequestError('This episode ended with its submission; call reset() to start another.');
     if (action.submit === true) return this.#submit(action.code, options);
     const code = action.code ?? '';
@@ -109,7 +109,7 @@ export class CodeActEnv implements Environment<CodeAction, CodeObservation, Code
         ...(this.#task === undefined ? {} : { task_id: this.#task.id }),
       },
     };
-    return applyTransforms(this.#transforms, action, observation);
+    return applyTransforms(this.#transforms, { ...action, code }, observation);
   }
 
   state(): CodeState {

@@ -5,7 +5,7 @@ import { createLanguageBackends, WarmPool, type JavaScriptBackendOptions, type P
 import { CodeActEnv, type TaskEpisodes } from './code-act-env.js';
 import { batchEvaluator, DEFAULT_MAX_EVALUATE_ITEMS } from './judge/evaluate.js';
 import { Judge, type JudgeOptions } from './judge/judge.js';
-import { CodeAction, CodeObservation, CodeResetRequest, CodeState, DEFAULT_LANGUAGE, LANGUAGE_NAMES, type Language } from './models.js';
+import { CodeAction, CodeObservation, CodeResetRequest, CodeState, DEFAULT_LANGUAGE, LANGUAGE_NAMES, TaskCodeAction, type Language } from './models.js';
 import { CodingEnvServeOptions, DEFAULT_POOL_SIZE } from './options.js';
 import { taskSpec } from './task-set/task.js';
 import { TaskSet } from './task-set/task-set.js';
@@ -43,7 +43,7 @@ export interface CodingEnvOptions {
  * the definition; its `close()` empties the pool.
  * @throws {IsolationUnavailableError} when isolation is required and the host cannot give it
  */
-export async function createCodingEnvDefinition(options: CodingEnvOptions = {}): Promise<EnvDefinition<CodeAction, CodeObservation, CodeState, CodeResetRequest>> {
+export async function createCodingEnvDefinition(options: CodingEnvOptions = {}): Promise<EnvDefinition<TaskCodeAction, CodeObservation, CodeState, CodeResetRequest>> {
   // Read first: a bad task set refuses the start before any sandbox is started.
   const taskSet = typeof options.tasks === 'string' ? TaskSet.load(options.tasks) : options.tasks;
   // The language table: one backend per language, each with a warm pool and a kill count.
@@ -64,7 +64,8 @@ export async function createCodingEnvDefinition(options: CodingEnvOptions = {}):
     description: 'Runs Python or JavaScript code step by step in a sandbox; state persists within an episode.',
     version: '1.1.0',
     readme: README,
-    action: CodeAction,
+    // A server with tasks takes submissions too; without, the action is OpenEnv's CodeAction, unchanged.
+    action: tasks === undefined ? CodeAction : TaskCodeAction,
     observation: CodeObservation,
     state: CodeState,
     resetRequest: CodeResetRequest,

@@ -2,7 +2,7 @@ export { CodingEnv } from './client.js';
 export { CODING_ENV, createCodingEnvDefinition } from './definition.js';
 export { CodingEnvServeOptions, DEFAULT_POOL_SIZE } from './options.js';
 export type { CodingEnvOptions } from './definition.js';
-export { CodeAction, CodeMetadata, CodeObservation, CodeResetRequest, CodeState, DEFAULT_LANGUAGE, EvaluateResponse, JudgeResult, Language, LANGUAGE_NAMES } from './models.js';
+export { CodeAction, CodeMetadata, CodeObservation, CodeResetRequest, CodeState, DEFAULT_LANGUAGE, EvaluateResponse, JudgeResult, Language, LANGUAGE_NAMES, TaskCodeAction } from './models.js';
 export { CodeActEnv } from './code-act-env.js';
 export { CODING_ENV_TOOLS } from './tools.js';
 export type { RunCodeResult } from './tools.js';

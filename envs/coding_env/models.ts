@@ -36,17 +36,25 @@ export type CodeResetRequest = z.infer<typeof CodeResetRequest>;
  * episode's default language, Python).
  */
 export const CodeAction = Action.extend({
+  code: z.string(),
+}).meta({ examples: [{ code: 'print(1)' }] });
+export type CodeAction = z.infer<typeof CodeAction>;
+
+/**
+ * The action of coding_env on a server with a task set (`--tasks`): {@link CodeAction}, or a
+ * submission, `{submit: true, code?}`, which ends the episode: the judge runs the task's tests
+ * against what the episode ran (its steps that exited 0, then `code`), each in fresh sandboxes,
+ * and the reward is what they say.
+ */
+export const TaskCodeAction = Action.extend({
   /** Code to run; optional only when `submit` is true. */
   code: z.string().optional(),
-  /**
-   * Submit and end the episode: the judge runs the task's tests against what the episode ran
-   * (its steps that exited 0, then `code`), each in a fresh sandbox; the reward is what they say.
-   */
+  /** Submit and end the episode. */
   submit: z.boolean().optional(),
 })
   .refine((action) => action.code !== undefined || action.submit === true, { message: 'give code, or submit: true', path: ['code'] })
-  .meta({ examples: [{ code: 'print(1)' }] });
-export type CodeAction = z.infer<typeof CodeAction>;
+  .meta({ examples: [{ code: 'print(1)' }, { code: 'def add(a, b):\n    return a + b', submit: true }] });
+export type TaskCodeAction = z.infer<typeof TaskCodeAction>;
 
 /** The judge's verdict on one submission: the reward, how many tests passed, and per test its name, whether it passed and why not (its source with `--reveal-tests`). */
 export const JudgeResult = z.object({

@@ -36,7 +36,7 @@ export class QualityTransform implements RewardTransform {
 
   apply(action: CodeAction, observation: CodeObservation): RewardTerm {
     let reward = 0;
-    if ((action.code ?? '').length <= this.#options.conciseMaxChars) reward += this.#options.conciseBonus;
+    if (action.code.length <= this.#options.conciseMaxChars) reward += this.#options.conciseBonus;
     const syntaxError = observation.exit_code === 1 && SYNTAX_ERROR.test(observation.stderr);
     if (syntaxError) reward += this.#options.syntaxErrorPenalty;
     return syntaxError ? { reward, metadata: { syntax_error: true } } : { reward };

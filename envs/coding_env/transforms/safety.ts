@@ -36,7 +36,7 @@ export class SafetyTransform implements RewardTransform {
   }
 
   apply(action: CodeAction): RewardTerm {
-    const match = this.#patterns.find((pattern) => pattern.test(action.code ?? ''));
+    const match = this.#patterns.find((pattern) => pattern.test(action.code));
     if (match === undefined) return { reward: 0 };
     return { reward: this.#penalty, metadata: { safety_violation: match.source } };
   }

@@ -45,6 +45,11 @@ t.test('the Task API, as OpenEnv serves it', async (t) => {
   t.match(await request(server, 'POST', '/coding_env/task', { split: 'test', index: -1 }), { status: 400, body: { error: { code: 'INVALID_TASK' } } });
   t.match(await request(server, 'POST', '/coding_env/num_tasks', { split: 'dev' }), { status: 400, body: { error: { code: 'INVALID_TASK', message: 'No split "dev"; the splits are test, train.' } } });
   t.match(await request(server, 'POST', '/coding_env/task', { split: 'test' }), { status: 422, body: { error: { code: 'INVALID_REQUEST' } } });
+
+  const paths = Object.keys((await request(server, 'GET', '/openapi.json')).body.paths as object);
+  for (const path of ['/list_environments', '/coding_env/splits', '/coding_env/tasks', '/coding_env/num_tasks', '/coding_env/task', '/coding_env/task_range', '/evaluate']) {
+    t.ok(paths.includes(path), `/openapi.json lists ${path}`);
+  }
 });
 
 t.test('an environment without tasks answers 501 on the Task API and /evaluate', async (t) => {
@@ -88,6 +93,7 @@ t.test('reset on a task, state, submit; the episode ends', async (t) => {
   t.match(await request(server, 'POST', '/reset', { split: 'train', index: 13 }, headers), { status: 400, body: { error: { code: 'INVALID_TASK' } } });
   t.match(await request(server, 'POST', '/reset', { task_id: 'py/add', language: 'javascript' }, headers), { status: 400, body: { error: { code: 'INVALID_TASK', message: /is in python/ } } });
   t.match(await request(server, 'POST', '/step', { action: {} }, headers), { status: 422, body: { error: { message: /give code, or submit: true/ } } });
+  t.match((await request(server, 'GET', '/schema')).body.action, { examples: [{ code: 'print(1)' }, { submit: true }] }, 'a server with tasks takes submissions');
 });
 
 t.test('every reference solution scores 1.0 and a wrong one less, in both languages (one /evaluate batch)', async (t) => {
