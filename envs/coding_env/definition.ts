@@ -99,7 +99,8 @@ export async function createCodingEnvDefinition(options: CodingEnvOptions = {}):
       ...Object.fromEntries(others.map((language) => [language, { ...backends[language].health(), pool: poolHealth(pools[language]) }])),
     }),
     close: async () => {
-      // Pools first (they hold started sandboxes), then the backends that started them.
+      // The judge's idle testers, then the pools (they hold started sandboxes), then the backends that started them.
+      await tasks?.judge.close();
       await Promise.all(LANGUAGE_NAMES.map((language) => pools[language].close()));
       await Promise.all(LANGUAGE_NAMES.map((language) => backends[language].close()));
     },

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { ExecResult, WarmPool } from '../../../sandbox/index.js';
+import type { ExecResult, Sandbox, WarmPool } from '../../../sandbox/index.js';
 import { EXIT_OK, EXIT_TIMEOUT } from '../../../sandbox/index.js';
 import type { Language } from '../models.js';
 import type { Task, TaskTest } from '../task-set/task.js';
@@ -47,8 +47,8 @@ export interface JudgeOptions {
 }
 
 /**
- * Runs a task's tests against a submission, each test in fresh sandboxes of the task's language
- * from the pools (never an episode's, never the server's own process). Python tests with an entry
+ * Runs a task's tests against a submission, each test running the submission in a fresh sandbox of
+ * the task's language from the pools (never an episode's, never the server's own process). Python tests with an entry
  * point are replayed: the test runs in a sandbox that never runs submitted code and its verdict is
  * that sandbox's own step result; only literals cross (see {@link replayTest}). Other tests run in
  * the submission's sandbox as the step after it, ending with a string literal holding a nonce drawn
@@ -61,6 +61,13 @@ export class Judge {
   readonly #reward: RewardMode;
   readonly #revealTests: boolean;
   readonly #limit: ConcurrencyLimit;
+  /**
+   * Tester sandboxes between replays: they never run submitted code (only the tasks' tests, each
+   * run in a fresh namespace) and nothing but literals reaches them, so one serves test after test;
+   * at most one per concurrency slot is kept.
+   */
+  readonly #idleTesters: Sandbox[] = [];
+  #closed = false;
 
   constructor(pools: Readonly<Record<Language, WarmPool>>, options: JudgeOptions = {}) {
     this.#pools = pools;
@@ -103,7 +110,7 @@ export class Judge {
   async #replayAttempt(task: Task, entryPoint: string, test: TaskTest, code: string, signal: AbortSignal | undefined): Promise<ReplayVerdict> {
     const timeoutMs = task.timeoutS * 1000;
     const pool = this.#pools[task.language];
-    const [submission, tester] = await Promise.all([pool.acquire(), pool.acquire()]);
+    const [submission, tester] = await Promise.all([pool.acquire(), this.#tester(pool)]);
     try {
       const ran = await submission.run(task.setupCode === undefined ? code : `${task.setupCode}\n${code}`, { timeoutMs, ...(signal ? { signal } : {}) });
       if (ran.stateLost) return { reason: 'the submission killed its sandbox (exit 137)', lostEarly: ran.durationMs < timeoutMs };
@@ -111,8 +118,26 @@ export class Judge {
       return await replayTest({ submission, tester, entryPoint, testCode: test.code, setupCode: task.setupCode, timeoutMs, signal });
     } finally {
       void submission.close();
-      void tester.close();
+      this.#releaseTester(tester);
     }
+  }
+
+  /** Close the idle tester sandboxes; a judging still running closes its own. Idempotent. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await Promise.all(this.#idleTesters.splice(0).map((tester) => tester.close()));
+  }
+
+  async #tester(pool: WarmPool): Promise<Sandbox> {
+    for (let tester = this.#idleTesters.pop(); tester !== undefined; tester = this.#idleTesters.pop()) {
+      if (tester.alive) return tester;
+    }
+    return pool.acquire();
+  }
+
+  #releaseTester(tester: Sandbox): void {
+    if (!this.#closed && tester.alive && this.#idleTesters.length < this.#limit.limit) this.#idleTesters.push(tester);
+    else void tester.close();
   }
 
   /** `test` run in the submission's own sandbox, after it, ending with a nonce only a finished test step evaluates to. */
