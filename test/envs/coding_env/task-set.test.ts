@@ -1,8 +1,11 @@
+import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { SAMPLE_TASKS_DIR, TaskSet, TaskSetError } from '../../../envs/coding_env/index.js';
+import { CLI } from '../../fixtures/cli-process.js';
 
 const sampleDir = fileURLToPath(SAMPLE_TASKS_DIR);
 
@@ -89,4 +92,14 @@ t.test('a file is one split named after it', async (t) => {
   writeFileSync(file, JSON.stringify({ id: 'x', language: 'javascript', prompt: 'p', tests: [{ code: 'if (1 !== 1) throw 0' }], timeout_s: 2 }));
   const task = TaskSet.load(file).byId('x')!;
   t.match(task, { split: 'mine', timeoutS: 2, tests: [{ name: 'test_1' }] });
+});
+
+t.test('envbox serve refuses to start with a bad task set, naming the file, line and field', async (t) => {
+  const dir = t.testdir({ 'train.jsonl': `${JSON.stringify({ id: 'a', language: 'python', prompt: 'p', test_code: 'assert 1' })}\n${JSON.stringify({ id: 'b', language: 'python', prompt: '', test_code: 'assert 1' })}\n` });
+  const failed = await promisify(execFile)(process.execPath, [CLI, 'serve', '--env', 'coding_env', '--port', '0', '--tasks', dir]).then(
+    () => undefined,
+    (error: { code: number; stderr: string }) => error,
+  );
+  t.equal(failed?.code, 1);
+  t.match(failed?.stderr, /^envbox: cannot start: .*train\.jsonl line 2: field "prompt": .*\(read as the envbox format\)\n$/);
 });
