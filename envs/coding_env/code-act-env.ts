@@ -118,7 +118,8 @@ export class CodeActEnv implements Environment<TaskCodeAction, CodeObservation, 
       step_count: this.#stepCount,
       last_exit_code: this.#lastExitCode,
       language: this.#language,
-      task_id: this.#task?.id ?? null,
+      // Only a server with tasks says which: without, the state is what it always was.
+      ...(this.#tasks === undefined ? {} : { task_id: this.#task?.id ?? null }),
     };
   }
 

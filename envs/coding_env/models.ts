@@ -119,7 +119,7 @@ export const CodeState = State.extend({
   last_exit_code: z.number().int(),
   /** The language of the episode (of the next one, before the first reset). */
   language: Language,
-  /** The episode's task, or null for an episode without one. */
-  task_id: z.string().nullable(),
+  /** The episode's task (null before the first reset), on a server with a task set only. */
+  task_id: z.string().nullable().optional(),
 });
 export type CodeState = z.infer<typeof CodeState>;
