@@ -89,8 +89,8 @@ export async function createCodingEnvDefinition(options: CodingEnvOptions = {}):
       // The first language's facts at the top level, where /health had them before a second came.
       ...backends[first].health(),
       default_language: defaultLanguage,
-      // How many tasks the server judges (0 without a task set).
-      tasks: taskSet?.size ?? 0,
+      // How many tasks the server judges, with a task set (without one, /health is what it was).
+      ...(taskSet === undefined ? {} : { tasks: taskSet.size }),
       // The pool resets without a language take from; `pools` has every language's.
       pool: poolHealth(pools[defaultLanguage]),
       pools: byLanguage((language) => poolHealth(pools[language])),

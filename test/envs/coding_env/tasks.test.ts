@@ -19,6 +19,7 @@ function wrongSolution(language: string, entryPoint: string): string {
 t.test('the Task API, as OpenEnv serves it', async (t) => {
   const server = await tasksServer(t);
   t.same((await request(server, 'GET', '/list_environments')).body, ['coding_env']);
+  t.match((await request(server, 'GET', '/health')).body, { status: 'healthy', tasks: 19 }, '/health counts the tasks');
   t.same((await request(server, 'GET', '/CODING_ENV/splits')).body, [
     { name: 'test', type: 'test' },
     { name: 'train', type: 'train' },
@@ -55,6 +56,8 @@ t.test('the Task API, as OpenEnv serves it', async (t) => {
 t.test('an environment without tasks answers 501 on the Task API and /evaluate', async (t) => {
   const server = await startTestServer(t, {}, await createCodingEnvDefinition({ poolSize: 0 }));
   t.same((await request(server, 'GET', '/list_environments')).body, ['coding_env']);
+  t.notOk('tasks' in (await request(server, 'GET', '/health')).body, 'no task count without a task set');
+  t.notOk('task_id' in (await request(server, 'GET', '/state')).body, 'nor a task id in the state');
   for (const [method, path, body] of [
     ['GET', '/coding_env/splits', undefined],
     ['POST', '/coding_env/tasks', { split: 'train' }],
