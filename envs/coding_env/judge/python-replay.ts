@@ -3,6 +3,10 @@ import { EXIT_OK, EXIT_TIMEOUT } from '../../../sandbox/index.js';
 
 /** The most calls of the entry point one test may make under replay judging. */
 export const MAX_REPLAY_CALLS = 1000;
+/** The most the submission's answers to one test may weigh together (their JSON), in bytes: each run of the test carries them all. */
+export const MAX_REPLAY_ANSWER_BYTES = 1024 * 1024;
+/** The tester's runs of one test together may take this many times the test's deadline (the test runs once per call). */
+export const REPLAY_TIME_FACTOR = 4;
 
 /** One answer of the submission, replayed to the test: what the entry point returned or raised for one call. */
 interface Answer {
@@ -49,8 +53,15 @@ export interface ReplayContext {
 export async function replayTest(context: ReplayContext): Promise<ReplayVerdict> {
   const answers: Answer[] = [];
   let spentMs = 0;
+  let testerMs = 0;
   for (;;) {
+    // The submission can make the replay heavy (large answers) but never make it give up in its favour: over a limit, the test fails.
+    if (testerMs > context.timeoutMs * REPLAY_TIME_FACTOR) return { reason: `the test's replay ran past ${(context.timeoutMs * REPLAY_TIME_FACTOR) / 1000} s`, lostEarly: false };
+    if (Buffer.byteLength(JSON.stringify(answers)) > MAX_REPLAY_ANSWER_BYTES) {
+      return { reason: `${context.entryPoint}'s answers to this test are over ${MAX_REPLAY_ANSWER_BYTES} bytes together`, lostEarly: false };
+    }
     const run = await context.tester.run(testerStep(context, answers), { timeoutMs: context.timeoutMs, ...(context.signal ? { signal: context.signal } : {}) });
+    testerMs += run.durationMs;
     if (run.stateLost) return { reason: 'the test\'s sandbox was killed (exit 137)', lostEarly: run.durationMs < context.timeoutMs };
     if (run.exitCode === EXIT_TIMEOUT) return { reason: `timed out after ${context.timeoutMs / 1000} s`, lostEarly: false };
     if (run.exitCode !== EXIT_OK) {
