@@ -84,3 +84,27 @@ t.test('replay judging of HumanEval- and MBPP-shaped tests', async (t) => {
     t.equal(wrong.reward, wrongReward, `${task.id}: wrong (${JSON.stringify(wrong.tests)})`);
   }
 });
+
+t.test('the Pyodide backend judges the same way (replay, and the in-sandbox fallback with pristine builtins)', async (t) => {
+  const tasks = new TaskSet(
+    new Map([
+      [
+        'judge',
+        [
+          { ...python('replayed', 'add', ['assert add(1, 2) == 3', 'assert add(-1, 1) == 0']), index: 0 },
+          { ...python('in the sandbox', undefined, ['assert len(pair(1)) == 2']), index: 1 },
+        ],
+      ],
+    ]),
+  );
+  const server = await startTestServer(t, {}, await createCodingEnvDefinition({ pythonBackend: 'pyodide', poolSize: 1, tasks }));
+  const { body } = await request(server, 'POST', '/evaluate', {
+    items: [
+      { task_id: 'replayed', code: 'def add(a, b):\n    return a + b' },
+      { task_id: 'replayed', code: 'class Yes:\n    def __eq__(self, other):\n        return True\ndef add(a, b):\n    return Yes()' },
+      { task_id: 'in the sandbox', code: 'def pair(x):\n    return (x, x)' },
+      { task_id: 'in the sandbox', code: 'import builtins\n_len = builtins.len\nbuiltins.len = lambda value: 2 if type(value) is int else _len(value)\ndef pair(x):\n    return x' },
+    ],
+  });
+  t.match(body.results, [{ reward: 1 }, { reward: 0 }, { reward: 1 }, { reward: 0, tests: [{ reason: /TypeError/ }] }]);
+});
