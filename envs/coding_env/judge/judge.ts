@@ -89,7 +89,9 @@ export class Judge {
     let outcome = await this.#attempt(task, test, code, signal);
     // A sandbox killed before its deadline may be collateral: JavaScript sandboxes share a worker,
     // which is terminated when a sibling will not stop. Such a test is judged again, in another sandbox.
-    for (let retry = 0; outcome.lostEarly && retry < LOST_SANDBOX_RETRIES; retry += 1) outcome = await this.#attempt(task, test, code, signal);
+    for (let retry = 0; outcome.lostEarly && signal?.aborted !== true && retry < LOST_SANDBOX_RETRIES; retry += 1) {
+      outcome = await this.#attempt(task, test, code, signal);
+    }
     return { name: test.name, passed: outcome.reason === null, reason: outcome.reason, ...(this.#revealTests ? { source: test.code } : {}) };
   }
 
