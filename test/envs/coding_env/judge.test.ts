@@ -108,3 +108,36 @@ t.test('the Pyodide backend judges the same way (replay, and the in-sandbox fall
   });
   t.match(body.results, [{ reward: 1 }, { reward: 0 }, { reward: 1 }, { reward: 0, tests: [{ reason: /TypeError/ }] }]);
 });
+
+t.test('HumanEval and MBPP files, judged end to end: their reference solutions score 1, wrong ones less', async (t) => {
+  const dir = t.testdir({
+    'humaneval.jsonl': JSON.stringify({
+      task_id: 'HumanEval/x',
+      prompt: 'def below_zero(operations: list) -> bool:\n    """Whether a running sum of operations ever goes below zero."""\n',
+      canonical_solution: '    total = 0\n    for op in operations:\n        total += op\n        if total < 0:\n            return True\n    return False\n',
+      test: 'METADATA = {}\n\ndef check(candidate):\n    assert candidate([]) == False\n    assert candidate([1, 2, -3, 1, 2, -3]) == False\n    assert candidate([1, 2, -4, 5, 6]) == True\n',
+      entry_point: 'below_zero',
+    }),
+    'mbpp.jsonl': JSON.stringify({
+      task_id: 2,
+      text: 'Write a function to find the shared elements from the given two lists.',
+      code: 'def similar_elements(test_tup1, test_tup2):\n  res = tuple(set(test_tup1) & set(test_tup2))\n  return (res) ',
+      test_list: ['assert set(similar_elements((3, 4, 5, 6),(5, 7, 4, 10))) == set((4, 5))', 'assert set(similar_elements((1, 2, 3, 4),(5, 4, 3, 7))) == set((3, 4))'],
+      test_setup_code: '',
+      challenge_test_list: [],
+    }),
+  });
+  const tasks = TaskSet.load(dir);
+  const server = await startTestServer(t, {}, await createCodingEnvDefinition({ poolSize: 1, tasks }));
+  const humanEval = tasks.byId('HumanEval/x')!;
+  const mbpp = tasks.byId('2')!;
+  const { body } = await request(server, 'POST', '/evaluate', {
+    items: [
+      { task_id: humanEval.id, code: humanEval.solution },
+      { task_id: humanEval.id, code: 'def below_zero(operations):\n    return False' },
+      { task_id: mbpp.id, code: mbpp.solution },
+      { split: 'mbpp', index: 0, code: 'def similar_elements(a, b):\n    return (4, 5)' },
+    ],
+  });
+  t.match(body.results, [{ reward: 1, total: 1 }, { reward: 0, tests: [{ reason: 'AssertionError' }] }, { reward: 1, total: 2 }, { reward: 0.5 }]);
+});
