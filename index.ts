@@ -25,11 +25,13 @@ export {
   InternalError,
   InvalidJsonError,
   InvalidRequestError,
+  InvalidTaskError,
   Metadata,
   MetadataResponse,
   MethodNotAllowedError,
   METRICS_PREFIX,
   NotFoundError,
+  NotSupportedError,
   Observation,
   PayloadTooLargeError,
   ProtocolError,
@@ -49,6 +51,7 @@ export {
 } from './protocol/index.js';
 export type {
   AnyEnvDefinition,
+  BatchEvaluator,
   EnvboxErrorOptions,
   AnyEnvTool,
   EnvContext,
@@ -60,6 +63,8 @@ export type {
   EnvTool,
   ResetOptions,
   StepOptions,
+  TaskProvider,
+  TaskSplit,
   ToolContext,
   ToolResult,
   WireError,
@@ -184,10 +189,20 @@ export {
   EchoObservation,
   EchoState,
   ENVIRONMENTS,
+  EvaluateItem,
+  EvaluateResponse,
+  Judge,
+  JudgeResult,
   Language,
   QualityTransform,
+  REWARD_MODES,
   SafetyTransform,
+  SAMPLE_TASKS_DIR,
+  TaskCodeAction,
+  TaskSet,
+  TaskSetError,
+  TaskSpec,
 } from './envs/index.js';
-export type { CodingEnvOptions, RewardTerm, RewardTransform, RunCodeResult } from './envs/index.js';
+export type { CodingEnvOptions, Judgement, JudgeOptions, RewardMode, RewardTerm, RewardTransform, RunCodeResult, Task, TaskTest, TestVerdict } from './envs/index.js';
 
 export { VERSION } from './version.js';

@@ -3,6 +3,7 @@ import type { BenchCase } from './bench-case.js';
 import { episodeRateCase } from './episode-rate-case.js';
 import { idleCpuCase, JAVASCRIPT_SPIN_CODE, PYTHON_SPIN_CODE } from './idle-cpu-case.js';
 import { javascriptIdleEpisodesCase } from './javascript-idle-episodes-case.js';
+import { judgingCase } from './judging-case.js';
 import { mcpRunCodeCase } from './mcp-run-code-case.js';
 import { pyodideSandboxCase } from './pyodide-sandbox-case.js';
 import { pythonCpuBoundCase } from './python-cpu-case.js';
@@ -231,6 +232,9 @@ export const BENCH_ENVS: Readonly<Record<string, BenchEnv>> = Object.freeze({
         resumeStdout: '42 5\n',
         maxCores: IDLE_EPISODE_MAX_CORES,
       }),
+      // Judged submissions per second, 256 sample references per language in one /evaluate, and
+      // the latency a submit adds to a plain step (issue 20), on a server of its own with --tasks.
+      judgingCase({ items: 256, quickItems: 32, submits: 50, quickSubmits: 10, serverArgs: ['--python-backend', 'process', '--pool-size', String(CODING_ENV_POOL_SIZE)] }),
     ],
     // Targets on the 2-core reference machine.
     targets: { stepP50MaxMs: 0.3, resetP50MaxMs: 5, throughputMinStepsPerS: 5000, throughputSessions: 16 },

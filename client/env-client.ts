@@ -63,6 +63,10 @@ export class EnvClient<A, O, S> {
   readonly #schemas: EnvSchemasOf<O, S>;
   readonly #transport: Transport;
   readonly #timeoutMs: number;
+  readonly #baseUrl: string;
+  readonly #headers: Readonly<Record<string, string>>;
+  /** Requests outside the session (`post()`), made on first use: the session's transport may be a WebSocket. */
+  #sessionless: HttpTransport | undefined;
 
   /**
    * The arguments after the appliance's `envbox serve` that {@link EnvClient.fromProvider} and
@@ -119,6 +123,8 @@ export class EnvClient<A, O, S> {
     this.#schemas = schemas;
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_CLIENT_TIMEOUT_MS;
     const headers = options.token === undefined ? (options.headers ?? {}) : { ...options.headers, authorization: `Bearer ${options.token}` };
+    this.#baseUrl = options.baseUrl;
+    this.#headers = headers;
     this.#transport =
       options.transport === 'ws'
         ? new WsTransport({ baseUrl: options.baseUrl, headers })
@@ -161,6 +167,7 @@ export class EnvClient<A, O, S> {
   async close(): Promise<void> {
     let sessionError: { error: unknown } | undefined;
     try {
+      await this.#sessionless?.close();
       await this.#transport.close();
     } catch (error) {
       sessionError = { error };
@@ -177,6 +184,16 @@ export class EnvClient<A, O, S> {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
+  }
+
+  /**
+   * POST `body` to `path` outside the session (over HTTP, whatever the client's transport), for an
+   * environment's own routes such as `/evaluate`; typed clients parse the answer.
+   * @throws {ContainerGoneError} when the client owns a container that is no longer running
+   */
+  protected async post(path: string, body: unknown, options: ClientCallOptions = {}): Promise<unknown> {
+    this.#sessionless ??= new HttpTransport({ baseUrl: this.#baseUrl, session: 'default', headers: this.#headers });
+    return this.#explained(this.#sessionless.request('POST', path, body, this.#callOptions(options)));
   }
 
   /**

@@ -85,6 +85,16 @@ export class HttpTransport implements Transport {
     return this.#inSession('GET', 'state', undefined, options);
   }
 
+  /**
+   * A JSON request outside any session (routes such as `POST /evaluate` or the Task API's).
+   * @returns the parsed body of a 2xx answer
+   * @throws {EnvboxError} the server's error, rebuilt from its envelope; {@link TransportError} when it cannot be reached
+   */
+  async request(method: string, path: string, body: unknown, options: CallOptions): Promise<unknown> {
+    if (this.#closed) throw new TransportError('This client is closed; create a new one.');
+    return this.#call(method, path.replace(/^\//, ''), body, {}, options);
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     const opened = this.#session === 'new' ? this.#sessionId : undefined;

@@ -68,6 +68,14 @@ export interface EnvDefinition<
    * `reset`, `step` (the action schema as input) and `state` tools.
    */
   tools?: readonly AnyEnvTool[];
+  /**
+   * The environment's task set, for OpenEnv's Task API (`GET /list_environments`,
+   * `GET /{env}/splits`, `POST /{env}/tasks|num_tasks|task|task_range`); without it those routes
+   * answer 501 `NOT_SUPPORTED`.
+   */
+  tasks?: TaskProvider;
+  /** Batch judging without episodes (`POST /evaluate`); without it the route answers 501 `NOT_SUPPORTED`. */
+  evaluate?: BatchEvaluator;
   /** Extra facts for `GET /health` (e.g. the isolation in force). */
   health?(): Record<string, unknown>;
   /**
@@ -77,6 +85,34 @@ export interface EnvDefinition<
   metrics?(registry: Registry): void;
   /** Free what the definition shares between sessions (e.g. a warm sandbox pool); the app calls it on close. */
   close?(): Promise<void> | void;
+}
+
+/** A split of a task set as OpenEnv's Task API shows it: `type` is `train`, `validation` or `test`. */
+export interface TaskSplit {
+  name: string;
+  type: string;
+}
+
+/**
+ * The tasks of a dataset-backed environment, as the server's Task API serves them. Specs are
+ * public JSON objects: never a task's tests or reference solution. Calls are side-effect free.
+ */
+export interface TaskProvider {
+  /** The splits, in a stable order. */
+  splits(): readonly TaskSplit[];
+  /** The public specs of `split`'s tasks, in index order; undefined for a split the set lacks. */
+  list(split: string): readonly Record<string, unknown>[] | undefined;
+}
+
+/**
+ * Judges a batch of submissions without episodes (`POST /evaluate`). The server validates the body
+ * with `request` and answers `run`'s result as the body; per-item failures belong in the result.
+ */
+export interface BatchEvaluator<Q = unknown> {
+  /** Schema of the request body (e.g. `{ items: [...] }` with the environment's own limits). */
+  request: z.ZodType<Q>;
+  /** Judge the batch. */
+  run(request: Q, options: { signal: AbortSignal }): Promise<unknown>;
 }
 
 /** Structured log sink an environment may write to (the server's logger satisfies it). */

@@ -32,7 +32,7 @@ export class EnvboxError extends Error {
     this.name = new.target.name;
     this.code = code;
     this.status = status;
-    this.expose = status < 500 || status === 503;
+    this.expose = status < 500 || status === 501 || status === 503;
     this.details = options.details;
   }
 
@@ -152,6 +152,26 @@ export class SessionClosedError extends EnvboxError {
   }
 }
 
+/**
+ * 501 `NOT_SUPPORTED`: the environment lacks the capability the route serves (the Task API or
+ * `/evaluate` of an environment without tasks).
+ */
+export class NotSupportedError extends EnvboxError {
+  constructor(message: string, options?: EnvboxErrorOptions) {
+    super('NOT_SUPPORTED', 501, message, options);
+  }
+}
+
+/**
+ * 400 `INVALID_TASK`: a task selection names no task: an unknown split, an index out of range, an
+ * unknown task id, or a submission in an episode without a task.
+ */
+export class InvalidTaskError extends EnvboxError {
+  constructor(message: string, options?: EnvboxErrorOptions) {
+    super('INVALID_TASK', 400, message, options);
+  }
+}
+
 /** 500 `INTERNAL`: a bug or a broken dependency; the message is not shown to clients. */
 export class InternalError extends EnvboxError {
   constructor(message: string, options?: EnvboxErrorOptions) {
@@ -211,6 +231,8 @@ const ERROR_CLASSES: Readonly<Record<string, ErrorClass>> = {
   CAPACITY_EXCEEDED: CapacityExceededError,
   SESSION_CLOSED: SessionClosedError,
   INTERNAL: InternalError,
+  NOT_SUPPORTED: NotSupportedError,
+  INVALID_TASK: InvalidTaskError,
   SANDBOX_UNAVAILABLE: SandboxUnavailableError,
 };
 

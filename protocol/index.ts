@@ -1,5 +1,5 @@
 export { METRICS_PREFIX } from './environment.js';
-export type { AnyEnvDefinition, EnvContext, EnvDefinition, EnvFactory, EnvLogger, Environment, ResetOptions, StepOptions } from './environment.js';
+export type { AnyEnvDefinition, BatchEvaluator, EnvContext, EnvDefinition, EnvFactory, EnvLogger, Environment, ResetOptions, StepOptions, TaskProvider, TaskSplit } from './environment.js';
 export { envOption, envOptionMeta } from './env-option.js';
 export { defineTool } from './tool.js';
 export type { AnyEnvTool, EnvTool, ToolContext, ToolResult } from './tool.js';
@@ -14,8 +14,10 @@ export {
   InternalError,
   InvalidJsonError,
   InvalidRequestError,
+  InvalidTaskError,
   MethodNotAllowedError,
   NotFoundError,
+  NotSupportedError,
   PayloadTooLargeError,
   ProtocolError,
   RequestTimeoutError,

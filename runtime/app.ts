@@ -11,6 +11,7 @@ import { createLogger, type Logger } from './logger.js';
 import { type AppMetrics, METRICS_PATH } from './metrics.js';
 import { openApiDocument, OPENAPI_PATH } from './openapi.js';
 import { registerOperationRoutes } from './operation-routes.js';
+import { registerTaskRoutes } from './task-routes.js';
 import type { EnvProtocol } from './protocol.js';
 import type { SessionManager } from './session-manager.js';
 import { registerWebInterface } from './web-interface.js';
@@ -74,7 +75,7 @@ export class EnvboxApp extends Koa {
 
 /**
  * Build the Koa app that serves `definition`: `POST /reset`, `POST /step`, `GET /state`,
- * `GET /health`, `GET /metrics`, `GET /metadata`, `GET /schema`, `GET /openapi.json`, `POST /sessions`, `DELETE /sessions/:id`, and
+ * `GET /health`, `GET /metrics`, `GET /metadata`, `GET /schema`, `GET /openapi.json`, `POST /sessions`, `DELETE /sessions/:id`, OpenEnv's Task API and `POST /evaluate` (see `registerTaskRoutes`), and
  * with `config.web` the web interface at `GET /web`.
  * The WebSocket endpoint `/ws` is attached to the HTTP server by `startServer`.
  * @throws {z.ZodError} when `config` is invalid
@@ -126,6 +127,8 @@ export function createApp(definition: AnyEnvDefinition, config: AppConfigInput =
     ctx.body = { session_id: session.id, closed: true };
   });
   if (parsed.web) registerWebInterface(router);
+  // After every fixed route: `/:env/splits` and the like must not shadow them.
+  registerTaskRoutes(router, service);
   router.get('/ws', () => {
     throw new UpgradeRequiredError('GET /ws is a WebSocket endpoint; connect with a WebSocket client.');
   });

@@ -19,6 +19,7 @@ export class EnvService {
   readonly protocol: EnvProtocol;
   /** This service's Prometheus metrics (its own registry), served at `GET /metrics`. */
   readonly metrics: AppMetrics;
+  readonly #closed = new AbortController();
   #closing: Promise<void> | undefined;
 
   /** @param config parsed already (see {@link AppConfig}) */
@@ -35,7 +36,13 @@ export class EnvService {
    * Close every session (and so every environment instance), then the definition's shared
    * resources, even when closing the sessions failed. Idempotent: every call gets the first one's promise.
    */
+  /** Aborted when the service starts closing: work that belongs to no session (batch judging) stops with it. */
+  get closing(): AbortSignal {
+    return this.#closed.signal;
+  }
+
   close(): Promise<void> {
+    this.#closed.abort(new Error('the server is closing'));
     this.#closing ??= (async () => {
       try {
         await this.sessions.closeAll();

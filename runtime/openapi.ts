@@ -6,6 +6,7 @@ import type { AnyEnvDefinition } from '../protocol/index.js';
 import { METRICS_PATH } from './metrics.js';
 import { CreateSessionResponse, ErrorResponse, HealthResponse, Metadata, MetadataResponse } from '../protocol/index.js';
 import type { EnvProtocol } from './protocol.js';
+import { EVALUATE_PATH, SplitRequest, TaskRangeRequest, TaskRequest } from './task-routes.js';
 import { WEB_ASSETS } from './web-interface.js';
 
 /** Where the OpenAPI document is served. */
@@ -129,6 +130,36 @@ export function openApiDocument(definition: AnyEnvDefinition, protocol: EnvProto
       get: { summary: 'This document', tags: ['Schema'], responses: { '200': json(z.record(z.string(), z.unknown()), 'OK') } },
     },
   };
+  if (definition.tasks !== undefined) {
+    // OpenEnv's Task API, under the environment's own name (any case matches; another name is 404).
+    const base = `/${definition.name}`;
+    const spec = z.record(z.string(), z.unknown()).meta({ description: 'A task spec: id, index, split, language, prompt, entry_point, num_tests; never its tests or solution' });
+    const taskFailures = { '400': error('INVALID_TASK: an unknown split, or an index out of range'), '422': error('INVALID_REQUEST: the body fails the schema') };
+    const taskCall = (summary: string, body: z.ZodType, answer: z.ZodType): ZodOpenApiOperationObject => ({
+      summary,
+      tags: ['Task API'],
+      requestBody: { required: true, content: { 'application/json': { schema: body } } },
+      responses: { '200': json(answer, 'OK'), ...taskFailures },
+    });
+    paths['/list_environments'] = { get: { summary: 'The environments served here', tags: ['Task API'], responses: { '200': json(z.array(z.string()), 'OK') } } };
+    paths[`${base}/splits`] = {
+      get: { summary: 'The splits of the task set', tags: ['Task API'], responses: { '200': json(z.array(z.object({ name: z.string(), type: z.string() })), 'OK') } },
+    };
+    paths[`${base}/tasks`] = { post: taskCall("A split's tasks", SplitRequest, z.object({ tasks: z.array(spec), env_name: z.string() })) };
+    paths[`${base}/num_tasks`] = { post: taskCall("How many tasks a split has", SplitRequest, z.object({ num_tasks: z.number().int() })) };
+    paths[`${base}/task`] = { post: taskCall('One task, by split and index', TaskRequest, z.object({ task: spec })) };
+    paths[`${base}/task_range`] = { post: taskCall('Tasks start to stop (Python slice semantics)', TaskRangeRequest, z.object({ tasks: z.array(spec) })) };
+  }
+  if (definition.evaluate !== undefined) {
+    paths[EVALUATE_PATH] = {
+      post: {
+        summary: 'Judge a batch of submissions without episodes; one result per item, in order',
+        tags: ['Task API'],
+        requestBody: { required: true, content: { 'application/json': { schema: definition.evaluate.request } } },
+        responses: { '200': json(z.object({ results: z.array(z.record(z.string(), z.unknown())) }), 'OK'), '422': error('INVALID_REQUEST: no items, or more than the server takes') },
+      },
+    };
+  }
   if (config.web) {
     for (const [path, asset] of Object.entries(WEB_ASSETS)) {
       paths[path] = { get: { summary: 'The web interface', tags: ['Web'], responses: { '200': { description: 'OK', content: { [asset.type]: { schema: z.string() } } } } } };

@@ -34,6 +34,12 @@ export interface RunOptions {
   timeoutMs: number;
   /** Aborting kills the sandbox (exit 137). */
   signal?: AbortSignal;
+  /**
+   * Python: run this step with the builtins as they were before any step ran (a fresh copy), so
+   * names an earlier step rebound in `builtins` (`len`, `abs`, `isinstance`...) mean what they
+   * should; the judge's test steps use it. Other languages ignore it.
+   */
+  pristineBuiltins?: boolean;
 }
 
 /** An isolated interpreter holding one episode's state. */

@@ -2,9 +2,13 @@ import { readFileSync } from 'node:fs';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { METRICS_PREFIX, type EnvDefinition, type EnvFactory } from '../../protocol/index.js';
 import { createLanguageBackends, WarmPool, type JavaScriptBackendOptions, type PythonBackendOptions, type SandboxBackend } from '../../sandbox/index.js';
-import { CodeActEnv } from './code-act-env.js';
-import { CodeAction, CodeObservation, CodeResetRequest, CodeState, DEFAULT_LANGUAGE, LANGUAGE_NAMES, type Language } from './models.js';
+import { CodeActEnv, type TaskEpisodes } from './code-act-env.js';
+import { batchEvaluator, DEFAULT_MAX_EVALUATE_ITEMS } from './judge/evaluate.js';
+import { Judge, type JudgeOptions } from './judge/judge.js';
+import { CodeAction, CodeObservation, CodeResetRequest, CodeState, DEFAULT_LANGUAGE, LANGUAGE_NAMES, TaskCodeAction, type Language } from './models.js';
 import { CodingEnvServeOptions, DEFAULT_POOL_SIZE } from './options.js';
+import { taskSpec } from './task-set/task.js';
+import { TaskSet } from './task-set/task-set.js';
 import { CODING_ENV_TOOLS } from './tools.js';
 import { defaultTransforms, type RewardTransform } from './transforms/index.js';
 
@@ -26,6 +30,12 @@ export interface CodingEnvOptions {
   transforms?: readonly RewardTransform[];
   /** Told about sandboxes that failed to start in the background. */
   onPoolError?: (error: unknown) => void;
+  /** A task set (or the path of one, see {@link TaskSet.load}): episodes get tasks, submissions are judged. */
+  tasks?: TaskSet | string;
+  /** How the judge scores and shows submissions, and how many tests it runs at once. */
+  judge?: JudgeOptions;
+  /** Items one `POST /evaluate` may carry. @default 256 */
+  maxEvaluateItems?: number;
 }
 
 /**
@@ -33,7 +43,9 @@ export interface CodingEnvOptions {
  * the definition; its `close()` empties the pool.
  * @throws {IsolationUnavailableError} when isolation is required and the host cannot give it
  */
-export async function createCodingEnvDefinition(options: CodingEnvOptions = {}): Promise<EnvDefinition<CodeAction, CodeObservation, CodeState, CodeResetRequest>> {
+export async function createCodingEnvDefinition(options: CodingEnvOptions = {}): Promise<EnvDefinition<TaskCodeAction, CodeObservation, CodeState, CodeResetRequest>> {
+  // Read first: a bad task set refuses the start before any sandbox is started.
+  const taskSet = typeof options.tasks === 'string' ? TaskSet.load(options.tasks) : options.tasks;
   // The language table: one backend per language, each with a warm pool and a kill count.
   const backends = await createLanguageBackends(LANGUAGE_NAMES, {
     python: { backend: options.pythonBackend, ...options.sandbox },
@@ -46,17 +58,28 @@ export async function createCodingEnvDefinition(options: CodingEnvOptions = {}):
   const defaultLanguage = options.defaultLanguage ?? DEFAULT_LANGUAGE;
   const poolHealth = (pool: WarmPool) => ({ ready: pool.readyCount, starting: pool.startingCount, size: pool.size });
   const [first, ...others] = LANGUAGE_NAMES;
+  const tasks: TaskEpisodes | undefined = taskSet === undefined ? undefined : { taskSet, judge: new Judge(pools, options.judge) };
   return {
     name: 'coding_env',
     description: 'Runs Python or JavaScript code step by step in a sandbox; state persists within an episode.',
     version: '1.1.0',
     readme: README,
-    action: CodeAction,
+    // A server with tasks takes submissions too; without, the action is OpenEnv's CodeAction, unchanged.
+    action: tasks === undefined ? CodeAction : TaskCodeAction,
     observation: CodeObservation,
     state: CodeState,
     resetRequest: CodeResetRequest,
     tools: CODING_ENV_TOOLS,
-    create: () => new CodeActEnv(pools, transforms, defaultLanguage, (language) => (kills[language] += 1)),
+    create: () => new CodeActEnv(pools, transforms, defaultLanguage, (language) => (kills[language] += 1), tasks),
+    ...(tasks === undefined
+      ? {}
+      : {
+          tasks: {
+            splits: () => tasks.taskSet.splits(),
+            list: (split: string) => tasks.taskSet.tasks(split)?.map(taskSpec),
+          },
+          evaluate: batchEvaluator(tasks.taskSet, tasks.judge, options.maxEvaluateItems ?? DEFAULT_MAX_EVALUATE_ITEMS),
+        }),
     metrics: (registry) => {
       registerPoolMetrics(registry, pools, kills);
       registerMemoryBudgetMetrics(registry, backends);
@@ -66,6 +89,8 @@ export async function createCodingEnvDefinition(options: CodingEnvOptions = {}):
       // The first language's facts at the top level, where /health had them before a second came.
       ...backends[first].health(),
       default_language: defaultLanguage,
+      // How many tasks the server judges, with a task set (without one, /health is what it was).
+      ...(taskSet === undefined ? {} : { tasks: taskSet.size }),
       // The pool resets without a language take from; `pools` has every language's.
       pool: poolHealth(pools[defaultLanguage]),
       pools: byLanguage((language) => poolHealth(pools[language])),
@@ -74,7 +99,8 @@ export async function createCodingEnvDefinition(options: CodingEnvOptions = {}):
       ...Object.fromEntries(others.map((language) => [language, { ...backends[language].health(), pool: poolHealth(pools[language]) }])),
     }),
     close: async () => {
-      // Pools first (they hold started sandboxes), then the backends that started them.
+      // The judge's idle testers, then the pools (they hold started sandboxes), then the backends that started them.
+      await tasks?.judge.close();
       await Promise.all(LANGUAGE_NAMES.map((language) => pools[language].close()));
       await Promise.all(LANGUAGE_NAMES.map((language) => backends[language].close()));
     },
@@ -213,6 +239,9 @@ export const CODING_ENV: EnvFactory<typeof CodingEnvServeOptions> = {
       pythonBackend: options.pythonBackend,
       defaultLanguage: options.defaultLanguage,
       poolSize: options.poolSize,
+      ...(options.tasks === undefined ? {} : { tasks: options.tasks }),
+      judge: { reward: options.reward, revealTests: options.revealTests, concurrency: options.judgeConcurrency },
+      maxEvaluateItems: options.maxEvaluateItems,
       javascript: { memoryBudgetBytes: options.episodeMemoryBudgetBytes },
       sandbox: {
         spawn: options.pythonSpawn,

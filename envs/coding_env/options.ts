@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { envOption } from '../../protocol/index.js';
 import { DEFAULT_MAX_OUTPUT_BYTES, DEFAULT_PYTHON_BACKEND, MIN_EPISODE_MEMORY_BUDGET_BYTES, PYTHON_BACKEND_CHOICES } from '../../sandbox/index.js';
+import { DEFAULT_MAX_EVALUATE_ITEMS } from './judge/evaluate.js';
+import { DEFAULT_JUDGE_CONCURRENCY, REWARD_MODES } from './judge/judge.js';
 import { DEFAULT_LANGUAGE, LANGUAGE_NAMES } from './models.js';
 
 /** Warm sandboxes kept per language. @default 4 */
@@ -47,6 +49,28 @@ export const CodingEnvServeOptions = z.strictObject({
   episodeMemoryBudgetBytes: envOption(z.number().int().min(MIN_EPISODE_MEMORY_BUDGET_BYTES).optional(), {
     expected: `an integer number of bytes of at least ${MIN_EPISODE_MEMORY_BUDGET_BYTES}`,
     help: 'memory all JavaScript episodes may hold together (default: the memory limit less the server\'s reserve)',
+  }),
+  /** A task set: a JSONL file (one split) or a directory of `<split>.jsonl` files; unset, episodes have no task. */
+  tasks: envOption(z.string().min(1).optional(), {
+    expected: 'a path to a .jsonl file or a directory of <split>.jsonl files',
+    help: 'task set (envbox, HumanEval or MBPP JSONL; a directory holds one file per split): episodes get a task, submit is judged, the Task API and /evaluate answer (default none)',
+  }),
+  /** How the judge's verdict becomes the reward. */
+  reward: envOption(z.enum(REWARD_MODES).default('fraction'), {
+    expected: `one of ${REWARD_MODES.join(', ')}`,
+    help: 'reward of a submission: the fraction of tests passed, or 1 only when all pass (default fraction)',
+  }),
+  /** Put each test's source in the judge's per-test results. */
+  revealTests: envOption(z.boolean().default(false), { expected: 'true or false', help: 'show each test\'s source in the judge\'s results' }),
+  /** Tests judged at once, each in a fresh sandbox. */
+  judgeConcurrency: envOption(z.number().int().min(1).max(256).default(DEFAULT_JUDGE_CONCURRENCY), {
+    expected: 'an integer from 1 to 256',
+    help: `tests judged at once, each in a fresh sandbox (default ${DEFAULT_JUDGE_CONCURRENCY})`,
+  }),
+  /** Items one POST /evaluate may carry. */
+  maxEvaluateItems: envOption(z.number().int().min(1).max(4096).default(DEFAULT_MAX_EVALUATE_ITEMS), {
+    expected: 'an integer from 1 to 4096',
+    help: `items one POST /evaluate may carry (default ${DEFAULT_MAX_EVALUATE_ITEMS})`,
   }),
 });
 export type CodingEnvServeOptions = z.output<typeof CodingEnvServeOptions>;

@@ -279,7 +279,12 @@ export class ProcessSandbox implements Sandbox {
     if (options.signal?.aborted === true) onAbort();
     this.#thaw();
     try {
-      this.#channel.send({ code, timeout_s: timeoutS, max_output_bytes: this.#options.maxOutputBytes });
+      this.#channel.send({
+        code,
+        timeout_s: timeoutS,
+        max_output_bytes: this.#options.maxOutputBytes,
+        ...(options.pristineBuiltins === true ? { pristine_builtins: true } : {}),
+      });
       const reply = await Promise.race([this.#channel.receive() as Promise<RunnerReply>, this.#gone]);
       if (reply === undefined || !this.#alive) return this.#killed(started);
       return {

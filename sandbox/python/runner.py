@@ -2,7 +2,7 @@
 
 It speaks to the host over a private pair of pipe fds (moved away from 3 and 4 at start, so user
 code writing to fd 1 or closing stdin cannot touch the channel), one length-prefixed JSON frame per
-message: the host sends {"code", "timeout_s", "max_output_bytes"}, the runner answers
+message: the host sends {"code", "timeout_s", "max_output_bytes", "pristine_builtins"?}, the runner answers
 {"stdout", "stderr", "exit_code", "result", "truncated", "interrupted"}. State (the globals of the
 episode) persists from step to step. Nothing here trusts the code it runs: this is a convenience
 layer, the walls are the process, the namespaces and the rlimits around it.
@@ -28,6 +28,18 @@ _StackSummary = traceback.StackSummary
 _RUNNER_FILE = __file__
 _TextIOWrapper = io.TextIOWrapper
 _RawIOBase = io.RawIOBase
+# The builtins a step goes through, bound before any step runs: code that rebinds builtins.compile
+# (or exec, eval, repr) must not see the next step's source nor change how it runs (the judge
+# sends a nonce in a later step's code).
+_compile = compile
+_exec = exec
+_eval = eval
+_repr = repr
+_PyCF_ONLY_AST = ast.PyCF_ONLY_AST
+# The builtins before any step ran: a step sent with "pristine_builtins" (the judge's test steps)
+# gets a fresh copy, whatever earlier steps rebound in the builtins module.
+_PRISTINE_BUILTINS = dict(builtins.__dict__)
+_dict = dict
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -162,15 +174,15 @@ def run_step(number, code, namespace, max_output_bytes, timeout_s):
     _Interrupt.in_step = True
     try:
         try:
-            tree = ast.parse(code, filename, "exec")
+            tree = _compile(code, filename, "exec", _PyCF_ONLY_AST)
             last = None
             if tree.body and isinstance(tree.body[-1], ast.Expr):
                 last = ast.Expression(tree.body.pop().value)
-            exec(compile(tree, filename, "exec"), namespace)
+            _exec(_compile(tree, filename, "exec"), namespace)
             if last is not None:
-                value = eval(compile(last, filename, "eval"), namespace)
+                value = _eval(_compile(last, filename, "eval"), namespace)
                 if value is not None:
-                    result = repr(value)
+                    result = _repr(value)
                     if len(result) > max_output_bytes:
                         result = result[:max_output_bytes] + "...[envbox: result truncated]"
         except SystemExit as error:
@@ -394,6 +406,8 @@ class Session:
 
     def step(self, request):
         self.number += 1
+        if request.get("pristine_builtins", False):
+            self.namespace["__builtins__"] = _dict(_PRISTINE_BUILTINS)
         return run_step(self.number, request["code"], self.namespace, request["max_output_bytes"], request["timeout_s"])
 
     def step_json(self, text):

@@ -16,6 +16,10 @@ t.test('coding_env options: defaults', async (t) => {
     requireIsolation: false,
     poolSize: 4,
     maxOutputBytes: 1_048_576,
+    reward: 'fraction',
+    revealTests: false,
+    judgeConcurrency: 4,
+    maxEvaluateItems: 256,
   });
   t.equal(DEFAULT_PYTHON_BACKEND, 'auto', 'the process backend where the host\'s python3 serves, Pyodide otherwise');
   t.equal(DEFAULT_POOL_SIZE, 4);
@@ -32,6 +36,11 @@ t.test('coding_env options: defaults', async (t) => {
       ['pool-size', 'ENVBOX_POOL_SIZE', 'int'],
       ['max-output-bytes', 'ENVBOX_MAX_OUTPUT_BYTES', 'int'],
       ['episode-memory-budget-bytes', 'ENVBOX_EPISODE_MEMORY_BUDGET_BYTES', 'int'],
+      ['tasks', 'ENVBOX_TASKS', 'string'],
+      ['reward', 'ENVBOX_REWARD', 'string'],
+      ['reveal-tests', 'ENVBOX_REVEAL_TESTS', 'boolean'],
+      ['judge-concurrency', 'ENVBOX_JUDGE_CONCURRENCY', 'int'],
+      ['max-evaluate-items', 'ENVBOX_MAX_EVALUATE_ITEMS', 'int'],
     ],
     'each field is a kebab-case flag and an ENVBOX_ variable',
   );
@@ -72,3 +81,16 @@ t.test('coding_env options: derived flags and variables, booleans as flags or va
   });
 });
 
+
+t.test('coding_env options: the task set and the judge', async (t) => {
+  t.match(parse({ tasks: 'tasks/', reward: 'all-or-nothing', 'reveal-tests': true, 'judge-concurrency': '8' }, { ENVBOX_MAX_EVALUATE_ITEMS: '64' }), {
+    tasks: 'tasks/',
+    reward: 'all-or-nothing',
+    revealTests: true,
+    judgeConcurrency: 8,
+    maxEvaluateItems: 64,
+  });
+  t.throws(() => parse({ reward: 'half' }, {}), new ConfigError('invalid --reward: expected one of fraction, all-or-nothing, received "half"'));
+  t.throws(() => parse({ 'judge-concurrency': '0' }, {}), new ConfigError('invalid --judge-concurrency: expected an integer from 1 to 256, received "0"'));
+  t.throws(() => parse({}, { ENVBOX_MAX_EVALUATE_ITEMS: '5000' }), { message: 'invalid ENVBOX_MAX_EVALUATE_ITEMS: expected an integer from 1 to 4096, received "5000"' });
+});
