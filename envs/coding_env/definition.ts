@@ -233,13 +233,22 @@ function registerTemplateMetrics(registry: Registry, backends: Readonly<Record<L
 /** coding_env as `envbox serve --env coding_env` builds it: its options, then the definition. */
 export const CODING_ENV: EnvFactory<typeof CodingEnvServeOptions> = {
   options: CodingEnvServeOptions,
-  create: (options, { logger }) =>
-    createCodingEnvDefinition({
+  create: (options, { logger }) => {
+    const taskSet = options.tasks === undefined ? undefined : TaskSet.load(options.tasks);
+    // Such tasks are judged in the submission's own interpreter, not replayed (docs/ARCHITECTURE.md).
+    const unreplayed = taskSet?.all().filter((task) => task.language === 'python' && task.entryPoint === undefined) ?? [];
+    if (unreplayed.length > 0) {
+      logger.warn('Python tasks without an entry point are judged in the submission\'s interpreter, where a submission that rewrites the runner can forge a pass; give them an entry_point', {
+        tasks: unreplayed.slice(0, 10).map((task) => task.id),
+        count: unreplayed.length,
+      });
+    }
+    return createCodingEnvDefinition({
       onPoolError: (error) => logger.warn('a sandbox failed to start in the background; retrying', { error }),
       pythonBackend: options.pythonBackend,
       defaultLanguage: options.defaultLanguage,
       poolSize: options.poolSize,
-      ...(options.tasks === undefined ? {} : { tasks: options.tasks }),
+      ...(taskSet === undefined ? {} : { tasks: taskSet }),
       judge: { reward: options.reward, revealTests: options.revealTests, concurrency: options.judgeConcurrency },
       maxEvaluateItems: options.maxEvaluateItems,
       javascript: { memoryBudgetBytes: options.episodeMemoryBudgetBytes },
@@ -249,5 +258,6 @@ export const CODING_ENV: EnvFactory<typeof CodingEnvServeOptions> = {
         allowSubprocess: options.allowSubprocess,
         requireIsolation: options.requireIsolation,
       },
-    }),
+    });
+  },
 };
