@@ -48,7 +48,7 @@ t.test('coding_env is measured on both Python backends, each pinned in the serve
   t.same(processEnv.targets, { stepP50MaxMs: 0.3, resetP50MaxMs: 5, throughputMinStepsPerS: 5000, throughputSessions: 16 });
   t.same(
     processEnv.cases.map((c) => c.name),
-    ['cpu-bound step', 'mcp run_code', 'episodes/s (python)', 'cpu between steps (python)'],
+    ['cpu-bound step', 'mcp run_code', 'episodes/s (python)', 'cpu between steps (python)', 'judging'],
   );
 
   const pyodideEnv = BENCH_ENVS.coding_env_pyodide!;
