@@ -26,7 +26,10 @@ export {
   HealthTimeoutError,
   MANAGED_LABEL,
   OWNER_LABEL,
+  ownerGone,
+  ownerLabelValue,
   serverToken,
+  StartLimiter,
   waitForHealth,
   waitUntilHealthy,
 } from './provider/index.js';
@@ -107,3 +110,16 @@ export type {
   ProgressOutput,
 } from './docker/build/index.js';
 export { PACKAGE_ROOT } from './docker/package-root.js';
+export {
+  applianceServiceSpec,
+  DEFAULT_MAX_CONCURRENT_STARTS,
+  DEFAULT_REMOVE_TIMEOUT_MS,
+  DEFAULT_SCHEDULE_TIMEOUT_MS,
+  DEFAULT_SWARM_IMAGE,
+  DockerSwarmProvider,
+  PROVIDER_LABEL,
+  SERVICE_LOGS_TIMEOUT_MS,
+  SwarmAppliance,
+  TASK_POLL_INTERVAL_MS,
+} from './docker/swarm/index.js';
+export type { ApplianceServiceInit, DockerSwarmProviderOptions, SwarmApplianceInit, SwarmStartOptions, SwarmStartTimings } from './docker/swarm/index.js';

@@ -32,6 +32,6 @@ for ns in $(ip netns list 2>/dev/null | awk '/^envbox-w[0-9]+/ {print $1}'); do
   ip link del "$ns" 2>/dev/null || true
   ip netns del "$ns" 2>/dev/null || true
 done
-rm -f "$STATE_DIR"/image.*.tar
+rm -f "$STATE_DIR"/image.*.tar "$STATE_DIR/image-id"
 rmdir "$STATE_DIR" 2>/dev/null || true
 echo "swarm-down: done in $((SECONDS - started)) s"

@@ -101,5 +101,7 @@ done
 for id in $(docker node ls --filter role=worker --format '{{.ID}} {{.Status}}' | awk '$2 == "Down" {print $1}'); do
   docker node rm --force "$id" >/dev/null 2>&1 || true
 done
+# What every worker has: the Swarm tests start services from this ID (the tag may move on).
+printf '%s\n' "$image_id" >"$STATE_DIR/image-id"
 echo "swarm-up: $WORKERS workers ready with $APPLIANCE_IMAGE ($image_id) in $((SECONDS - started)) s:"
 docker node ls --format '  {{.Hostname}} {{.Status}} {{.Availability}} {{.ManagerStatus}}'

@@ -30,3 +30,4 @@ export {
 export type { HardeningOptions, ResolvedHardening } from './hardened-host-config.js';
 export { LocalDockerProvider } from './local-docker-provider.js';
 export type { LocalDockerProviderOptions, StartContainerOptions } from './local-docker-provider.js';
+export { containerLogs, demultiplex } from './container-logs.js';

@@ -1,10 +1,11 @@
-import { hostname } from 'node:os';
 import type { Container as EngineContainer, ContainerCreateOptions } from 'dockerode';
 import {
   ContainerStartError,
   DEFAULT_CONTAINER_PORT,
   MANAGED_LABEL,
   OWNER_LABEL,
+  ownerGone,
+  ownerLabelValue,
   serverToken,
   waitUntilHealthy,
   withLogs,
@@ -96,7 +97,7 @@ export class LocalDockerProvider implements ContainerProvider<DockerContainer> {
       Image: image,
       User: user,
       Env: Object.entries(env).map(([key, value]) => `${key}=${value}`),
-      Labels: { ...spec.labels, [MANAGED_LABEL]: 'true', [OWNER_LABEL]: `${hostname()}:${process.pid}` },
+      Labels: { ...spec.labels, [MANAGED_LABEL]: 'true', [OWNER_LABEL]: ownerLabelValue() },
       ExposedPorts: { [portKey]: {} },
       StopTimeout: stopTimeoutS,
       HostConfig: hardenedHostConfig(hardening, containerPort),
@@ -244,14 +245,5 @@ async function removeQuietly(container: EngineContainer): Promise<void> {
  */
 function isLeftover(state: string, owner: string | undefined): boolean {
   if (owner === undefined) return state !== 'running';
-  const match = /^(.*):(\d+)$/.exec(owner);
-  if (match === null) return true;
-  if (match[1] !== hostname()) return false;
-  try {
-    process.kill(Number(match[2]), 0);
-    return false;
-  } catch (error) {
-    // EPERM: it exists, under another user.
-    return (error as NodeJS.ErrnoException).code !== 'EPERM';
-  }
+  return ownerGone(owner);
 }
