@@ -123,3 +123,14 @@ export {
   TASK_POLL_INTERVAL_MS,
 } from './docker/swarm/index.js';
 export type { ApplianceServiceInit, DockerSwarmProviderOptions, SwarmApplianceInit, SwarmStartOptions, SwarmStartTimings } from './docker/swarm/index.js';
+export {
+  DEFAULT_EPISODES_PER_APPLIANCE,
+  DEFAULT_LIVENESS_TIMEOUT_MS,
+  DEFAULT_POOL_CALL_TIMEOUT_MS,
+  EnvPool,
+  EpisodeLostError,
+  PoolClosedError,
+  PoolOptionsError,
+  resolvePoolOptions,
+} from './pool/index.js';
+export type { ActionOf, AnyEnvClient, ApplianceStats, EnvPoolOptions, ObservationOf, PoolResetOptions, PoolResult, PoolStats, ResolvedPoolOptions } from './pool/index.js';

@@ -112,6 +112,11 @@ export class DockerSwarmProvider implements ContainerProvider<SwarmAppliance> {
     this.#limiter = new StartLimiter(options.maxConcurrentStarts ?? DEFAULT_MAX_CONCURRENT_STARTS);
   }
 
+  /** The image `start()` runs when the spec names none. */
+  get defaultImage(): string {
+    return this.#options.image ?? DEFAULT_SWARM_IMAGE;
+  }
+
   /** The appliances started by this provider and not yet closed. */
   get appliances(): readonly SwarmAppliance[] {
     return [...this.#appliances];
@@ -131,7 +136,7 @@ export class DockerSwarmProvider implements ContainerProvider<SwarmAppliance> {
   async start(spec: SwarmStartOptions = {}): Promise<SwarmAppliance> {
     const queued = performance.now();
     if (this.#closed) throw new ContainerStartError('This DockerSwarmProvider is closed; create a new one.');
-    const image = spec.image ?? this.#options.image ?? DEFAULT_SWARM_IMAGE;
+    const image = spec.image ?? this.defaultImage;
     if (spec.token === false) {
       throw new ContainerStartError('Invalid token: expected a string or undefined, received false; a Swarm appliance always has a token (its host-mode port listens on every interface of its node).');
     }

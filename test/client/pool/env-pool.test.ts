@@ -1,0 +1,141 @@
+import t from 'tap';
+import { EnvPool, EpisodeLostError, PoolOptionsError } from '../../../index.js';
+import { EchoEnv } from '../../../envs/index.js';
+import { startTestServer } from '../../fixtures/test-server.js';
+import { ProcessProvider } from '../../fixtures/process-provider.js';
+
+t.test('bad options are refused, naming the option, the expected and the received value', async (t) => {
+  await t.rejects(EnvPool.create(EchoEnv, {}), { code: 'POOL_OPTIONS', message: 'Invalid options: expected exactly one of provider and baseUrls, received neither.' });
+  await t.rejects(EnvPool.create(EchoEnv, { baseUrls: [] }), { message: 'Invalid baseUrls: expected a non-empty array of URLs, received [].' });
+  await t.rejects(EnvPool.create(EchoEnv, { baseUrls: ['nope'] }), { message: 'Invalid baseUrls: expected URLs such as http://127.0.0.1:8000, received "nope".' });
+  await t.rejects(EnvPool.create(EchoEnv, { baseUrls: ['http://127.0.0.1:1'], episodesPerAppliance: 0 }), {
+    message: 'Invalid episodesPerAppliance: expected a positive integer, received 0.',
+  });
+  await t.rejects(EnvPool.create(EchoEnv, { baseUrls: ['http://127.0.0.1:1'], appliances: 2 }), {
+    message: 'Invalid appliances: expected 1 (one per baseUrl) or nothing, received 2.',
+  });
+  await t.rejects(EnvPool.create(EchoEnv, { provider: new ProcessProvider() }), { message: 'Invalid appliances: expected a positive integer with a provider, received undefined.' });
+  await using pool = await EnvPool.create(EchoEnv, { baseUrls: ['http://127.0.0.1:1'], episodesPerAppliance: 2 });
+  await t.rejects(pool.reset({ n: 3 }), { message: 'Invalid n: expected at most 2 (1 live appliances × episodesPerAppliance 2), received 3.' });
+  await t.rejects(pool.reset({ n: 0 }), PoolOptionsError);
+  await t.rejects(pool.step([{ message: 'x' }]), { message: 'Invalid actions: expected an array of 0 actions (one per episode of the last reset), received 1.' });
+});
+
+t.test('episodes spread over the least-loaded appliances; results come back in order', async (t) => {
+  const servers = await Promise.all([startTestServer(t), startTestServer(t), startTestServer(t)]);
+  await using pool = await EnvPool.create(EchoEnv, { baseUrls: servers.map((s) => s.url), episodesPerAppliance: 4 });
+  const reset = await pool.reset({ n: 10 });
+  t.equal(reset.length, 10);
+  t.ok(reset.every((r) => !('error' in r)), 'every episode started');
+  t.same(
+    pool.stats().appliances.map((a) => a.episodes),
+    [4, 3, 3],
+  );
+  t.same(
+    servers.map((s) => s.app.sessions.size),
+    [4, 3, 3],
+    'one WebSocket session per episode, on the servers themselves',
+  );
+  const results = await pool.step(Array.from({ length: 10 }, (_, i) => ({ message: `episode ${i}` })));
+  t.same(
+    results.map((r) => ('error' in r ? r.error.message : r.observation.echoed_message)),
+    Array.from({ length: 10 }, (_, i) => `episode ${i}`),
+  );
+  const stats = pool.stats();
+  t.same(
+    stats.appliances.map((a) => a.steps),
+    [4, 3, 3],
+  );
+  t.ok(stats.appliances.every((a) => a.stepsPerSecond > 0 && a.errors === 0));
+  // A second reset with fewer episodes closes the others.
+  await pool.reset({ n: 2 });
+  t.equal(pool.size, 2);
+  await pool.close();
+  t.same(
+    servers.map((s) => s.app.sessions.size),
+    [0, 0, 0],
+    'close() closed every session',
+  );
+  await t.rejects(pool.step([]), { code: 'POOL_CLOSED' });
+});
+
+t.test('CAPACITY_EXCEEDED moves the episode to another appliance', async (t) => {
+  const small = await startTestServer(t, { maxSessions: 2 });
+  const large = await startTestServer(t);
+  await using pool = await EnvPool.create(EchoEnv, { baseUrls: [small.url, large.url], episodesPerAppliance: 6 });
+  const reset = await pool.reset({ n: 8 });
+  t.ok(reset.every((r) => !('error' in r)), 'every episode started');
+  const stats = pool.stats();
+  t.equal(stats.moved, 2, 'the two episodes the small appliance refused moved');
+  t.same(
+    stats.appliances.map((a) => a.episodes),
+    [2, 6],
+  );
+  t.same([small.app.sessions.size, large.app.sessions.size], [2, 6]);
+  const results = await pool.step(Array.from({ length: 8 }, (_, i) => ({ message: String(i) })));
+  t.ok(results.every((r, i) => !('error' in r) && r.observation.echoed_message === String(i)));
+});
+
+t.test('an appliance killed mid-batch: its episodes lose their state, the others answer, the provider replaces it', async (t) => {
+  const provider = new ProcessProvider();
+  t.teardown(() => provider.close());
+  await using pool = await EnvPool.create(EchoEnv, { provider, appliances: 2, episodesPerAppliance: 3, timeoutMs: 10_000 });
+  await pool.reset({ n: 6 });
+  const [victim] = provider.started;
+  const batch = pool.step(Array.from({ length: 6 }, (_, i) => ({ message: String(i) })));
+  // Before any of the batch's messages is written: the appliance dies with the batch in flight.
+  victim!.kill();
+  const results = await batch;
+  const lost = results.filter((r) => 'error' in r && r.stateLost === true);
+  const answered = results.filter((r) => !('error' in r));
+  t.equal(lost.length, 3, 'the victim held three episodes');
+  t.equal(answered.length, 3, 'the other three answered');
+  for (const r of lost) {
+    if (!('error' in r)) continue;
+    t.type(r.error, EpisodeLostError);
+    t.equal(r.error.code, 'STATE_LOST');
+    t.match(r.error.message, new RegExp(`^Episode \\d was on the appliance at ${victim!.baseUrl.replaceAll('.', '\\.')}, which died \\((its container is killed \\(SIGKILL\\)|GET \\S+/health did not answer healthy: \\w+)\\); its state is lost\\. Call pool\\.reset\\(\\)`));
+  }
+  // The next step of a lost episode says so again, at once.
+  const again = await pool.step(Array.from({ length: 6 }, (_, i) => ({ message: String(i) })));
+  t.equal(again.filter((r) => 'error' in r && r.stateLost === true).length, 3);
+
+  // reset waits for the replacement and places the episodes on live appliances.
+  const reset = await pool.reset({ n: 6 });
+  t.ok(reset.every((r) => !('error' in r)), 'every episode started again');
+  const stats = pool.stats();
+  t.equal(stats.dead, 1);
+  t.equal(stats.replaced, 1);
+  t.equal(provider.started.length, 3, 'one appliance started through the provider as a replacement');
+  t.same(
+    stats.appliances.map((a) => [a.alive, a.episodes]),
+    [
+      [true, 3],
+      [true, 3],
+    ],
+  );
+  const results2 = await pool.step(Array.from({ length: 6 }, (_, i) => ({ message: String(i) })));
+  t.ok(results2.every((r) => !('error' in r)));
+  await pool.close();
+  t.same(
+    await Promise.all(provider.started.map(async (a) => (await a.state()).running)),
+    [false, false, false],
+    'close() removed every appliance the pool started',
+  );
+});
+
+t.test('a dead baseUrl server without a provider: state lost, the next reset uses the live ones', async (t) => {
+  const live = await startTestServer(t);
+  const doomed = await startTestServer(t);
+  await using pool = await EnvPool.create(EchoEnv, { baseUrls: [live.url, doomed.url], episodesPerAppliance: 2, timeoutMs: 5_000 });
+  await pool.reset({ n: 4 });
+  await doomed.close(0);
+  const results = await pool.step(Array.from({ length: 4 }, (_, i) => ({ message: String(i) })));
+  t.same(
+    results.map((r) => ('error' in r ? r.error.code : 'ok')),
+    ['ok', 'STATE_LOST', 'ok', 'STATE_LOST'],
+  );
+  await t.rejects(pool.reset({ n: 4 }), { message: 'Invalid n: expected at most 2 (1 live appliances × episodesPerAppliance 2), received 4.' });
+  const reset = await pool.reset({ n: 2 });
+  t.ok(reset.every((r) => !('error' in r)));
+});
