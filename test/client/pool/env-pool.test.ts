@@ -3,6 +3,7 @@ import { EnvPool, EpisodeLostError, PoolOptionsError } from '../../../index.js';
 import { EchoEnv } from '../../../envs/index.js';
 import { startTestServer } from '../../fixtures/test-server.js';
 import { ProcessProvider } from '../../fixtures/process-provider.js';
+import { countdownDefinition, CountdownEnv } from '../../fixtures/countdown-env.js';
 
 t.test('bad options are refused, naming the option, the expected and the received value', async (t) => {
   await t.rejects(EnvPool.create(EchoEnv, {}), { code: 'POOL_OPTIONS', message: 'Invalid options: expected exactly one of provider and baseUrls, received neither.' });
@@ -138,4 +139,43 @@ t.test('a dead baseUrl server without a provider: state lost, the next reset use
   await t.rejects(pool.reset({ n: 4 }), { message: 'Invalid n: expected at most 2 (1 live appliances × episodesPerAppliance 2), received 4.' });
   const reset = await pool.reset({ n: 2 });
   t.ok(reset.every((r) => !('error' in r)));
+});
+
+t.test('autoReset: the step after done starts a new episode, flagged; seeds go one per episode', async (t) => {
+  const server = await startTestServer(t, {}, countdownDefinition(2) as never);
+  await using pool = await EnvPool.create(CountdownEnv, { baseUrls: [server.url], episodesPerAppliance: 3, autoReset: true });
+  const reset = await pool.reset({ n: 3, seeds: [7, 8, 9] });
+  t.same(
+    reset.map((r) => ('error' in r ? r.error.message : r.observation.seed)),
+    [7, 8, 9],
+  );
+  const tick = Array.from({ length: 3 }, () => ({ op: 'tick' as const }));
+  t.same(
+    (await pool.step(tick)).map((r) => ('error' in r ? 'error' : [r.observation.remaining, r.done])),
+    [
+      [1, false],
+      [1, false],
+      [1, false],
+    ],
+  );
+  const ended = await pool.step(tick);
+  t.same(
+    ended.map((r) => ('error' in r ? 'error' : [r.observation.remaining, r.done, r.reward])),
+    [
+      [0, true, 1],
+      [0, true, 1],
+      [0, true, 1],
+    ],
+  );
+  const next = await pool.step(tick);
+  t.same(
+    next.map((r) => ('error' in r ? 'error' : [r.observation.remaining, r.done, r.autoReset])),
+    [
+      [2, false, true],
+      [2, false, true],
+      [2, false, true],
+    ],
+    'each episode was reset instead of stepped, and says so',
+  );
+  await t.rejects(pool.reset({ n: 2, seeds: [1] }), { message: 'Invalid seeds: expected 2 seeds (one per episode), received 1.' });
 });
