@@ -25,7 +25,7 @@ for dir in "$STATE_DIR"/envbox-w*; do
   i="${dir##*/envbox-w}"
   stop_worker "$i"
   # dockerd's exec root keeps netns bind mounts (0-byte files) that outlive it.
-  grep -o " $dir/[^ ]*" /proc/mounts | sort -r | while read -r mount; do umount -l "$mount" 2>/dev/null || true; done
+  { grep -o " $dir/[^ ]*" /proc/mounts || true; } | sort -r | while read -r mount; do umount -l "$mount" 2>/dev/null || true; done
   rm -rf "$dir"
 done
 for ns in $(ip netns list 2>/dev/null | awk '/^envbox-w[0-9]+/ {print $1}'); do
