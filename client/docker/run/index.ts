@@ -31,3 +31,5 @@ export type { HardeningOptions, ResolvedHardening } from './hardened-host-config
 export { LocalDockerProvider } from './local-docker-provider.js';
 export type { LocalDockerProviderOptions, StartContainerOptions } from './local-docker-provider.js';
 export { containerLogs, demultiplex } from './container-logs.js';
+export { isLoopback, publishedUrl, publishTarget } from './publish-host.js';
+export type { PublishTarget } from './publish-host.js';
