@@ -42,7 +42,7 @@ const image = values.image ?? (existsSync(IMAGE_ID_FILE) ? readFileSync(IMAGE_ID
 const rows: Row[] = [];
 for (const appliances of counts) {
   const perAppliance = Math.ceil(Math.max(...BATCHES.map((b) => b.episodes)) / appliances);
-  const provider = new DockerSwarmProvider({ image, labels: { 'envbox.bench': 'scale' }, memoryLimitBytes: 4 * 1024 ** 3, pidsLimit: 2048, cpus: 2 });
+  const provider = new DockerSwarmProvider({ image, labels: { 'envbox.bench': 'scale' }, constraints: ['node.role==worker'], memoryLimitBytes: 4 * 1024 ** 3, pidsLimit: 2048, cpus: 2 });
   const started = performance.now();
   const pool = await EnvPool.create(CodingEnv, {
     provider,

@@ -15,7 +15,7 @@ if (probe.swarm === undefined) {
   const labels = { 'envbox.test': 'env-pool-swarm' };
 
   t.test('a batch across appliances on both nodes; one killed mid-batch is replaced; close removes every service', async (t) => {
-    const provider = new DockerSwarmProvider({ image: imageId, labels, memoryLimitBytes: 512 * 1024 ** 2 });
+    const provider = new DockerSwarmProvider({ image: imageId, labels, constraints: ['node.role==worker'], memoryLimitBytes: 512 * 1024 ** 2 });
     t.teardown(() => provider.close());
     const started = performance.now();
     await using pool = await EnvPool.create(CodingEnv, { provider, appliances: 2, episodesPerAppliance: 8, timeoutMs: 20_000, progress: false });

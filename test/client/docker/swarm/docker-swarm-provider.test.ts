@@ -68,10 +68,12 @@ if (probe.swarm === undefined) {
 } else {
   const { engine, nodes, imageId } = probe.swarm;
   const testLabels = { 'envbox.test': 'docker-swarm-provider' };
+  // The isolation test makes the manager schedulable for a moment: everything else stays on the workers.
+  const WORKERS = ['node.role==worker'];
   t.comment(`swarm nodes hosting appliances: ${nodes.join(', ')}; image ${imageId.slice(0, 19)}`);
 
   t.test('appliances land on both nodes, answer episodes there, and close removes them', async (t) => {
-    const provider = new DockerSwarmProvider({ image: imageId, labels: testLabels, maxConcurrentStarts: 2, memoryLimitBytes: 512 * 1024 ** 2 });
+    const provider = new DockerSwarmProvider({ image: imageId, labels: testLabels, constraints: WORKERS, maxConcurrentStarts: 2, memoryLimitBytes: 512 * 1024 ** 2 });
     t.teardown(() => provider.close());
     const count = 4;
     const started = performance.now();
@@ -124,7 +126,7 @@ if (probe.swarm === undefined) {
   });
 
   t.test('an appliance that refuses to start fails the start with its log, and is removed', async (t) => {
-    await using provider = new DockerSwarmProvider({ image: imageId, labels: testLabels });
+    await using provider = new DockerSwarmProvider({ image: imageId, labels: testLabels, constraints: WORKERS });
     const error = (await provider.start({ command: ['--env', 'no_such_env'] }).catch((e: unknown) => e)) as ContainerStartError;
     t.type(error, ContainerStartError);
     t.match(error.message, /^(Swarm service|Container) \w{12} of sha256:\w+ (did not start|stopped before it was healthy): .*exit/);
@@ -133,7 +135,7 @@ if (probe.swarm === undefined) {
   });
 
   t.test('cleanup() removes leftovers of dead owners by label, not live ones', async (t) => {
-    await using provider = new DockerSwarmProvider({ image: imageId, labels: testLabels });
+    await using provider = new DockerSwarmProvider({ image: imageId, labels: testLabels, constraints: WORKERS });
     const live = await provider.start();
     const spec = applianceServiceSpec({
       name: `envbox-leftover-${process.pid}`,
@@ -152,5 +154,26 @@ if (probe.swarm === undefined) {
     t.same(removed, [leftover], 'only the service of the dead owner');
     t.same(((await engine.listTasks()) as Array<{ ServiceID: string }>).filter((task) => task.ServiceID === leftover), [], 'its task is gone');
     t.equal((await live.state())?.running, true, 'the live one still runs');
+  });
+}
+
+if (probe.swarm !== undefined) {
+  const { engine, imageId } = probe.swarm;
+  t.test('on a node without the namespaces profile as a daemon default, the appliance refuses to start and the error carries its log', async (t) => {
+    // The manager (this engine) has Docker's default seccomp profile: bubblewrap cannot make namespaces there.
+    const info = (await engine.info()) as { Swarm: { NodeID: string } };
+    const node = engine.getNode(info.Swarm.NodeID);
+    const setAvailability = async (availability: 'active' | 'drain'): Promise<void> => {
+      const spec = (await node.inspect()) as { Version: { Index: number }; Spec: Record<string, unknown> };
+      await (node as unknown as { update(options: Record<string, unknown>): Promise<unknown> }).update({ version: spec.Version.Index, ...spec.Spec, Availability: availability });
+    };
+    await setAvailability('active');
+    t.teardown(() => setAvailability('drain'));
+    await using provider = new DockerSwarmProvider({ image: imageId, labels: { 'envbox.test': 'docker-swarm-provider' }, constraints: ['node.role==manager'] });
+    const error = (await provider.start().catch((e: unknown) => e)) as ContainerStartError;
+    t.type(error, ContainerStartError);
+    t.match(error.message, /exit(ed with)? code 1/);
+    t.match(error.logs, /--require-isolation: bubblewrap cannot create namespaces here/);
+    t.match(error.message, /Its last log lines:\n[\s\S]*--require-isolation/);
   });
 }
