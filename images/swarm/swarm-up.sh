@@ -101,7 +101,12 @@ done
 for id in $(docker node ls --filter role=worker --format '{{.ID}} {{.Status}}' | awk '$2 == "Down" {print $1}'); do
   docker node rm --force "$id" >/dev/null 2>&1 || true
 done
-# What every worker has: the Swarm tests start services from this ID (the tag may move on).
+# What every worker has: the Swarm tests start services from this ID (the tag may move on). The
+# image an earlier run loaded is removed from the workers (it fails harmlessly while a service uses it).
+previous="$(cat "$STATE_DIR/image-id" 2>/dev/null || true)"
+if [ -n "$previous" ] && [ "$previous" != "$image_id" ]; then
+  for i in $(seq 1 "$WORKERS"); do docker -H "unix://$(worker_socket "$i")" rmi "$previous" >/dev/null 2>&1 || true; done
+fi
 printf '%s\n' "$image_id" >"$STATE_DIR/image-id"
 echo "swarm-up: $WORKERS workers ready with $APPLIANCE_IMAGE ($image_id) in $((SECONDS - started)) s:"
 docker node ls --format '  {{.Hostname}} {{.Status}} {{.Availability}} {{.ManagerStatus}}'
