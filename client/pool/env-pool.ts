@@ -87,7 +87,8 @@ type Client<C> = C & { reset: EnvClient<unknown, unknown, unknown>['reset']; ste
  * per episode at once and resolves when all have answered, one entry per episode in order: the
  * env's result or `{ error }`. Every call has a deadline. An appliance that answers
  * `CAPACITY_EXCEEDED` gets the episode moved elsewhere; one that dies gives its episodes
- * `{ error: EpisodeLostError, stateLost: true }` and, with a provider, is replaced.
+ * `{ error: EpisodeLostError, stateLost: true }` (so does an episode whose WebSocket broke) and,
+ * with a provider, is replaced.
  *
  * @example
  * await using pool = await EnvPool.create(CodingEnv, { provider: new DockerSwarmProvider({}), appliances: 4, episodesPerAppliance: 32 });
@@ -312,8 +313,9 @@ export class EnvPool<C extends AnyEnvClient> implements AsyncDisposable {
   }
 
   /**
-   * The slot of a failed call: after a transport failure, the appliance is probed (once for all
-   * its failing episodes); a dead one loses every episode on it and is replaced.
+   * The slot of a failed call. A transport failure ends the episode's WebSocket, and with it its
+   * session: the episode's state is lost either way. The appliance is then probed (once for all
+   * its failing episodes): a dead one loses every episode on it and is replaced.
    */
   async #failed(episode: Episode<Client<C>>, index: number, error: unknown): Promise<PoolResult<ObservationOf<C>>> {
     const envboxError = error instanceof EnvboxError ? error : new EnvboxError('INTERNAL', 0, (error as Error).message ?? String(error), { cause: error });
@@ -323,9 +325,9 @@ export class EnvPool<C extends AnyEnvClient> implements AsyncDisposable {
       appliance.probing = undefined;
     });
     const dead = appliance.alive ? await appliance.probing : 'found dead before';
-    if (dead === undefined) return { error: envboxError };
-    this.#bury(appliance, dead);
-    episode.lost ??= new EpisodeLostError(index, appliance.baseUrl, dead, { cause: error });
+    if (dead !== undefined) this.#bury(appliance, dead);
+    const why = dead === undefined ? `its WebSocket broke: ${envboxError.message.replace(/\.$/, '')}` : `the appliance died: ${dead}`;
+    episode.lost ??= new EpisodeLostError(index, appliance.baseUrl, why, { cause: error });
     return { error: episode.lost, stateLost: true };
   }
 
@@ -350,7 +352,7 @@ export class EnvPool<C extends AnyEnvClient> implements AsyncDisposable {
     appliance.alive = false;
     this.#dead += 1;
     this.#episodes.forEach((episode, index) => {
-      if (episode.appliance === appliance) episode.lost ??= new EpisodeLostError(index, appliance.baseUrl, why);
+      if (episode.appliance === appliance) episode.lost ??= new EpisodeLostError(index, appliance.baseUrl, `the appliance died: ${why}`);
     });
     if (appliance.container !== undefined) {
       const retire = appliance.container.close().catch(() => undefined);

@@ -8,9 +8,10 @@ export class PoolOptionsError extends EnvboxError {
 }
 
 /**
- * `STATE_LOST`: the appliance an episode ran on died (its container stopped, its server stopped
- * answering), so the episode's state is gone, as with a 137 observation. `reset()` places the
- * episode again; the pool replaces the appliance through its provider when it has one.
+ * `STATE_LOST`: an episode's state is gone, as with a 137 observation: the appliance it ran on died
+ * (its container stopped, its server stopped answering), or its WebSocket broke (a call timed out
+ * or the connection dropped: the server closes a WebSocket's session with it). `reset()` places
+ * the episode again; the pool replaces a dead appliance through its provider when it has one.
  */
 export class EpisodeLostError extends EnvboxError {
   /** The episode's index in the batch. */
@@ -18,13 +19,9 @@ export class EpisodeLostError extends EnvboxError {
   /** Where the appliance answered. */
   readonly baseUrl: string;
 
+  /** @param why what happened, e.g. `the appliance died: its container is exited with code 137` */
   constructor(episode: number, baseUrl: string, why: string, options?: EnvboxErrorOptions) {
-    super(
-      'STATE_LOST',
-      0,
-      `Episode ${episode} was on the appliance at ${baseUrl}, which died (${why}); its state is lost. Call pool.reset() to start it again on a live appliance.`,
-      options,
-    );
+    super('STATE_LOST', 0, `Episode ${episode} on the appliance at ${baseUrl} lost its state (${why}). Call pool.reset() to start it again on a live appliance.`, options);
     this.episode = episode;
     this.baseUrl = baseUrl;
   }

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { EnvPool, EpisodeLostError, PoolOptionsError } from '../../../index.js';
 import { EchoEnv } from '../../../envs/index.js';
-import { startTestServer } from '../../fixtures/test-server.js';
+import { sessionClosed, startTestServer } from '../../fixtures/test-server.js';
 import { ProcessProvider } from '../../fixtures/process-provider.js';
 import { countdownDefinition, CountdownEnv } from '../../fixtures/countdown-env.js';
 
@@ -95,7 +95,7 @@ t.test('an appliance killed mid-batch: its episodes lose their state, the others
     if (!('error' in r)) continue;
     t.type(r.error, EpisodeLostError);
     t.equal(r.error.code, 'STATE_LOST');
-    t.match(r.error.message, new RegExp(`^Episode \\d was on the appliance at ${victim!.baseUrl.replaceAll('.', '\\.')}, which died \\((its container is killed \\(SIGKILL\\)|GET \\S+/health did not answer healthy: \\w+)\\); its state is lost\\. Call pool\\.reset\\(\\)`));
+    t.match(r.error.message, new RegExp(`^Episode \\d on the appliance at ${victim!.baseUrl.replaceAll('.', '\\.')} lost its state \\(the appliance died: (its container is killed \\(SIGKILL\\)|GET \\S+/health did not answer healthy: \\w+)\\)\\. Call pool\\.reset\\(\\) to start it again on a live appliance\\.$`));
   }
   // The next step of a lost episode says so again, at once.
   const again = await pool.step(Array.from({ length: 6 }, (_, i) => ({ message: String(i) })));
@@ -123,6 +123,22 @@ t.test('an appliance killed mid-batch: its episodes lose their state, the others
     [false, false, false],
     'close() removed every appliance the pool started',
   );
+});
+
+t.test('episodes whose WebSocket broke on a live appliance lose their state, and say why', async (t) => {
+  // Sessions idle for 300 ms are closed by the server, and their WebSockets with them.
+  const server = await startTestServer(t, { sessionIdleMs: 300 });
+  await using pool = await EnvPool.create(EchoEnv, { baseUrls: [server.url], episodesPerAppliance: 2 });
+  await pool.reset({ n: 2 });
+  await sessionClosed(server);
+  if (server.app.sessions.size > 0) await sessionClosed(server);
+  const results = await pool.step([{ message: 'a' }, { message: 'b' }]);
+  for (const r of results) {
+    t.match(r, { stateLost: true, error: { code: 'STATE_LOST', message: /^Episode \d on the appliance at \S+ lost its state \(its WebSocket broke: WebSocket closed by the server/ } });
+  }
+  t.equal(pool.stats().dead, 0, 'the appliance lives');
+  const again = await pool.reset({ n: 2 });
+  t.ok(again.every((r) => !('error' in r)), 'a reset places them again');
 });
 
 t.test('a dead baseUrl server without a provider: state lost, the next reset uses the live ones', async (t) => {
