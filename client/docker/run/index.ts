@@ -13,7 +13,8 @@ export {
 } from './docker-errors.js';
 export type { DockerCallContext } from './docker-errors.js';
 export { describeEngineAddress, engineAddress } from './docker-connection.js';
-export { EXIT_CLEANUP_TIMEOUT_MS } from './exit-cleanup.js';
+export { EXIT_CLEANUP_TIMEOUT_MS, trackContainer, untrackContainer } from './exit-cleanup.js';
+export type { TrackedContainer } from './exit-cleanup.js';
 export {
   DEFAULT_CONTAINER_USER,
   DEFAULT_CPUS,

@@ -25,7 +25,9 @@ import {
   dockerError,
   engineAddress,
   resolveLimits,
+  trackContainer,
   type DockerEngine,
+  type EngineAddress,
 } from '../run/index.js';
 import { applianceServiceSpec } from './appliance-service-spec.js';
 import { publishedPort, serviceLogs, serviceTasks, taskState, waitForTask } from './service-tasks.js';
@@ -69,6 +71,7 @@ export type SwarmStartOptions = Omit<ContainerSpec, 'image'> & { image?: string 
 
 interface Manager {
   engine: DockerEngine;
+  address: EngineAddress;
   endpoint: string;
 }
 
@@ -78,8 +81,8 @@ interface Manager {
  * as Swarm's API carries it ({@link applianceServiceSpec}), created from the image ID with no
  * registry lookup (every node must have the image: `docker save | docker load`), with a token
  * always, and returned once `GET /health` answers healthy. Starts beyond `maxConcurrentStarts`
- * wait their turn. `close()` removes every service it started; `cleanup()` removes leftovers by
- * `MANAGED_LABEL`.
+ * wait their turn. `close()` removes every service it started, and so do the process's exit
+ * handlers (`exit-cleanup.ts`) if it ends first; `cleanup()` removes leftovers by `MANAGED_LABEL`.
  *
  * @example
  * await using provider = new DockerSwarmProvider({ constraints: ['node.role==worker'] });
@@ -159,7 +162,7 @@ export class DockerSwarmProvider implements ContainerProvider<SwarmAppliance> {
   ): Promise<SwarmAppliance> {
     const { image, token } = facts;
     const begun = performance.now();
-    const { engine, endpoint } = await this.#connect();
+    const { engine, address, endpoint } = await this.#connect();
     const { id: imageId, cmd } = await this.#resolveImage(engine, endpoint, image);
     const containerPort = spec.containerPort ?? DEFAULT_CONTAINER_PORT;
     const env: Record<string, string> = { ...spec.env, ENVBOX_TOKEN: token };
@@ -193,6 +196,8 @@ export class DockerSwarmProvider implements ContainerProvider<SwarmAppliance> {
       throw mapped;
     }
     const created = performance.now();
+    // Removed when this process ends, however it ends (but SIGKILL: cleanup() finds those by label).
+    trackContainer({ id: serviceId, address, kind: 'service' });
     const removeTimeoutMs = this.#options.removeTimeoutMs ?? DEFAULT_REMOVE_TIMEOUT_MS;
     const short = serviceId.slice(0, 12);
     const fail = async (error: Error): Promise<never> => {
@@ -324,7 +329,8 @@ export class DockerSwarmProvider implements ContainerProvider<SwarmAppliance> {
   #connect(): Promise<Manager> {
     this.#manager ??= (async () => {
       const engine = await connectDocker(this.#options.docker);
-      return { engine, endpoint: describeEngineAddress(await engineAddress(engine)) };
+      const address = await engineAddress(engine);
+      return { engine, address, endpoint: describeEngineAddress(address) };
     })();
     return this.#manager;
   }

@@ -1,6 +1,6 @@
 import type { HealthResponse } from '../../../protocol/index.js';
 import { checkHealth, DEFAULT_LOG_TAIL_LINES, type Container, type ContainerState, type HealthCheckOptions } from '../../provider/index.js';
-import { DockerEngineError, dockerError, engineStatus, type DockerEngine } from '../run/index.js';
+import { DockerEngineError, dockerError, engineStatus, untrackContainer, type DockerEngine } from '../run/index.js';
 import { serviceLogs, serviceTasks, taskState, waitUntilNoTasks } from './service-tasks.js';
 
 /** How long `close()` waits for a removed service's task (its container) to be gone. @default 30 s */
@@ -144,6 +144,7 @@ export async function removeService(engine: DockerEngine, serviceId: string, end
       .catch((error: unknown) => {
         if (engineStatus(error) !== 404) throw error;
       });
+    untrackContainer(serviceId);
     if (await waitUntilNoTasks(engine, serviceId, timeoutMs)) return;
   } catch (error) {
     throw dockerError(error, context);

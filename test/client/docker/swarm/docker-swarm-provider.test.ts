@@ -1,3 +1,6 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import {
   applianceServiceSpec,
@@ -197,4 +200,26 @@ if (probe.swarm !== undefined) {
     t.equal(appliance.imageId, imageId, 'the service runs the image ID, no registry asked');
     t.match(await appliance.health(), { status: 'healthy', isolation: 'namespaces' });
   });
+}
+
+if (probe.swarm !== undefined) {
+  const { engine, imageId } = probe.swarm;
+  const OWNER = fileURLToPath(new URL('../../../fixtures/swarm-owner.ts', import.meta.url));
+  for (const mode of ['exit', 'sigterm'] as const) {
+    t.test(`a process that ends (${mode}) without closing its provider has its services removed`, async (t) => {
+      // The same TypeScript loader tap runs this file with.
+      const loader = process.execArgv.filter((arg) => arg.includes('@tapjs/typescript'));
+      const child = spawn(process.execPath, [...loader, OWNER, imageId, mode], { stdio: ['ignore', 'pipe', 'pipe'] });
+      t.teardown(() => {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      });
+      let out = '';
+      child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
+      await once(child, 'exit');
+      const id = /started (\w+)\n/.exec(out)?.[1];
+      t.ok(id, `the owner started a service: ${out.slice(0, 300)}`);
+      t.same(await engine.listServices({ filters: { id: [id ?? '?'] } }), [], 'its service was removed as the process ended');
+    });
+  }
 }
