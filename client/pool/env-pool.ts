@@ -70,6 +70,9 @@ interface Appliance {
   alive: boolean;
   /** The liveness probe of the current failure, shared by the episodes that failed with it. */
   probing: Promise<string | undefined> | undefined;
+  /** Dead: the start of its replacement under way, and why the last one failed. */
+  replacing?: Promise<void> | undefined;
+  replaceError?: unknown;
 }
 
 interface Episode<C> {
@@ -166,11 +169,19 @@ export class EnvPool<C extends AnyEnvClient> implements AsyncDisposable {
       throw new PoolOptionsError(`Invalid seeds: expected ${n} seeds (one per episode), received ${request.seeds.length}.`);
     }
     await Promise.allSettled([...this.#replacing]);
+    // Dead appliances whose replacement failed get another try now (a node that went down may be
+    // known as down by now, so the scheduler picks another).
+    for (const appliance of this.#appliances) if (!appliance.alive) this.#replace(appliance);
+    await Promise.allSettled([...this.#replacing]);
     await this.#closeEpisodes();
-    const capacity = this.#appliances.filter((a) => a.alive).length * this.#options.episodesPerAppliance;
+    const live = this.#appliances.filter((a) => a.alive).length;
+    const capacity = live * this.#options.episodesPerAppliance;
     if (n > capacity) {
+      const failed = this.#appliances.find((a) => !a.alive && a.replaceError !== undefined)?.replaceError;
+      const why = failed === undefined ? '' : `; replacing a dead appliance failed: ${(failed as Error).message ?? String(failed)}`;
       throw new PoolOptionsError(
-        `Invalid n: expected at most ${capacity} (${this.#appliances.filter((a) => a.alive).length} live appliances × episodesPerAppliance ${this.#options.episodesPerAppliance}), received ${n}.`,
+        `Invalid n: expected at most ${capacity} (${live} live appliances × episodesPerAppliance ${this.#options.episodesPerAppliance}), received ${n}${why}.`,
+        failed === undefined ? undefined : { cause: failed },
       );
     }
     for (const appliance of this.#appliances) appliance.capacity = this.#options.episodesPerAppliance;
@@ -359,19 +370,32 @@ export class EnvPool<C extends AnyEnvClient> implements AsyncDisposable {
       this.#retiring.add(retire);
       void retire.finally(() => this.#retiring.delete(retire));
     }
-    if ('provider' in this.#options.source && this.#closing === undefined) {
-      const replacing = this.#startContainer().then(
-        (container) => {
-          const index = this.#appliances.indexOf(appliance);
-          this.#appliances.splice(index, 1, this.#appliance(container.baseUrl, container.token, container));
-          this.#replaced += 1;
-        },
-        // The dead one stays, marked dead; the next reset has one appliance fewer.
-        () => undefined,
-      );
-      this.#replacing.add(replacing);
-      void replacing.finally(() => this.#replacing.delete(replacing));
-    }
+    this.#replace(appliance);
+  }
+
+  /**
+   * With a provider, start a replacement of dead `appliance` in the background (`reset()` waits
+   * for it). A failed one leaves the dead appliance in its place, with the error: the next
+   * `reset()` tries again.
+   */
+  #replace(appliance: Appliance): void {
+    if (!('provider' in this.#options.source) || this.#closing !== undefined || appliance.replacing !== undefined) return;
+    const replacing = this.#startContainer().then(
+      (container) => {
+        const index = this.#appliances.indexOf(appliance);
+        this.#appliances.splice(index, 1, this.#appliance(container.baseUrl, container.token, container));
+        this.#replaced += 1;
+      },
+      (error: unknown) => {
+        appliance.replaceError = error;
+      },
+    );
+    appliance.replacing = replacing;
+    this.#replacing.add(replacing);
+    void replacing.finally(() => {
+      this.#replacing.delete(replacing);
+      appliance.replacing = undefined;
+    });
   }
 
   async #release(episode: Episode<Client<C>>): Promise<void> {

@@ -195,3 +195,27 @@ t.test('autoReset: the step after done starts a new episode, flagged; seeds go o
   );
   await t.rejects(pool.reset({ n: 2, seeds: [1] }), { message: 'Invalid seeds: expected 2 seeds (one per episode), received 1.' });
 });
+
+t.test('a replacement that fails is tried again by the next reset; when that fails too, reset says why', async (t) => {
+  const provider = new ProcessProvider();
+  t.teardown(() => provider.close());
+  await using pool = await EnvPool.create(EchoEnv, { provider, appliances: 2, episodesPerAppliance: 2, timeoutMs: 10_000 });
+  await pool.reset({ n: 4 });
+  provider.failNext = 1;
+  provider.started[0]!.kill();
+  const lost = await pool.step(Array.from({ length: 4 }, (_, i) => ({ message: String(i) })));
+  t.equal(lost.filter((r) => 'error' in r && r.stateLost === true).length, 2);
+  const reset = await pool.reset({ n: 4 });
+  t.ok(reset.every((r) => !('error' in r)), 'the second try replaced it');
+  t.match(pool.stats(), { dead: 1, replaced: 1 });
+
+  provider.failNext = 2;
+  provider.started[1]!.kill();
+  await pool.step(Array.from({ length: 4 }, (_, i) => ({ message: String(i) })));
+  await t.rejects(pool.reset({ n: 4 }), {
+    code: 'POOL_OPTIONS',
+    message: 'Invalid n: expected at most 2 (1 live appliances × episodesPerAppliance 2), received 4; replacing a dead appliance failed: the test made this start fail.',
+  });
+  const smaller = await pool.reset({ n: 2 });
+  t.ok(smaller.every((r) => !('error' in r)), 'the live appliance still serves');
+});
