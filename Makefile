@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 NODE_MAJOR_MIN := 20
 
 .PHONY: install build test test-loaded imports run bench soak clean check-node system-packages browser \
-	docker-up base-image image run-docker test-docker docker-clean
+	docker-up base-image image run-docker test-docker docker-clean swarm-up swarm-down bench-scale
 
 # Debian packages the sandboxes use: the system CPython and bubblewrap (per-episode namespaces).
 SYSTEM_PACKAGES := python3 bubblewrap
@@ -142,3 +142,19 @@ docker-clean:
 	if [ -n "$$containers" ]; then docker rm -f $$containers; fi
 	@images="$$( { docker images -q --filter 'reference=envbox/*'; docker images -q --filter label=envbox.managed=true; } | sort -u)"; \
 	if [ -n "$$images" ]; then docker rmi -f $$images; fi
+
+## ---- Docker Swarm on this machine (images/swarm/; README "Many appliances") ---------------------
+## swarm-up: this engine as a drained manager plus ENVBOX_SWARM_WORKERS (default 2) dockerds in
+## their own network namespaces as workers, each with images/seccomp.json and no-new-privileges as
+## daemon defaults and $(APPLIANCE_IMAGE) loaded; idempotent (needs root, make docker-up and make image)
+swarm-up:
+	APPLIANCE_IMAGE=$(APPLIANCE_IMAGE) images/swarm/swarm-up.sh
+
+## bench-scale: EnvPool over 1, 2 and 4 Swarm appliances (after make swarm-up): start time, steps/s
+## of a 128-episode Python and a 512-episode JavaScript batch; writes bench/results/scale.json
+bench-scale: build
+	node dist/bench/scale.js
+
+## swarm-down: remove the envbox services, the workers and their namespaces, and leave the swarm
+swarm-down:
+	images/swarm/swarm-down.sh

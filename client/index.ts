@@ -26,7 +26,10 @@ export {
   HealthTimeoutError,
   MANAGED_LABEL,
   OWNER_LABEL,
+  ownerGone,
+  ownerLabelValue,
   serverToken,
+  StartLimiter,
   waitForHealth,
   waitUntilHealthy,
 } from './provider/index.js';
@@ -63,7 +66,10 @@ export {
   hardenedHostConfig,
   ImageNotFoundError,
   loadSeccompProfile,
+  isLoopback,
   LocalDockerProvider,
+  publishedUrl,
+  publishTarget,
   resolveHardening,
   resolveLimits,
   SECCOMP_PROFILE_PATH,
@@ -73,6 +79,7 @@ export type {
   DockerEngine,
   HardeningOptions,
   LocalDockerProviderOptions,
+  PublishTarget,
   ResolvedHardening,
   StartContainerOptions,
   StartTimings,
@@ -107,3 +114,27 @@ export type {
   ProgressOutput,
 } from './docker/build/index.js';
 export { PACKAGE_ROOT } from './docker/package-root.js';
+export {
+  applianceServiceSpec,
+  DEFAULT_MAX_CONCURRENT_STARTS,
+  DEFAULT_REMOVE_TIMEOUT_MS,
+  DEFAULT_SCHEDULE_TIMEOUT_MS,
+  DEFAULT_SWARM_IMAGE,
+  DockerSwarmProvider,
+  PROVIDER_LABEL,
+  SERVICE_LOGS_TIMEOUT_MS,
+  SwarmAppliance,
+  TASK_POLL_INTERVAL_MS,
+} from './docker/swarm/index.js';
+export type { ApplianceServiceInit, DockerSwarmProviderOptions, SwarmApplianceInit, SwarmStartOptions, SwarmStartTimings } from './docker/swarm/index.js';
+export {
+  DEFAULT_EPISODES_PER_APPLIANCE,
+  DEFAULT_LIVENESS_TIMEOUT_MS,
+  DEFAULT_POOL_CALL_TIMEOUT_MS,
+  EnvPool,
+  EpisodeLostError,
+  PoolClosedError,
+  PoolOptionsError,
+  resolvePoolOptions,
+} from './pool/index.js';
+export type { ActionOf, AnyEnvClient, ApplianceStats, EnvPoolOptions, ObservationOf, PoolResetOptions, PoolResult, PoolStats, ResolvedPoolOptions } from './pool/index.js';

@@ -19,6 +19,8 @@ export interface CleanupOptions {
  * @typeParam K the provider's own container class
  */
 export interface ContainerProvider<K extends Container = Container> extends AsyncDisposable {
+  /** The image this provider starts when the caller names none (e.g. `EnvPool` without `spec.image`), if it has one. */
+  readonly defaultImage?: string;
   /**
    * Start a hardened container from `spec`, labelled `MANAGED_LABEL` and `OWNER_LABEL`, and
    * resolve once its server answers `GET /health` healthy (see `waitUntilHealthy`). A container

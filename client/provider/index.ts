@@ -18,3 +18,5 @@ export {
 export type { HealthWait, WaitForHealthOptions } from './wait-for-health.js';
 export { EXIT_CHECK_INTERVAL_MS, waitUntilHealthy } from './wait-until-healthy.js';
 export type { HealthyStart, StartingContainer, WaitUntilHealthyOptions } from './wait-until-healthy.js';
+export { ownerGone, ownerLabelValue } from './owner.js';
+export { StartLimiter } from './start-limiter.js';

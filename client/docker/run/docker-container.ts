@@ -5,6 +5,7 @@ import { containerLogs } from './container-logs.js';
 import type { EngineAddress } from './docker-connection.js';
 import { dockerError, engineStatus } from './docker-errors.js';
 import { untrackContainer } from './exit-cleanup.js';
+import { publishedUrl } from './publish-host.js';
 
 /** Seconds a container gets between SIGTERM and SIGKILL when it is closed. @default 5 s */
 export const DEFAULT_STOP_TIMEOUT_S = 5;
@@ -28,6 +29,8 @@ export interface DockerContainerInit {
   container: EngineContainer;
   image: string;
   hostPort: number;
+  /** Where the port is reached: 127.0.0.1, or a remote engine's host. */
+  publishHost: string;
   timings: StartTimings;
   address: EngineAddress;
   endpoint: string;
@@ -48,9 +51,9 @@ export class DockerContainer implements Container {
   readonly id: string;
   /** The image it runs. */
   readonly image: string;
-  /** The ephemeral port on 127.0.0.1 its server is published on. */
+  /** The ephemeral host port its server is published on (on 127.0.0.1, or on a remote engine's host). */
   readonly hostPort: number;
-  /** Where its server answers, e.g. `http://127.0.0.1:49153`. */
+  /** Where its server answers, e.g. `http://127.0.0.1:49153` (a remote engine: `http://<its host>:<port>`). */
   readonly baseUrl: string;
   /** Where the start's time went. */
   readonly timings: Readonly<StartTimings>;
@@ -62,7 +65,7 @@ export class DockerContainer implements Container {
     this.id = init.container.id;
     this.image = init.image;
     this.hostPort = init.hostPort;
-    this.baseUrl = dockerBaseUrl(init.hostPort);
+    this.baseUrl = publishedUrl(init.publishHost, init.hostPort);
     this.timings = init.timings;
   }
 
@@ -133,11 +136,6 @@ export class DockerContainer implements Container {
     untrackContainer(this.id);
     this.#init.onClosed(this);
   }
-}
-
-/** Where a server published on `hostPort` of 127.0.0.1 answers. */
-export function dockerBaseUrl(hostPort: number): string {
-  return `http://127.0.0.1:${hostPort}`;
 }
 
 /**

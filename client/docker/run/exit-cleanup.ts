@@ -19,11 +19,13 @@ import type { EngineAddress } from './docker-connection.js';
 /** How long a removal may block the process (each signal or `exit`). @default 10 s */
 export const EXIT_CLEANUP_TIMEOUT_MS = 10_000;
 
-/** A live container as the exit handlers know it. */
+/** A live container (or Swarm service) as the exit handlers know it. */
 export interface TrackedContainer {
   readonly id: string;
   /** How a child process reaches its engine. */
   readonly address: EngineAddress;
+  /** What the id names: a container (`DELETE /containers/<id>`) or a Swarm service (`DELETE /services/<id>`). @default 'container' */
+  readonly kind?: 'container' | 'service';
 }
 
 const live = new Map<string, TrackedContainer>();
@@ -66,42 +68,47 @@ function onSignal(signal: NodeJS.Signals): void {
 /** Remove every tracked container, blocking: only a child process can do I/O inside `exit`. */
 function removeAllSync(): void {
   if (live.size === 0) return;
-  const byAddress = new Map<string, { address: EngineAddress; ids: string[] }>();
+  const byAddress = new Map<string, { address: EngineAddress; kind: 'container' | 'service'; ids: string[] }>();
   for (const container of live.values()) {
-    const key = JSON.stringify(container.address);
-    const group = byAddress.get(key) ?? { address: container.address, ids: [] };
+    const kind = container.kind ?? 'container';
+    const key = JSON.stringify([container.address, kind]);
+    const group = byAddress.get(key) ?? { address: container.address, kind, ids: [] };
     group.ids.push(container.id);
     byAddress.set(key, group);
   }
   live.clear();
-  for (const { address, ids } of byAddress.values()) removeSync(address, ids);
+  for (const { address, kind, ids } of byAddress.values()) removeSync(address, ids, kind);
 }
 
 /**
- * `DELETE /containers/<id>?force=true` for each id, from a child Node process over the engine's
- * socket (no docker CLI needed); for TLS or SSH engines, `docker rm -f` as the last resort.
+ * `DELETE /containers/<id>?force=true` (or `DELETE /services/<id>`) for each id, from a child Node
+ * process over the engine's socket (no docker CLI needed); for TLS or SSH engines, `docker rm -f`
+ * (`docker service rm`) as the last resort. A removed service's task is stopped by its node after
+ * this process is gone.
  */
-export function removeSync(address: EngineAddress, ids: readonly string[]): void {
+export function removeSync(address: EngineAddress, ids: readonly string[], kind: 'container' | 'service' = 'container'): void {
   if (address.kind === 'cli') {
-    spawnSync('docker', ['rm', '--force', '--volumes', ...ids], { stdio: 'ignore', timeout: EXIT_CLEANUP_TIMEOUT_MS });
+    const args = kind === 'service' ? ['service', 'rm', ...ids] : ['rm', '--force', '--volumes', ...ids];
+    spawnSync('docker', args, { stdio: 'ignore', timeout: EXIT_CLEANUP_TIMEOUT_MS });
     return;
   }
   const target = address.kind === 'socket' ? { socketPath: address.socketPath } : { host: address.host, port: address.port };
-  spawnSync(process.execPath, ['-e', REMOVE_SCRIPT, JSON.stringify({ target, ids })], {
+  const paths = ids.map((id) => (kind === 'service' ? `/services/${encodeURIComponent(id)}` : `/containers/${encodeURIComponent(id)}?force=true&v=true`));
+  spawnSync(process.execPath, ['-e', REMOVE_SCRIPT, JSON.stringify({ target, paths })], {
     stdio: 'ignore',
     timeout: EXIT_CLEANUP_TIMEOUT_MS,
     env: {},
   });
 }
 
-/** The child's program: one DELETE per id, in parallel; exits when all have answered or failed. */
+/** The child's program: one DELETE per path, in parallel; exits when all have answered or failed. */
 const REMOVE_SCRIPT = `
 const http = require('node:http');
-const { target, ids } = JSON.parse(process.argv[1]);
-let pending = ids.length;
+const { target, paths } = JSON.parse(process.argv[1]);
+let pending = paths.length;
 const done = () => { if (--pending === 0) process.exit(0); };
-for (const id of ids) {
-  const request = http.request({ ...target, method: 'DELETE', path: '/containers/' + encodeURIComponent(id) + '?force=true&v=true' }, (response) => {
+for (const path of paths) {
+  const request = http.request({ ...target, method: 'DELETE', path }, (response) => {
     response.resume();
     response.on('end', done);
   });

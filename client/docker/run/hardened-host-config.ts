@@ -114,10 +114,11 @@ export function loadSeccompProfile(path: string = SECCOMP_PROFILE_PATH): string 
  * The hardened HostConfig: read-only root filesystem, a small `noexec,nosuid,nodev` tmpfs on
  * `/tmp`, every capability dropped, `no-new-privileges`, the seccomp profile, pids/memory/CPU
  * caps without swap, an init process (so SIGTERM reaches the server and zombies are reaped),
- * a private IPC namespace, a capped log, and `containerPort` published on 127.0.0.1 only, on a
+ * a private IPC namespace, a capped log, and `containerPort` published on `bindIp` (127.0.0.1 only
+ * unless a remote engine needs `0.0.0.0`), on a
  * host port the engine picks.
  */
-export function hardenedHostConfig(hardening: ResolvedHardening, containerPort: number): HostConfig {
+export function hardenedHostConfig(hardening: ResolvedHardening, containerPort: number, bindIp = '127.0.0.1'): HostConfig {
   const config: HostConfig = {
     ReadonlyRootfs: true,
     Tmpfs: { '/tmp': `rw,noexec,nosuid,nodev,size=${hardening.tmpSizeBytes}` },
@@ -134,7 +135,7 @@ export function hardenedHostConfig(hardening: ResolvedHardening, containerPort: 
     // Kept until close() removes it, so that a failed start can still show its logs.
     AutoRemove: false,
     LogConfig: { Type: 'json-file', Config: { 'max-size': String(DEFAULT_LOG_SIZE_BYTES), 'max-file': '1' } },
-    PortBindings: { [`${containerPort}/tcp`]: [{ HostIp: '127.0.0.1', HostPort: '' }] },
+    PortBindings: { [`${containerPort}/tcp`]: [{ HostIp: bindIp, HostPort: '' }] },
   };
   if (hardening.runtime !== undefined) config.Runtime = hardening.runtime;
   return config;

@@ -13,7 +13,8 @@ export {
 } from './docker-errors.js';
 export type { DockerCallContext } from './docker-errors.js';
 export { describeEngineAddress, engineAddress } from './docker-connection.js';
-export { EXIT_CLEANUP_TIMEOUT_MS } from './exit-cleanup.js';
+export { EXIT_CLEANUP_TIMEOUT_MS, trackContainer, untrackContainer } from './exit-cleanup.js';
+export type { TrackedContainer } from './exit-cleanup.js';
 export {
   DEFAULT_CONTAINER_USER,
   DEFAULT_CPUS,
@@ -30,3 +31,6 @@ export {
 export type { HardeningOptions, ResolvedHardening } from './hardened-host-config.js';
 export { LocalDockerProvider } from './local-docker-provider.js';
 export type { LocalDockerProviderOptions, StartContainerOptions } from './local-docker-provider.js';
+export { containerLogs, demultiplex } from './container-logs.js';
+export { isLoopback, publishedUrl, publishTarget } from './publish-host.js';
+export type { PublishTarget } from './publish-host.js';

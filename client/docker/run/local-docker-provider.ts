@@ -1,10 +1,11 @@
-import { hostname } from 'node:os';
 import type { Container as EngineContainer, ContainerCreateOptions } from 'dockerode';
 import {
   ContainerStartError,
   DEFAULT_CONTAINER_PORT,
   MANAGED_LABEL,
   OWNER_LABEL,
+  ownerGone,
+  ownerLabelValue,
   serverToken,
   waitUntilHealthy,
   withLogs,
@@ -15,9 +16,10 @@ import {
 } from '../../provider/index.js';
 import { containerLogs } from './container-logs.js';
 import { connectDocker, describeEngineAddress, engineAddress, type DockerEngine, type EngineAddress } from './docker-connection.js';
-import { DEFAULT_STOP_TIMEOUT_S, dockerBaseUrl, DockerContainer, dockerState } from './docker-container.js';
+import { DEFAULT_STOP_TIMEOUT_S, DockerContainer, dockerState } from './docker-container.js';
 import { dockerError } from './docker-errors.js';
 import { trackContainer, untrackContainer } from './exit-cleanup.js';
+import { publishedUrl, publishTarget } from './publish-host.js';
 import {
   DEFAULT_CONTAINER_USER,
   hardenedHostConfig,
@@ -29,8 +31,18 @@ import {
 
 /** Options of a {@link LocalDockerProvider}: the engine and the hardening every container gets. */
 export interface LocalDockerProviderOptions extends HardeningOptions {
-  /** The engine to use. @default the one `DOCKER_HOST` names, else the local socket */
+  /**
+   * The engine to use: a local or remote one (dockerode options: `new Docker({ host, port,
+   * protocol: 'https', ca, cert, key })`, `new Docker({ protocol: 'ssh', host, username })`).
+   * @default the one `DOCKER_HOST` names (`unix://`, `tcp://` with `DOCKER_TLS_VERIFY`/`DOCKER_CERT_PATH`, `ssh://`), else the local socket
+   */
   docker?: DockerEngine;
+  /**
+   * The address clients reach the engine's machine on. On anything but loopback, ports are
+   * published on every interface of that machine and every container gets a token.
+   * @default 127.0.0.1 for a unix socket or a loopback address; the engine's host for a remote engine
+   */
+  publishHost?: string;
 }
 
 /** Options of one container start: a {@link ContainerSpec} but for its image. */
@@ -38,7 +50,8 @@ export type StartContainerOptions = Omit<ContainerSpec, 'image'>;
 
 /**
  * Starts envbox appliance containers on a local Docker engine, each with the one hardened
- * HostConfig ({@link hardenedHostConfig}), its port published on 127.0.0.1 only, labelled
+ * HostConfig ({@link hardenedHostConfig}), its port published on 127.0.0.1 only (on a remote
+ * engine, `DOCKER_HOST=tcp://…` or `ssh://…`: on that host's address, with a token always), labelled
  * `MANAGED_LABEL`, and returns them once `GET /health` answers healthy (`waitUntilHealthy`). Every container is
  * removed by its `close()`, by the provider's `close()`, or when the process ends (see
  * `exit-cleanup.ts`); `cleanup()` removes leftovers of processes that were killed.
@@ -87,6 +100,12 @@ export class LocalDockerProvider implements ContainerProvider<DockerContainer> {
     this.#hardening ??= resolveHardening(this.#options);
     const hardening = spec.limits === undefined ? this.#hardening : { ...this.#hardening, ...resolveLimits({ ...this.#options, ...spec.limits }) };
     const { engine, address, endpoint } = await this.#connect();
+    const publish = publishTarget(engine, this.#options.publishHost);
+    if (publish.exposed && spec.token === false) {
+      throw new ContainerStartError(
+        `Invalid token: expected a string or undefined, received false; the engine at ${endpoint} publishes on ${publish.host}, reachable from other machines, so a token is always set.`,
+      );
+    }
     const containerPort = spec.containerPort ?? DEFAULT_CONTAINER_PORT;
     const portKey = `${containerPort}/tcp`;
     const stopTimeoutS = spec.stopTimeoutS ?? DEFAULT_STOP_TIMEOUT_S;
@@ -96,10 +115,10 @@ export class LocalDockerProvider implements ContainerProvider<DockerContainer> {
       Image: image,
       User: user,
       Env: Object.entries(env).map(([key, value]) => `${key}=${value}`),
-      Labels: { ...spec.labels, [MANAGED_LABEL]: 'true', [OWNER_LABEL]: `${hostname()}:${process.pid}` },
+      Labels: { ...spec.labels, [MANAGED_LABEL]: 'true', [OWNER_LABEL]: ownerLabelValue() },
       ExposedPorts: { [portKey]: {} },
       StopTimeout: stopTimeoutS,
-      HostConfig: hardenedHostConfig(hardening, containerPort),
+      HostConfig: hardenedHostConfig(hardening, containerPort, publish.bindIp),
     };
     if (spec.command !== undefined) create.Cmd = [...spec.command];
     if (spec.name !== undefined) create.name = spec.name;
@@ -131,10 +150,10 @@ export class LocalDockerProvider implements ContainerProvider<DockerContainer> {
     let hostPort: number;
     try {
       const info = await container.inspect();
-      const binding = info.NetworkSettings.Ports?.[portKey]?.find((entry) => entry.HostIp === '127.0.0.1');
+      const binding = info.NetworkSettings.Ports?.[portKey]?.find((entry) => entry.HostIp === publish.bindIp);
       hostPort = Number(binding?.HostPort);
       if (!Number.isInteger(hostPort) || hostPort <= 0) {
-        throw new Error(`no 127.0.0.1 binding of ${portKey} in ${JSON.stringify(info.NetworkSettings.Ports ?? null)}`);
+        throw new Error(`no ${publish.bindIp} binding of ${portKey} in ${JSON.stringify(info.NetworkSettings.Ports ?? null)}`);
       }
     } catch (error) {
       const logs = await containerLogs(container);
@@ -148,7 +167,7 @@ export class LocalDockerProvider implements ContainerProvider<DockerContainer> {
       const starting = {
         id: container.id,
         image,
-        baseUrl: dockerBaseUrl(hostPort),
+        baseUrl: publishedUrl(publish.host, hostPort),
         token,
         logs: (tailLines?: number) => containerLogs(container, tailLines),
         state: () => dockerState(container),
@@ -166,6 +185,7 @@ export class LocalDockerProvider implements ContainerProvider<DockerContainer> {
       container,
       image,
       hostPort,
+      publishHost: publish.host,
       timings: {
         createMs: Math.round(created - started),
         startMs: Math.round(running - created),
@@ -244,14 +264,5 @@ async function removeQuietly(container: EngineContainer): Promise<void> {
  */
 function isLeftover(state: string, owner: string | undefined): boolean {
   if (owner === undefined) return state !== 'running';
-  const match = /^(.*):(\d+)$/.exec(owner);
-  if (match === null) return true;
-  if (match[1] !== hostname()) return false;
-  try {
-    process.kill(Number(match[2]), 0);
-    return false;
-  } catch (error) {
-    // EPERM: it exists, under another user.
-    return (error as NodeJS.ErrnoException).code !== 'EPERM';
-  }
+  return ownerGone(owner);
 }
