@@ -138,3 +138,7 @@ export {
   resolvePoolOptions,
 } from './pool/index.js';
 export type { ActionOf, AnyEnvClient, ApplianceStats, EnvPoolOptions, ObservationOf, PoolResetOptions, PoolResult, PoolStats, ResolvedPoolOptions } from './pool/index.js';
+export { applianceManifests } from './kubernetes/appliance-manifests.js';
+export type { ApplianceManifestsInit } from './kubernetes/appliance-manifests.js';
+export { DEFAULT_K8S_READY_TIMEOUT_MS, describePod, KubernetesAppliance, KubernetesProvider } from './kubernetes/kubernetes-provider.js';
+export type { KubernetesProviderOptions } from './kubernetes/kubernetes-provider.js';
