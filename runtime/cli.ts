@@ -48,15 +48,10 @@ function envSpecs(context: CliContext): [string, OptionSpec[]][] {
   return Object.entries(context.registry).map(([name, factory]) => [name, factory.options === undefined ? [] : envOptionSpecs(factory.options)]);
 }
 
-/** The value of `--env` (the last one given, as parseArgs keeps it), else `ENVBOX_ENV`. */
+/** The value of `--env`, read before the full parse (which needs the loaded environment's flags), else `ENVBOX_ENV`. */
 function envSpecOf(argv: readonly string[], env: NodeJS.ProcessEnv): string | undefined {
-  let spec: string | undefined;
-  for (let i = 0; i < argv.length; i += 1) {
-    const arg = argv[i]!;
-    if (arg === '--') break;
-    if (arg === '--env' && i + 1 < argv.length) spec = argv[(i += 1)];
-    else if (arg.startsWith('--env=')) spec = arg.slice('--env='.length);
-  }
+  const { values } = parseArgs({ args: [...argv], strict: false, allowPositionals: true, options: { env: { type: 'string' } } });
+  const spec = typeof values.env === 'string' ? values.env : undefined;
   return spec ?? (env.ENVBOX_ENV === '' ? undefined : env.ENVBOX_ENV);
 }
 

@@ -85,23 +85,8 @@ export class KubernetesProvider implements ContainerProvider<KubernetesAppliance
     return this.#apis;
   }
 
-  get #core(): CoreV1Api {
-    return this.#loaded().core;
-  }
-
-  get #networking(): NetworkingV1Api {
-    return this.#loaded().networking;
-  }
-
-  #loadedApis: { core: CoreV1Api; networking: NetworkingV1Api; kubeConfig: KubeConfig } | undefined;
-
-  #loaded(): { core: CoreV1Api; networking: NetworkingV1Api; kubeConfig: KubeConfig } {
-    if (this.#loadedApis === undefined) throw new Error('KubernetesProvider: the API clients are used before they were loaded');
-    return this.#loadedApis;
-  }
-
   async start(spec: ContainerSpec): Promise<KubernetesAppliance> {
-    this.#loadedApis = await this.#api();
+    const { core, networking, kubeConfig } = await this.#api();
     const name = spec.name ?? `envbox-${randomBytes(4).toString('hex')}`;
     const token = serverToken(spec.token) ?? serverToken(undefined)!;
     const port = spec.containerPort ?? DEFAULT_CONTAINER_PORT;
@@ -123,15 +108,15 @@ export class KubernetesProvider implements ContainerProvider<KubernetesAppliance
     const namespace = this.#namespace;
     const remove = async (): Promise<void> => {
       await Promise.allSettled([
-        this.#core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0 }),
-        this.#core.deleteNamespacedService({ name, namespace }),
-        this.#networking.deleteNamespacedNetworkPolicy({ name, namespace }),
+        core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0 }),
+        core.deleteNamespacedService({ name, namespace }),
+        networking.deleteNamespacedNetworkPolicy({ name, namespace }),
       ]);
     };
     try {
-      await this.#networking.createNamespacedNetworkPolicy({ namespace, body: networkPolicy.toJSON() as never });
-      await this.#core.createNamespacedService({ namespace, body: service.toJSON() as never });
-      await this.#core.createNamespacedPod({ namespace, body: pod.toJSON() as never });
+      await networking.createNamespacedNetworkPolicy({ namespace, body: networkPolicy.toJSON() as never });
+      await core.createNamespacedService({ namespace, body: service.toJSON() as never });
+      await core.createNamespacedPod({ namespace, body: pod.toJSON() as never });
       await this.#waitReady(name, spec.healthTimeoutMs ?? this.#options.readyTimeoutMs ?? DEFAULT_K8S_READY_TIMEOUT_MS, spec.signal);
     } catch (error) {
       const logs = await this.#logs(name, DEFAULT_LOG_TAIL_LINES).catch(() => '');
@@ -140,7 +125,7 @@ export class KubernetesProvider implements ContainerProvider<KubernetesAppliance
       throw new ContainerStartError(`Cannot start appliance ${name} in namespace ${namespace}: ${(error as Error).message}${logs === '' ? '' : `. Its last log lines:\n${logs}`}`);
     }
     const inCluster = (this.#options.connect ?? (process.env.KUBERNETES_SERVICE_HOST === undefined ? 'port-forward' : 'cluster-dns')) === 'cluster-dns';
-    const forward = inCluster ? undefined : await startPortForward(this.#loaded().kubeConfig, namespace, name, port);
+    const forward = inCluster ? undefined : await startPortForward(kubeConfig, namespace, name, port);
     const baseUrl = inCluster ? `http://${name}.${namespace}.svc:${port}` : `http://127.0.0.1:${forward!.port}`;
     const appliance = new KubernetesAppliance({
       name,
@@ -162,15 +147,15 @@ export class KubernetesProvider implements ContainerProvider<KubernetesAppliance
 
   /** Delete every object this provider started (`all`: every envbox appliance in the namespace). */
   async cleanup(options: CleanupOptions = {}): Promise<string[]> {
-    this.#loadedApis = await this.#api();
+    const { core, networking } = await this.#api();
     const labelSelector = options.all === true ? `${MANAGED_LABEL}=true` : `${MANAGED_LABEL}=true,${OWNER_LABEL}=${this.#owner}`;
     const namespace = this.#namespace;
-    const pods = await this.#core.listNamespacedPod({ namespace, labelSelector });
+    const pods = await core.listNamespacedPod({ namespace, labelSelector });
     const names = pods.items.map((pod) => pod.metadata?.name ?? '').filter((name) => name !== '');
     await Promise.allSettled([
-      this.#core.deleteCollectionNamespacedPod({ namespace, labelSelector, gracePeriodSeconds: 0 }),
-      this.#networking.deleteCollectionNamespacedNetworkPolicy({ namespace, labelSelector }),
-      ...names.map((name) => this.#core.deleteNamespacedService({ name, namespace })),
+      core.deleteCollectionNamespacedPod({ namespace, labelSelector, gracePeriodSeconds: 0 }),
+      networking.deleteCollectionNamespacedNetworkPolicy({ namespace, labelSelector }),
+      ...names.map((name) => core.deleteNamespacedService({ name, namespace })),
     ]);
     return names;
   }
@@ -184,11 +169,12 @@ export class KubernetesProvider implements ContainerProvider<KubernetesAppliance
   }
 
   async #waitReady(name: string, timeoutMs: number, signal: AbortSignal | undefined): Promise<void> {
+    const { core } = await this.#api();
     const deadline = Date.now() + timeoutMs;
     let pod: V1Pod | undefined;
     for (;;) {
       signal?.throwIfAborted();
-      pod = await this.#core.readNamespacedPod({ name, namespace: this.#namespace });
+      pod = await core.readNamespacedPod({ name, namespace: this.#namespace });
       const phase = pod.status?.phase ?? 'Unknown';
       if (pod.status?.conditions?.some((condition) => condition.type === 'Ready' && condition.status === 'True')) return;
       if (phase === 'Failed' || phase === 'Succeeded') throw new ContainerStartError(`Pod ${name} ended before it was ready: ${describePod(pod)}`);
@@ -198,9 +184,10 @@ export class KubernetesProvider implements ContainerProvider<KubernetesAppliance
   }
 
   async #waitGone(name: string): Promise<void> {
+    const { core } = await this.#api();
     const deadline = Date.now() + 60_000;
     while (Date.now() < deadline) {
-      const exists = await this.#core.readNamespacedPod({ name, namespace: this.#namespace }).then(
+      const exists = await core.readNamespacedPod({ name, namespace: this.#namespace }).then(
         () => true,
         () => false,
       );
@@ -210,14 +197,16 @@ export class KubernetesProvider implements ContainerProvider<KubernetesAppliance
   }
 
   async #state(name: string): Promise<ContainerState | undefined> {
-    const pod = await this.#core.readNamespacedPod({ name, namespace: this.#namespace }).catch(() => undefined);
+    const { core } = await this.#api();
+    const pod = await core.readNamespacedPod({ name, namespace: this.#namespace }).catch(() => undefined);
     if (pod === undefined) return undefined;
     const terminated = pod.status?.containerStatuses?.[0]?.state?.terminated;
     return { running: pod.status?.phase === 'Running', status: describePod(pod), exitCode: terminated?.exitCode ?? null };
   }
 
-  #logs(name: string, tailLines: number): Promise<string> {
-    return this.#core.readNamespacedPodLog({ name, namespace: this.#namespace, tailLines });
+  async #logs(name: string, tailLines: number): Promise<string> {
+    const { core } = await this.#api();
+    return core.readNamespacedPodLog({ name, namespace: this.#namespace, tailLines });
   }
 }
 
