@@ -44,10 +44,12 @@ browser:
 build:
 	npm run build
 
-## test: type-check everything (tests included), then run the tap suite against real servers
+## test: type-check everything (tests included), then run the tap suite against real servers, then
+## alone the tests that disturb what others share (test/serial/: a swarm node whose engine stops)
 test: build imports
 	npx tsc -p tsconfig.json --noEmit
 	npx tap
+	npx tap test/serial/*.serial.ts
 
 ## imports: the layers' import rules (.dependency-cruiser.cjs; docs/ARCHITECTURE.md): each violation named
 imports:

@@ -250,13 +250,14 @@ export class EnvPool<C extends AnyEnvClient> implements AsyncDisposable {
     return { baseUrl, token, container, episodes: 0, capacity: this.#options.episodesPerAppliance, steps: 0, errors: 0, stepsPerSecond: 0, alive: true, probing: undefined };
   }
 
-  #startContainer(): Promise<Container> {
+  /** Start an appliance through the provider; `replaces`: the dead one it takes the place of. */
+  #startContainer(replaces?: Container): Promise<Container> {
     const { source } = this.#options;
     if (!('provider' in source)) throw new Error('unreachable: no provider');
     const { provider, spec } = source;
     const command = spec.command ?? this.#EnvClass.dockerCommand;
     const image = spec.image ?? provider.defaultImage ?? DEFAULT_IMAGE_TAG;
-    return provider.start({ ...spec, image, ...(command === undefined ? {} : { command }) });
+    return provider.start({ ...spec, image, ...(command === undefined ? {} : { command }), ...(replaces === undefined ? {} : { replaces }) });
   }
 
   /** A new episode's client on the least-loaded live appliance with room (not in `exclude`), or undefined. */
@@ -380,7 +381,10 @@ export class EnvPool<C extends AnyEnvClient> implements AsyncDisposable {
    */
   #replace(appliance: Appliance): void {
     if (!('provider' in this.#options.source) || this.#closing !== undefined || appliance.replacing !== undefined) return;
-    const replacing = this.#startContainer().then(
+    // The first try keeps off the dead one's machine (its engine may be dying yet listed as
+    // ready); a retry (at the next reset) lets the provider choose freely.
+    const replaces = appliance.replaceError === undefined ? appliance.container : undefined;
+    const replacing = this.#startContainer(replaces).then(
       (container) => {
         const index = this.#appliances.indexOf(appliance);
         this.#appliances.splice(index, 1, this.#appliance(container.baseUrl, container.token, container));

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { Container } from './container.js';
 import { ContainerStartError } from './start-errors.js';
 
 /** The label on every container envbox starts; `cleanup()` finds leftovers by it. */
@@ -56,6 +57,12 @@ export interface ContainerSpec {
   stopTimeoutS?: number;
   /** Abort the start (the container, if created, is removed). */
   signal?: AbortSignal;
+  /**
+   * The dead container this one replaces (`EnvPool` sets it). A provider that picks a machine
+   * keeps the new one off the dead one's machine while another can take it: its engine may be
+   * dying, yet still listed as ready (Swarm: `DockerSwarmProvider` adds `node.id!=<its node>`).
+   */
+  replaces?: Container;
 }
 
 /**

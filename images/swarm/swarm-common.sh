@@ -36,3 +36,114 @@ stop_worker() {
   kill -TERM "$pid"
   wait_for "dockerd $pid to stop" 20 sh -c "! kill -0 $pid" || { kill -KILL "$pid" 2>/dev/null || true; wait_for "dockerd $pid to die" 5 sh -c "! kill -0 $pid" || true; }
 }
+
+# ---- One worker (swarm-up.sh makes WORKERS of them; swarm-worker.sh one more, for a test) --------
+# Every worker's engine also listens on tcp://<its address>:2376 with TLS (--tlsverify: client
+# certificates of the swarm's own CA in $STATE_DIR/tls), so that it can be driven as a remote
+# engine is (DOCKER_HOST=tcp://… DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH=$STATE_DIR/tls/client).
+readonly TLS_DIR="$STATE_DIR/tls"
+readonly TLS_PORT=2376
+
+# ensure_tls: a CA, and a client certificate and key, made once (openssl).
+ensure_tls() {
+  [ -s "$TLS_DIR/client/key.pem" ] && return 0
+  mkdir -p "$TLS_DIR/client"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=envbox-swarm-ca" \
+    -keyout "$TLS_DIR/ca-key.pem" -out "$TLS_DIR/ca.pem" 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=envbox-client" \
+    -keyout "$TLS_DIR/client/key.pem" -out "$TLS_DIR/client/client.csr" 2>/dev/null
+  printf 'extendedKeyUsage = clientAuth\n' >"$TLS_DIR/client/ext.cnf"
+  openssl x509 -req -days 3650 -in "$TLS_DIR/client/client.csr" -CA "$TLS_DIR/ca.pem" -CAkey "$TLS_DIR/ca-key.pem" \
+    -CAcreateserial -extfile "$TLS_DIR/client/ext.cnf" -out "$TLS_DIR/client/cert.pem" 2>/dev/null
+  cp "$TLS_DIR/ca.pem" "$TLS_DIR/client/ca.pem"
+  rm -f "$TLS_DIR/client/client.csr" "$TLS_DIR/client/ext.cnf"
+}
+
+# worker_tls I: the server certificate of worker I (for its address), made once.
+worker_tls() {
+  local dir="$STATE_DIR/$(worker_name "$1")/tls" addr
+  addr="$(worker_subnet "$1").2"
+  [ -s "$dir/server-key.pem" ] && return 0
+  mkdir -p "$dir"
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=$(worker_name "$1")" -keyout "$dir/server-key.pem" -out "$dir/server.csr" 2>/dev/null
+  printf 'subjectAltName = IP:%s,DNS:%s\nextendedKeyUsage = serverAuth\n' "$addr" "$(worker_name "$1")" >"$dir/ext.cnf"
+  openssl x509 -req -days 3650 -in "$dir/server.csr" -CA "$TLS_DIR/ca.pem" -CAkey "$TLS_DIR/ca-key.pem" \
+    -CAcreateserial -extfile "$dir/ext.cnf" -out "$dir/server-cert.pem" 2>/dev/null
+  rm -f "$dir/server.csr" "$dir/ext.cnf"
+}
+
+# worker_netns I: the network namespace and veth pair of worker I: 192.168.<base+I>.1 on the host, .2 inside.
+worker_netns() {
+  local ns host_if net
+  ns="$(worker_name "$1")"; host_if="$(host_veth "$1")"; net="$(worker_subnet "$1")"
+  [ -e "/run/netns/$ns" ] || ip netns add "$ns"
+  if ! ip link show "$host_if" >/dev/null 2>&1; then
+    ip link add "$host_if" type veth peer name eth0 netns "$ns"
+    ip addr add "$net.1/24" dev "$host_if"
+    ip link set "$host_if" up
+    ip -n "$ns" addr add "$net.2/24" dev eth0
+    ip -n "$ns" link set eth0 up
+    ip -n "$ns" link set lo up
+    ip -n "$ns" route add default via "$net.1"
+  fi
+}
+
+# worker_engine I: worker I's dockerd (hardening defaults in its daemon.json; unix socket and
+# tcp+TLS), restarted when its config changed, started when not answering.
+worker_engine() {
+  local ns dir sock config restart tls
+  ns="$(worker_name "$1")"; dir="$STATE_DIR/$ns"; sock="$(worker_socket "$1")"; tls="$dir/tls"
+  mkdir -p "$dir/data" "$dir/exec"
+  ensure_tls
+  worker_tls "$1"
+  config="$(printf '{\n  "seccomp-profile": "%s",\n  "no-new-privileges": true,\n  "tlsverify": true,\n  "tlscacert": "%s",\n  "tlscert": "%s",\n  "tlskey": "%s"\n}\n' \
+    "$SECCOMP_PROFILE" "$TLS_DIR/ca.pem" "$tls/server-cert.pem" "$tls/server-key.pem")"
+  restart=false
+  if [ "$(cat "$dir/daemon.json" 2>/dev/null || true)" != "$config" ]; then
+    printf '%s' "$config" >"$dir/daemon.json"; restart=true
+  fi
+  if [ "$restart" = true ] && [ -s "$dir/dockerd.pid" ] && kill -0 "$(cat "$dir/dockerd.pid")" 2>/dev/null; then
+    # The daemon config (seccomp-profile, no-new-privileges, TLS) is read at start only; SIGHUP does not reload it.
+    stop_worker "$1"
+  fi
+  if ! docker -H "unix://$sock" info >/dev/null 2>&1; then
+    # nsenter + unshare --uts, not `ip netns exec`: that remounts /sys and dockerd then fails
+    # "Devices cgroup isn't mounted" (FIELD_NOTES). The hostname names the swarm node.
+    setsid nsenter --net="/run/netns/$ns" unshare --uts sh -c \
+      "hostname $ns && exec dockerd --data-root '$dir/data' --exec-root '$dir/exec' --pidfile '$dir/dockerd.pid' \
+        -H 'unix://$sock' -H 'tcp://$(worker_subnet "$1").2:$TLS_PORT' --config-file '$dir/daemon.json' --cgroup-parent '$ns'" \
+      >>"$dir/dockerd.log" 2>&1 </dev/null &
+    wait_for "dockerd of $ns" 30 docker -H "unix://$sock" info || { tail -n 20 "$dir/dockerd.log" >&2; exit 1; }
+  fi
+}
+
+# worker_join I TOKEN MANAGER: join worker I to the swarm as a worker, unless it is in one.
+worker_join() {
+  local sock; sock="$(worker_socket "$1")"
+  if [ "$(docker -H "unix://$sock" info --format '{{.Swarm.LocalNodeState}}')" != active ]; then
+    docker -H "unix://$sock" swarm join --token "$2" --advertise-addr "$(worker_subnet "$1").2" "$3" >/dev/null
+  fi
+}
+
+# worker_ready I: wait until the manager lists worker I as ready and active.
+worker_ready() {
+  local ns; ns="$(worker_name "$1")"
+  wait_for "node $ns Ready" 30 sh -c "[ \"\$(docker node inspect --format '{{.Status.State}} {{.Spec.Availability}}' $ns 2>/dev/null)\" = 'ready active' ]" \
+    || die "node $ns did not become ready: $(docker node ls 2>&1)"
+}
+
+# worker_remove I: stop worker I's dockerd, remove its netns, veth and state, and forget its node.
+worker_remove() {
+  local ns dir; ns="$(worker_name "$1")"; dir="$STATE_DIR/$ns"
+  stop_worker "$1"
+  if [ -d "$dir" ]; then
+    # dockerd's exec root keeps netns bind mounts (0-byte files) that outlive it.
+    { grep -o " $dir/[^ ]*" /proc/mounts || true; } | sort -r | while read -r mount; do umount -l "$mount" 2>/dev/null || true; done
+    rm -rf "$dir"
+  fi
+  ip link del "$(host_veth "$1")" 2>/dev/null || true
+  ip netns del "$ns" 2>/dev/null || true
+  if docker info --format '{{.Swarm.ControlAvailable}}' 2>/dev/null | grep -q true; then
+    docker node rm --force "$ns" >/dev/null 2>&1 || true
+  fi
+}

@@ -22,16 +22,13 @@ fi
 # Workers up to 99 (ENVBOX_SWARM_WORKERS may have been larger at swarm-up time): whatever exists.
 for dir in "$STATE_DIR"/envbox-w*; do
   [ -d "$dir" ] || continue
-  i="${dir##*/envbox-w}"
-  stop_worker "$i"
-  # dockerd's exec root keeps netns bind mounts (0-byte files) that outlive it.
-  { grep -o " $dir/[^ ]*" /proc/mounts || true; } | sort -r | while read -r mount; do umount -l "$mount" 2>/dev/null || true; done
-  rm -rf "$dir"
+  worker_remove "${dir##*/envbox-w}"
 done
 for ns in $(ip netns list 2>/dev/null | awk '/^envbox-w[0-9]+/ {print $1}'); do
   ip link del "$ns" 2>/dev/null || true
   ip netns del "$ns" 2>/dev/null || true
 done
 rm -f "$STATE_DIR"/image.*.tar "$STATE_DIR/image-id"
+rm -rf "$TLS_DIR"
 rmdir "$STATE_DIR" 2>/dev/null || true
 echo "swarm-down: done in $((SECONDS - started)) s"

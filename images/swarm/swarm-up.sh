@@ -27,19 +27,7 @@ image_id="$(docker image inspect --format '{{.Id}}' "$APPLIANCE_IMAGE" 2>/dev/nu
 started=$SECONDS
 
 # 1. One network namespace and veth pair per worker: 192.168.<base+i>.1 on the host, .2 inside.
-for i in $(seq 1 "$WORKERS"); do
-  ns="$(worker_name "$i")"; host_if="$(host_veth "$i")"; net="$(worker_subnet "$i")"
-  [ -e "/run/netns/$ns" ] || ip netns add "$ns"
-  if ! ip link show "$host_if" >/dev/null 2>&1; then
-    ip link add "$host_if" type veth peer name eth0 netns "$ns"
-    ip addr add "$net.1/24" dev "$host_if"
-    ip link set "$host_if" up
-    ip -n "$ns" addr add "$net.2/24" dev eth0
-    ip -n "$ns" link set eth0 up
-    ip -n "$ns" link set lo up
-    ip -n "$ns" route add default via "$net.1"
-  fi
-done
+for i in $(seq 1 "$WORKERS"); do worker_netns "$i"; done
 
 # 2. The manager: this engine, advertised on the first worker's host-side address, then drained.
 manager_addr="$(worker_subnet 1).1"
@@ -52,35 +40,15 @@ docker node update --availability drain --label-add envbox.role=manager "$(docke
 join_token="$(docker swarm join-token -q worker)"
 manager_join="$(docker info --format '{{(index .Swarm.RemoteManagers 0).Addr}}')"
 
-# 3. The workers: a dockerd each with the hardening defaults, started when not answering.
+# 3. The workers: a dockerd each with the hardening defaults (and tcp+TLS), started when not answering.
 saved=""
 cleanup_saved() { [ -z "$saved" ] || rm -f "$saved"; }
 trap cleanup_saved EXIT
-config="$(printf '{\n  "seccomp-profile": "%s",\n  "no-new-privileges": true\n}\n' "$SECCOMP_PROFILE")"
 load_pids=()
 for i in $(seq 1 "$WORKERS"); do
-  ns="$(worker_name "$i")"; dir="$STATE_DIR/$ns"; sock="$(worker_socket "$i")"
-  mkdir -p "$dir/data" "$dir/exec"
-  restart=false
-  if [ "$(cat "$dir/daemon.json" 2>/dev/null || true)" != "$config" ]; then
-    printf '%s' "$config" >"$dir/daemon.json"; restart=true
-  fi
-  if [ "$restart" = true ] && [ -s "$dir/dockerd.pid" ] && kill -0 "$(cat "$dir/dockerd.pid")" 2>/dev/null; then
-    # The daemon config (seccomp-profile, no-new-privileges) is read at start only; SIGHUP does not reload it.
-    stop_worker "$i"
-  fi
-  if ! docker -H "unix://$sock" info >/dev/null 2>&1; then
-    # nsenter + unshare --uts, not `ip netns exec`: that remounts /sys and dockerd then fails
-    # "Devices cgroup isn't mounted" (FIELD_NOTES). The hostname names the swarm node.
-    setsid nsenter --net="/run/netns/$ns" unshare --uts sh -c \
-      "hostname $ns && exec dockerd --data-root '$dir/data' --exec-root '$dir/exec' --pidfile '$dir/dockerd.pid' \
-        -H 'unix://$sock' --config-file '$dir/daemon.json' --cgroup-parent '$ns'" \
-      >>"$dir/dockerd.log" 2>&1 </dev/null &
-    wait_for "dockerd of $ns" 30 docker -H "unix://$sock" info || { tail -n 20 "$dir/dockerd.log" >&2; exit 1; }
-  fi
-  if [ "$(docker -H "unix://$sock" info --format '{{.Swarm.LocalNodeState}}')" != active ]; then
-    docker -H "unix://$sock" swarm join --token "$join_token" --advertise-addr "$(worker_subnet "$i").2" "$manager_join" >/dev/null
-  fi
+  worker_engine "$i"
+  worker_join "$i" "$join_token" "$manager_join"
+  sock="$(worker_socket "$i")"
   # The image, by ID: loaded when this worker lacks it (a new `make image` changes the ID).
   if [ "$(docker -H "unix://$sock" image inspect --format '{{.Id}}' "$image_id" 2>/dev/null || true)" != "$image_id" ]; then
     if [ -z "$saved" ]; then saved="$(mktemp "$STATE_DIR/image.XXXXXX.tar")"; docker save "$APPLIANCE_IMAGE" -o "$saved"; fi
@@ -92,10 +60,8 @@ for pid in "${load_pids[@]}"; do wait "$pid" || die "docker load of $APPLIANCE_I
 
 # 4. Every worker Ready and active in the manager's list, labelled for placement constraints.
 for i in $(seq 1 "$WORKERS"); do
-  ns="$(worker_name "$i")"
-  wait_for "node $ns Ready" 30 sh -c "[ \"\$(docker node inspect --format '{{.Status.State}} {{.Spec.Availability}}' $ns 2>/dev/null)\" = 'ready active' ]" \
-    || die "node $ns did not become ready: $(docker node ls 2>&1)"
-  docker node update --label-add envbox.role=appliance-host "$ns" >/dev/null
+  worker_ready "$i"
+  docker node update --label-add envbox.role=appliance-host "$(worker_name "$i")" >/dev/null
 done
 # Nodes of earlier runs that are gone (a worker restarted with a fresh state) are forgotten.
 for id in $(docker node ls --filter role=worker --format '{{.ID}} {{.Status}}' | awk '$2 == "Down" {print $1}'); do

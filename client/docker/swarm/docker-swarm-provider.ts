@@ -178,7 +178,7 @@ export class DockerSwarmProvider implements ContainerProvider<SwarmAppliance> {
       user: facts.user,
       containerPort,
       limits: facts.limits,
-      constraints: this.#options.constraints ?? [],
+      constraints: [...(this.#options.constraints ?? []), ...(await this.#avoiding(engine, spec.replaces))],
       stopTimeoutS: spec.stopTimeoutS ?? DEFAULT_STOP_TIMEOUT_S,
     });
 
@@ -335,6 +335,24 @@ export class DockerSwarmProvider implements ContainerProvider<SwarmAppliance> {
     return this.#manager;
   }
 
+  /**
+   * The constraint that keeps a replacement off the node of the dead appliance it replaces
+   * (`node.id!=<its node>`), while another ready, active node meets the provider's constraints:
+   * that node's engine may be going down yet still listed as ready, and the spread strategy
+   * favours it (it has just lost a task). None when the dead one is no swarm appliance or no other
+   * node could take it (the task would wait for a node forever).
+   */
+  async #avoiding(engine: DockerEngine, replaces: ContainerSpec['replaces']): Promise<string[]> {
+    const node = replaces instanceof SwarmAppliance ? replaces.node.id : undefined;
+    if (node === undefined) return [];
+    const nodes = (await engine.listNodes().catch(() => [])) as SwarmNode[];
+    const constraints = this.#options.constraints ?? [];
+    const others = nodes.filter(
+      (other) => other.ID !== node && other.Status?.State === 'ready' && other.Spec?.Availability === 'active' && constraints.every((c) => meets(other, c)),
+    );
+    return others.length > 0 ? [`node.id!=${node}`] : [];
+  }
+
   /** The image's ID and CMD on the manager's engine, asked once per image. */
   #resolveImage(engine: DockerEngine, endpoint: string, image: string): Promise<{ id: string; cmd: string[] }> {
     let resolved = this.#imageIds.get(image);
@@ -353,4 +371,39 @@ export class DockerSwarmProvider implements ContainerProvider<SwarmAppliance> {
     }
     return resolved;
   }
+}
+
+/** What {@link meets} reads of a node (`GET /nodes`). */
+interface SwarmNode {
+  ID: string;
+  Status?: { State?: string };
+  Spec?: { Availability?: string; Role?: string; Labels?: Record<string, string> };
+  Description?: { Hostname?: string; Platform?: { OS?: string; Architecture?: string }; Engine?: { Labels?: Record<string, string> } };
+}
+
+/**
+ * Whether `node` meets a placement constraint (`<attribute>==<value>` or `!=`), for the attributes
+ * Swarm documents: node.id, node.hostname, node.role, node.platform.os|arch, node.labels.*,
+ * engine.labels.*. An attribute it does not know counts as met: the scheduler has the last word.
+ */
+function meets(node: SwarmNode, constraint: string): boolean {
+  const match = /^([\w.\-]+)\s*(==|!=)\s*(\S+)$/.exec(constraint);
+  if (match === null) return true;
+  const [, attribute = '', operator, expected = ''] = match;
+  const label = (prefix: string, labels: Record<string, string> | undefined): string | undefined =>
+    attribute.startsWith(prefix) ? labels?.[attribute.slice(prefix.length)] : undefined;
+  const known: Record<string, string | undefined> = {
+    'node.id': node.ID,
+    'node.hostname': node.Description?.Hostname,
+    'node.role': node.Spec?.Role,
+    'node.platform.os': node.Description?.Platform?.OS,
+    'node.platform.arch': node.Description?.Platform?.Architecture,
+  };
+  let value: string | undefined;
+  if (attribute in known) value = known[attribute];
+  else if (attribute.startsWith('node.labels.')) value = label('node.labels.', node.Spec?.Labels);
+  else if (attribute.startsWith('engine.labels.')) value = label('engine.labels.', node.Description?.Engine?.Labels);
+  else return true;
+  const equal = value !== undefined && value.toLowerCase() === expected.toLowerCase();
+  return operator === '==' ? equal : !equal;
 }

@@ -1,6 +1,7 @@
 import t from 'tap';
 import { EnvPool, EpisodeLostError, PoolOptionsError } from '../../../index.js';
 import { EchoEnv } from '../../../envs/index.js';
+import { startCliServer } from '../../fixtures/cli-process.js';
 import { sessionClosed, startTestServer } from '../../fixtures/test-server.js';
 import { ProcessProvider } from '../../fixtures/process-provider.js';
 import { countdownDefinition, CountdownEnv } from '../../fixtures/countdown-env.js';
@@ -155,6 +156,31 @@ t.test('a dead baseUrl server without a provider: state lost, the next reset use
   await t.rejects(pool.reset({ n: 4 }), { message: 'Invalid n: expected at most 2 (1 live appliances × episodesPerAppliance 2), received 4.' });
   const reset = await pool.reset({ n: 2 });
   t.ok(reset.every((r) => !('error' in r)));
+});
+
+t.test('a peer that freezes mid-batch (its process stopped, its sockets open) costs a deadline, not a hang', async (t) => {
+  const live = await startTestServer(t);
+  const frozen = await startCliServer(t);
+  t.teardown(() => void frozen.child.kill('SIGCONT'));
+  await using pool = await EnvPool.create(EchoEnv, { baseUrls: [live.url, frozen.url], episodesPerAppliance: 2, timeoutMs: 1_000 });
+  const first = await pool.reset({ n: 4 });
+  t.ok(first.every((r) => !('error' in r)), 'four episodes on two servers');
+  // SIGSTOP: the kernel still holds its connections open and accepts new ones; nothing answers.
+  frozen.child.kill('SIGSTOP');
+  const results = await pool.step(Array.from({ length: 4 }, (_, i) => ({ message: String(i) })));
+  t.same(
+    results.map((r) => ('error' in r ? r.error.code : r.observation.echoed_message)),
+    ['0', 'STATE_LOST', '2', 'STATE_LOST'],
+  );
+  t.match(results[1], { stateLost: true, error: { message: /lost its state \(the appliance died: .*(timed out|did not answer)/ } });
+  t.match(pool.stats(), { dead: 1 });
+  frozen.child.kill('SIGCONT');
+  // The next reset, with the frozen server's episodes placed on the live one, answers too.
+  const again = await pool.reset({ n: 2 });
+  t.same(
+    again.map((r) => ('error' in r ? r.error.code : 'ok')),
+    ['ok', 'ok'],
+  );
 });
 
 t.test('autoReset: the step after done starts a new episode, flagged; seeds go one per episode', async (t) => {

@@ -128,6 +128,21 @@ if (probe.swarm === undefined) {
     t.equal(appliance.node.name, target);
   });
 
+  t.test("a start that replaces a dead appliance keeps off that appliance's node", async (t) => {
+    await using provider = new DockerSwarmProvider({ image: imageId, labels: testLabels, constraints: WORKERS });
+    const dead = await provider.start();
+    const replacement = await provider.start({ replaces: dead });
+    const spec = (await engine.getService(replacement.id).inspect()) as { Spec: { TaskTemplate: { Placement: { Constraints: string[] } } } };
+    t.same(spec.Spec.TaskTemplate.Placement.Constraints, [...WORKERS, `node.id!=${dead.node.id}`]);
+    t.not(replacement.node.id, dead.node.id, `the replacement runs on ${replacement.node.name}, the replaced one on ${dead.node.name}`);
+    // Where no other node meets the provider's constraints, it may land there again (rather than wait for a node forever).
+    await using pinned = new DockerSwarmProvider({ image: imageId, labels: testLabels, constraints: [`node.hostname==${dead.node.name}`] });
+    const again = await pinned.start({ replaces: dead });
+    t.equal(again.node.id, dead.node.id, 'pinned to that node, the replacement runs there');
+    const pinnedSpec = (await engine.getService(again.id).inspect()) as { Spec: { TaskTemplate: { Placement: { Constraints: string[] } } } };
+    t.same(pinnedSpec.Spec.TaskTemplate.Placement.Constraints, [`node.hostname==${dead.node.name}`]);
+  });
+
   t.test('an appliance that refuses to start fails the start with its log, and is removed', async (t) => {
     await using provider = new DockerSwarmProvider({ image: imageId, labels: testLabels, constraints: WORKERS });
     const error = (await provider.start({ command: ['--env', 'no_such_env'] }).catch((e: unknown) => e)) as ContainerStartError;
