@@ -7,8 +7,11 @@ export type DockerEngine = Dockerode;
 export type EngineAddress =
   | { kind: 'socket'; socketPath: string }
   | { kind: 'http'; host: string; port: number }
-  /** TLS or SSH: only the `docker` CLI, configured by the environment, can reach it. */
-  | { kind: 'cli' };
+  /**
+   * TLS or SSH: only the `docker` CLI, configured by the environment, can reach it.
+   * `endpoint` says where, for messages (`tcp://10.0.0.5:2376 (TLS)`, `ssh://me@gpu-host`).
+   */
+  | { kind: 'cli'; endpoint?: string };
 
 /**
  * A dockerode client for the engine the environment names (`DOCKER_HOST`, else the local
@@ -25,13 +28,14 @@ export async function connectDocker(engine?: DockerEngine): Promise<DockerEngine
 export function describeEngineAddress(address: EngineAddress): string {
   if (address.kind === 'socket') return `unix://${address.socketPath}`;
   if (address.kind === 'http') return `tcp://${address.host}:${address.port}`;
-  return process.env.DOCKER_HOST ?? 'DOCKER_HOST';
+  return address.endpoint ?? process.env.DOCKER_HOST ?? 'DOCKER_HOST';
 }
 
 interface ModemInternals {
   host?: unknown;
   port?: unknown;
   protocol?: unknown;
+  username?: unknown;
   getSocketPath?: () => Promise<unknown> | undefined;
 }
 
@@ -43,6 +47,10 @@ export async function engineAddress(engine: DockerEngine): Promise<EngineAddress
   if (typeof socketPath === 'string' && socketPath !== '') return { kind: 'socket', socketPath };
   if (typeof modem.host === 'string' && (modem.protocol === undefined || modem.protocol === 'http')) {
     return { kind: 'http', host: modem.host, port: Number(modem.port ?? 2375) };
+  }
+  if (typeof modem.host === 'string' && modem.protocol === 'https') return { kind: 'cli', endpoint: `tcp://${modem.host}:${Number(modem.port ?? 2376)} (TLS)` };
+  if (typeof modem.host === 'string' && modem.protocol === 'ssh') {
+    return { kind: 'cli', endpoint: `ssh://${typeof modem.username === 'string' ? `${modem.username}@` : ''}${modem.host}${modem.port === undefined ? '' : `:${String(modem.port)}`}` };
   }
   return { kind: 'cli' };
 }

@@ -44,6 +44,12 @@ interface DockerodeFailure {
 /** Socket errors that mean "no engine here", as opposed to an engine that refused the request. */
 const UNREACHABLE_CODES = new Set(['ENOENT', 'ECONNREFUSED', 'EACCES', 'EPERM', 'ENOTFOUND', 'EHOSTUNREACH', 'ETIMEDOUT', 'ECONNRESET']);
 
+/** TLS handshake and certificate errors (Node's and OpenSSL's codes): an engine there, but no trust either way. */
+const TLS_CODES = /^(ERR_SSL_|ERR_TLS_|CERT_|DEPTH_ZERO_SELF_SIGNED_CERT$|SELF_SIGNED_CERT_IN_CHAIN$|UNABLE_TO_(VERIFY_LEAF_SIGNATURE|GET_ISSUER_CERT))/;
+
+/** The fix printed with a TLS failure. */
+const TLS_HINT = 'check the CA, client certificate and key (DOCKER_CERT_PATH with DOCKER_TLS_VERIFY=1, or the ca, cert and key options of new Docker())';
+
 /** The fix printed with every {@link DockerUnavailableError}. */
 export const DOCKER_UP_HINT = 'start an engine with `make docker-up` (or point DOCKER_HOST at a running one)';
 
@@ -95,6 +101,16 @@ export function dockerError(error: unknown, context: DockerCallContext): EnvboxE
       `Cannot ${context.action}: ${where} does not answer (${message})${permission}; ${DOCKER_UP_HINT}.`,
       { cause: error },
     );
+  }
+  if (status === undefined && code !== undefined && TLS_CODES.test(code)) {
+    const where = context.endpoint === undefined ? 'The Docker engine' : `The Docker engine at ${context.endpoint}`;
+    return new DockerUnavailableError(`Cannot ${context.action}: ${where} and this client do not trust each other over TLS (${code}: ${message.split('\n')[0]}); ${TLS_HINT}.`, {
+      cause: error,
+    });
+  }
+  if (status === 400 && /HTTP request to an HTTPS server/i.test(message)) {
+    const where = context.endpoint === undefined ? 'the Docker engine' : `the Docker engine at ${context.endpoint}`;
+    return new DockerUnavailableError(`Cannot ${context.action}: ${where} speaks TLS only (it answered: Client sent an HTTP request to an HTTPS server); ${TLS_HINT}.`, { cause: error });
   }
   if (status === 404 && context.image !== undefined && /no such image|not found|pull access denied/i.test(message)) {
     return new ImageNotFoundError(
