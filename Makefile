@@ -148,8 +148,17 @@ docker-clean:
 ## ---- Docker Swarm on this machine (images/swarm/; README "Many appliances") ---------------------
 ## swarm-up: this engine as a drained manager plus ENVBOX_SWARM_WORKERS (default 2) dockerds in
 ## their own network namespaces as workers, each with images/seccomp.json and no-new-privileges as
-## daemon defaults and $(APPLIANCE_IMAGE) loaded; idempotent (needs root, make docker-up and make image)
+## daemon defaults and $(APPLIANCE_IMAGE) loaded, each engine also on tcp+TLS and behind an sshd in
+## its namespace (remote-engine tests); idempotent (needs root, make docker-up and make image)
 swarm-up:
+	@if ! command -v sshd >/dev/null && [ ! -x /usr/sbin/sshd ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "swarm-up: installing openssh-server (an sshd per worker, for the ssh:// engine tests; its service is not started)"; \
+	  policy=""; if [ ! -e /usr/sbin/policy-rc.d ]; then printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; policy=1; fi; \
+	  apt-get install -y --no-install-recommends openssh-server >/dev/null || \
+	  { apt-get update -qq && apt-get install -y --no-install-recommends openssh-server >/dev/null; } || \
+	  echo "warning: openssh-server did not install; the ssh:// engine test will skip (or fail where required)"; \
+	  [ -z "$$policy" ] || rm -f /usr/sbin/policy-rc.d; \
+	fi
 	APPLIANCE_IMAGE=$(APPLIANCE_IMAGE) images/swarm/swarm-up.sh
 
 ## bench-scale: EnvPool over 1, 2 and 4 Swarm appliances (after make swarm-up): start time, steps/s

@@ -135,6 +135,7 @@ worker_ready() {
 # worker_remove I: stop worker I's dockerd, remove its netns, veth and state, and forget its node.
 worker_remove() {
   local ns dir; ns="$(worker_name "$1")"; dir="$STATE_DIR/$ns"
+  worker_sshd_stop "$1"
   stop_worker "$1"
   if [ -d "$dir" ]; then
     # dockerd's exec root keeps netns bind mounts (0-byte files) that outlive it.
@@ -146,4 +147,41 @@ worker_remove() {
   if docker info --format '{{.Swarm.ControlAvailable}}' 2>/dev/null | grep -q true; then
     docker node rm --force "$ns" >/dev/null 2>&1 || true
   fi
+}
+
+# worker_sshd I: an sshd in worker I's namespace on <its address>:22, so that its engine can be
+# driven over ssh:// as dockerode does it (ssh2, then `docker system dial-stdio` on the far side):
+# root by key only, and that key may run nothing but dial-stdio to worker I's engine (a forced
+# command). The client key is $STATE_DIR/ssh/id_ed25519. Skipped when sshd is not installed.
+worker_sshd() {
+  local ns dir sock keys addr
+  command -v sshd >/dev/null 2>&1 || [ -x /usr/sbin/sshd ] || return 0
+  ns="$(worker_name "$1")"; dir="$STATE_DIR/$ns/ssh"; sock="$(worker_socket "$1")"; keys="$STATE_DIR/ssh"; addr="$(worker_subnet "$1").2"
+  if [ -s "$dir/sshd.pid" ] && kill -0 "$(cat "$dir/sshd.pid")" 2>/dev/null; then return 0; fi
+  mkdir -p "$dir" "$keys" /run/sshd
+  [ -s "$keys/id_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -C envbox-swarm -f "$keys/id_ed25519"
+  [ -s "$dir/host_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -C "$ns" -f "$dir/host_ed25519"
+  printf 'command="exec docker -H unix://%s system dial-stdio",no-pty,no-port-forwarding,no-agent-forwarding,no-X11-forwarding %s\n' \
+    "$sock" "$(cat "$keys/id_ed25519.pub")" >"$dir/authorized_keys"
+  cat >"$dir/sshd_config" <<CONFIG
+ListenAddress $addr:22
+HostKey $dir/host_ed25519
+PidFile $dir/sshd.pid
+AuthorizedKeysFile $dir/authorized_keys
+PermitRootLogin forced-commands-only
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+AllowTcpForwarding no
+X11Forwarding no
+CONFIG
+  nsenter --net="/run/netns/$ns" "$(command -v sshd || echo /usr/sbin/sshd)" -f "$dir/sshd_config" -E "$dir/sshd.log"
+  wait_for "sshd of $ns" 10 test -s "$dir/sshd.pid"
+}
+
+# worker_sshd_stop I: stop worker I's sshd.
+worker_sshd_stop() {
+  local pid="$STATE_DIR/$(worker_name "$1")/ssh/sshd.pid"
+  [ -s "$pid" ] && kill "$(cat "$pid")" 2>/dev/null || true
 }

@@ -29,6 +29,6 @@ for ns in $(ip netns list 2>/dev/null | awk '/^envbox-w[0-9]+/ {print $1}'); do
   ip netns del "$ns" 2>/dev/null || true
 done
 rm -f "$STATE_DIR"/image.*.tar "$STATE_DIR/image-id"
-rm -rf "$TLS_DIR"
+rm -rf "$TLS_DIR" "$STATE_DIR/ssh"
 rmdir "$STATE_DIR" 2>/dev/null || true
 echo "swarm-down: done in $((SECONDS - started)) s"

@@ -47,6 +47,7 @@ trap cleanup_saved EXIT
 load_pids=()
 for i in $(seq 1 "$WORKERS"); do
   worker_engine "$i"
+  worker_sshd "$i"
   worker_join "$i" "$join_token" "$manager_join"
   sock="$(worker_socket "$i")"
   # The image, by ID: loaded when this worker lacks it (a new `make image` changes the ID).

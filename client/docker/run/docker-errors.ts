@@ -35,6 +35,8 @@ export class DockerEngineError extends EnvboxError {
 
 /** What dockerode rejects with: an HTTP error of the engine, or a socket error. */
 interface DockerodeFailure {
+  /** ssh2's errors (an `ssh://` engine): `client-authentication`, `client-socket`, `client-timeout`, `protocol`, ... */
+  level?: unknown;
   message?: unknown;
   statusCode?: unknown;
   code?: unknown;
@@ -107,6 +109,14 @@ export function dockerError(error: unknown, context: DockerCallContext): EnvboxE
     return new DockerUnavailableError(`Cannot ${context.action}: ${where} and this client do not trust each other over TLS (${code}: ${message.split('\n')[0]}); ${TLS_HINT}.`, {
       cause: error,
     });
+  }
+  if (status === undefined && typeof failure.level === 'string' && failure.level.startsWith('client-')) {
+    const where = context.endpoint === undefined ? 'the Docker engine' : `the Docker engine at ${context.endpoint}`;
+    const fix =
+      failure.level === 'client-authentication'
+        ? 'check the user and the key (sshOptions.privateKey, or an agent at SSH_AUTH_SOCK) that its sshd accepts'
+        : 'check the host, the port and that an sshd listens there';
+    return new DockerUnavailableError(`Cannot ${context.action}: cannot reach ${where} over SSH (${message}); ${fix}.`, { cause: error });
   }
   if (status === 400 && /HTTP request to an HTTPS server/i.test(message)) {
     const where = context.endpoint === undefined ? 'the Docker engine' : `the Docker engine at ${context.endpoint}`;

@@ -102,4 +102,21 @@ if (probe.swarm !== undefined) {
       message: /the Docker engine at tcp:\/\/192\.168\.213\.2:2376 speaks TLS only \(it answered: Client sent an HTTP request to an HTTPS server\); check the CA/,
     });
   });
+
+  // And over ssh://, as dockerode does it (ssh2, then `docker system dial-stdio` on the far side):
+  // `make swarm-up` runs an sshd in the worker's namespace whose key may only dial its engine.
+  const sshKey = `${SWARM_STATE_DIR}/ssh/id_ed25519`;
+  t.test('LocalDockerProvider on an engine over ssh://', async (t) => {
+    const privateKey = await readFile(sshKey).catch(() => undefined);
+    if (privateKey === undefined) {
+      skipSwarmFile(t, `no ${sshKey}: make swarm-up runs an sshd per worker only where sshd is installed (apt-get install openssh-server)`);
+      return;
+    }
+    const docker = new Docker({ protocol: 'ssh', host, port: 22, username: 'root', sshOptions: { privateKey } });
+    await using provider = new LocalDockerProvider({ docker });
+    await stepOn(t, provider, docker);
+    await using refused = new LocalDockerProvider({ docker: new Docker({ protocol: 'ssh', host, port: 22, username: 'root', sshOptions: { password: 'wrong' } }) });
+    const error = (await refused.start(imageId).catch((e: unknown) => e)) as Error & { code?: string };
+    t.match(error, { code: 'DOCKER_UNAVAILABLE', message: /ssh:\/\/root@192\.168\.213\.2:22/ }, `refused by sshd: ${error.message}`);
+  });
 }
