@@ -30,6 +30,11 @@ export interface ApplianceManifestsInit {
   runtimeClassName?: string;
   /** Seconds between SIGTERM and SIGKILL. */
   stopTimeoutS: number;
+  /**
+   * The node of the dead appliance this one replaces: the scheduler is asked to prefer any other
+   * (a soft node anti-affinity, so a cluster of one node still takes it).
+   */
+  avoidNode?: string;
 }
 
 /** The Pod, Service and NetworkPolicy of one appliance, each validated. */
@@ -43,6 +48,17 @@ export function applianceManifests(init: ApplianceManifestsInit): { pod: Pod; se
       restartPolicy: 'Never',
       terminationGracePeriodSeconds: init.stopTimeoutS,
       ...(init.runtimeClassName === undefined ? {} : { runtimeClassName: init.runtimeClassName }),
+      ...(init.avoidNode === undefined
+        ? {}
+        : {
+            affinity: {
+              nodeAffinity: {
+                preferredDuringSchedulingIgnoredDuringExecution: [
+                  { weight: 100, preference: { matchFields: [{ key: 'metadata.name', operator: 'NotIn', values: [init.avoidNode] }] } },
+                ],
+              },
+            },
+          }),
       securityContext: {
         runAsNonRoot: true,
         runAsUser: init.uid,

@@ -104,6 +104,7 @@ export class KubernetesProvider implements ContainerProvider<KubernetesAppliance
       seccompProfile: this.#options.seccompProfile ?? 'envbox/seccomp.json',
       ...(this.#options.runtimeClassName === undefined ? {} : { runtimeClassName: this.#options.runtimeClassName }),
       stopTimeoutS: spec.stopTimeoutS ?? 5,
+      ...(spec.replaces instanceof KubernetesAppliance && spec.replaces.nodeName !== undefined ? { avoidNode: spec.replaces.nodeName } : {}),
     });
     const namespace = this.#namespace;
     const remove = async (): Promise<void> => {
@@ -113,11 +114,12 @@ export class KubernetesProvider implements ContainerProvider<KubernetesAppliance
         networking.deleteNamespacedNetworkPolicy({ name, namespace }),
       ]);
     };
+    let nodeName: string | undefined;
     try {
       await networking.createNamespacedNetworkPolicy({ namespace, body: networkPolicy.toJSON() as never });
       await core.createNamespacedService({ namespace, body: service.toJSON() as never });
       await core.createNamespacedPod({ namespace, body: pod.toJSON() as never });
-      await this.#waitReady(name, spec.healthTimeoutMs ?? this.#options.readyTimeoutMs ?? DEFAULT_K8S_READY_TIMEOUT_MS, spec.signal);
+      nodeName = await this.#waitReady(name, spec.healthTimeoutMs ?? this.#options.readyTimeoutMs ?? DEFAULT_K8S_READY_TIMEOUT_MS, spec.signal);
     } catch (error) {
       const logs = await this.#logs(name, DEFAULT_LOG_TAIL_LINES).catch(() => '');
       await remove();
@@ -132,6 +134,7 @@ export class KubernetesProvider implements ContainerProvider<KubernetesAppliance
       image: spec.image,
       baseUrl,
       token,
+      ...(nodeName === undefined ? {} : { nodeName }),
       state: () => this.#state(name),
       logs: (tail) => this.#logs(name, tail),
       close: async () => {
@@ -168,7 +171,8 @@ export class KubernetesProvider implements ContainerProvider<KubernetesAppliance
     await this.close();
   }
 
-  async #waitReady(name: string, timeoutMs: number, signal: AbortSignal | undefined): Promise<void> {
+  /** Wait until Pod `name` is ready; resolves to the node it runs on. */
+  async #waitReady(name: string, timeoutMs: number, signal: AbortSignal | undefined): Promise<string | undefined> {
     const { core } = await this.#api();
     const deadline = Date.now() + timeoutMs;
     let pod: V1Pod | undefined;
@@ -176,7 +180,7 @@ export class KubernetesProvider implements ContainerProvider<KubernetesAppliance
       signal?.throwIfAborted();
       pod = await core.readNamespacedPod({ name, namespace: this.#namespace });
       const phase = pod.status?.phase ?? 'Unknown';
-      if (pod.status?.conditions?.some((condition) => condition.type === 'Ready' && condition.status === 'True')) return;
+      if (pod.status?.conditions?.some((condition) => condition.type === 'Ready' && condition.status === 'True')) return pod.spec?.nodeName;
       if (phase === 'Failed' || phase === 'Succeeded') throw new ContainerStartError(`Pod ${name} ended before it was ready: ${describePod(pod)}`);
       if (Date.now() >= deadline) throw new HealthTimeoutError(`Pod ${name} was not ready within ${timeoutMs} ms: ${describePod(pod)}`, { timeoutMs });
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
@@ -242,6 +246,7 @@ interface KubernetesApplianceInit {
   image: string;
   baseUrl: string;
   token: string;
+  nodeName?: string;
   state(): Promise<ContainerState | undefined>;
   logs(tailLines: number): Promise<string>;
   close(): Promise<void>;
@@ -253,6 +258,8 @@ export class KubernetesAppliance implements Container {
   readonly image: string;
   readonly baseUrl: string;
   readonly token: string;
+  /** The node its Pod was scheduled on (a replacement prefers another). */
+  readonly nodeName: string | undefined;
   readonly #init: KubernetesApplianceInit;
   #closing: Promise<void> | undefined;
 
@@ -262,6 +269,7 @@ export class KubernetesAppliance implements Container {
     this.image = init.image;
     this.baseUrl = init.baseUrl;
     this.token = init.token;
+    this.nodeName = init.nodeName;
   }
 
   get alive(): boolean {

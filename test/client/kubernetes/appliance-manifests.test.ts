@@ -28,6 +28,17 @@ t.test('the Pod, Service and NetworkPolicy of an appliance validate against Kube
   t.match(applianceManifests({ ...INIT, runtimeClassName: 'gvisor' }).pod.spec, { runtimeClassName: 'gvisor' });
 });
 
+t.test("a replacement prefers a node other than the dead appliance's (soft, validated)", async (t) => {
+  t.equal(applianceManifests(INIT).pod.spec!.affinity, undefined, 'no affinity for a first start');
+  const { pod } = applianceManifests({ ...INIT, avoidNode: 'node-7' });
+  t.same(pod.spec!.affinity, {
+    nodeAffinity: {
+      preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, preference: { matchFields: [{ key: 'metadata.name', operator: 'NotIn', values: ['node-7'] }] } }],
+    },
+  });
+  t.doesNotThrow(() => pod.validate(), "Kubernetes' schema takes it");
+});
+
 t.test('an object the schemas refuse throws before anything reaches a cluster', async (t) => {
   t.throws(() => applianceManifests({ ...INIT, containerPort: 'x' as unknown as number }));
   t.throws(() => applianceManifests({ ...INIT, stopTimeoutS: 1.5 }));
