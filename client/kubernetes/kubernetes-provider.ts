@@ -49,6 +49,7 @@ export interface KubernetesProviderOptions {
   readyTimeoutMs?: number;
 }
 
+// pidsLimit is not applied: a Pod has no pids limit of its own (the kubelet's podPidsLimit is per node).
 const DEFAULT_LIMITS: Required<ContainerLimits> = { memoryLimitBytes: 1024 ** 3, pidsLimit: 512, cpus: 1, tmpSizeBytes: 64 * 1024 ** 2 };
 
 /**
