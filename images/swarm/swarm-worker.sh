@@ -6,6 +6,10 @@
 #                                            image loaded, ready, labelled); idempotent
 #   swarm-worker.sh stop I                   stop worker I's dockerd (TERM: its containers stop
 #                                            with it), as a machine losing its engine would
+#   swarm-worker.sh partition I              cut worker I off the network (its side of the veth
+#                                            down: packets to it vanish, nothing is refused): its
+#                                            engine and containers run on, unreachable
+#   swarm-worker.sh heal I                   reconnect it, and wait until the manager lists it ready
 #   swarm-worker.sh down I                   remove worker I and forget its node
 # Needs root and a swarm from swarm-up.sh (I must not be one of its workers).
 set -euo pipefail
@@ -14,7 +18,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=images/swarm/swarm-common.sh
 . "$here/swarm-common.sh"
 
-usage() { echo "usage: $0 up|stop|down I [LABEL=VALUE ...]" >&2; exit 2; }
+usage() { echo "usage: $0 up|stop|partition|heal|down I [LABEL=VALUE ...]" >&2; exit 2; }
 [ $# -ge 2 ] || usage
 command="$1"; i="$2"; shift 2
 [[ "$i" =~ ^[1-9][0-9]?$ ]] || usage
@@ -37,6 +41,14 @@ case "$command" in
     echo "swarm-worker: $ns ready at $(worker_subnet "$i").2"
     ;;
   stop) stop_worker "$i"; echo "swarm-worker: the engine of $ns stopped" ;;
+  partition) ip -n "$ns" link set eth0 down; echo "swarm-worker: $ns cut off the network" ;;
+  heal)
+    ip -n "$ns" link set eth0 up
+    ip -n "$ns" route replace default via "$(worker_subnet "$i").1"
+    wait_for "node $ns ready again" 60 sh -c "[ \"\$(docker node inspect --format '{{.Status.State}}' $ns 2>/dev/null)\" = ready ]" \
+      || die "node $ns is not ready again: $(docker node ls 2>&1)"
+    echo "swarm-worker: $ns reconnected and ready"
+    ;;
   down) worker_remove "$i"; echo "swarm-worker: $ns removed" ;;
   *) usage ;;
 esac
