@@ -3,6 +3,7 @@ import { DEFAULT_IMAGE_TAG } from '../docker/build/index.js';
 import type { EnvClient, EnvClientClass, StepResult } from '../env-client.js';
 import { checkHealth, type Container } from '../provider/index.js';
 import { EpisodeLostError, PoolClosedError, PoolOptionsError } from './pool-errors.js';
+import { createStartProgress } from './start-progress.js';
 import { DEFAULT_LIVENESS_TIMEOUT_MS, resolvePoolOptions, type EnvPoolOptions, type ResolvedPoolOptions } from './pool-options.js';
 
 /** Any typed client (its action, observation and state types left open). */
@@ -128,19 +129,18 @@ export class EnvPool<C extends AnyEnvClient> implements AsyncDisposable {
       for (const baseUrl of source.baseUrls) pool.#appliances.push(pool.#appliance(baseUrl.replace(/\/+$/, ''), source.token, undefined));
       return pool;
     }
-    let started = 0;
-    const progress = pool.#options.progress;
-    const report = (): void => void progress?.write(`\rEnvPool: ${started}/${pool.#options.appliances} appliances started`);
-    report();
+    const progress = createStartProgress(pool.#options.progress, pool.#options.appliances);
     const results = await Promise.allSettled(
       Array.from({ length: pool.#options.appliances }, async () => {
-        const container = await pool.#startContainer();
-        started += 1;
-        report();
+        const container = await pool.#startContainer().catch((error: unknown) => {
+          progress.failed();
+          throw error;
+        });
+        progress.started();
         pool.#appliances.push(pool.#appliance(container.baseUrl, container.token, container));
       }),
     );
-    progress?.write('\n');
+    progress.finish();
     const failure = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
     if (failure !== undefined) {
       await pool.close().catch(() => undefined);

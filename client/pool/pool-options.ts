@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { ProgressOutput } from '../progress-bar.js';
 import type { ContainerProvider, ContainerSpec } from '../provider/index.js';
 import { PoolOptionsError } from './pool-errors.js';
 
@@ -31,8 +32,11 @@ export interface EnvPoolOptions {
    * `autoReset: true`. @default false
    */
   autoReset?: boolean;
-  /** Where a progress line of the appliances' start goes. @default process.stderr when it is a TTY, else none */
-  progress?: NodeJS.WritableStream | false;
+  /**
+   * Where the progress of the appliances' start goes: a bar redrawn in place on a TTY, a line per
+   * appliance otherwise. @default process.stderr when it is a TTY, else none
+   */
+  progress?: ProgressOutput | false;
 }
 
 const Numbers = z.object({
@@ -48,7 +52,7 @@ export interface ResolvedPoolOptions {
   episodesPerAppliance: number;
   timeoutMs: number;
   autoReset: boolean;
-  progress: NodeJS.WritableStream | undefined;
+  progress: ProgressOutput | undefined;
 }
 
 /**

@@ -1,3 +1,5 @@
+import { progressBarLine, type ProgressOutput } from '../../progress-bar.js';
+
 /** What an image build reports while it runs. */
 export type BuildProgressEvent =
   /** The context is being sent: `sentBytes` of about `totalBytes`. */
@@ -17,17 +19,10 @@ export interface BuildProgressReporter {
   finish(): void;
 }
 
-/** The writable a reporter draws on; a TTY gets a bar. */
-export interface ProgressOutput {
-  write(text: string): unknown;
-  isTTY?: boolean;
-  columns?: number;
-}
+export type { ProgressOutput } from '../../progress-bar.js';
 
 /** Redraw a TTY bar at most this often while the context streams. @default 100 ms */
 const REDRAW_INTERVAL_MS = 100;
-/** Width of the bar itself, in characters. @default 24 */
-const BAR_WIDTH = 24;
 
 /**
  * A progress reporter for `out`: on a TTY one line redrawn in place, a bar over the context upload
@@ -116,12 +111,7 @@ class BarReporter implements BuildProgressReporter {
   }
 
   #draw(fraction: number, label: string): void {
-    const filled = Math.round(Math.min(1, Math.max(0, fraction)) * BAR_WIDTH);
-    const bar = `[${'#'.repeat(filled)}${'.'.repeat(BAR_WIDTH - filled)}] ${String(Math.round(fraction * 100)).padStart(3)}% `;
-    const width = Math.max(20, (this.#out.columns ?? 80) - 1);
-    const line = `${bar}${label.replace(/\s+/g, ' ')}`;
-    // \r and "erase line": the bar is redrawn in place.
-    this.#out.write(`\r\x1b[K${line.length > width ? `${line.slice(0, width - 1)}…` : line}`);
+    this.#out.write(progressBarLine(fraction, label, this.#out.columns));
     this.#drawn = true;
   }
 }

@@ -222,6 +222,41 @@ t.test('autoReset: the step after done starts a new episode, flagged; seeds go o
   await t.rejects(pool.reset({ n: 2, seeds: [1] }), { message: 'Invalid seeds: expected 2 seeds (one per episode), received 1.' });
 });
 
+t.test('EnvPool.create draws its progress: a bar redrawn in place on a TTY, a line per appliance elsewhere', async (t) => {
+  const provider = new ProcessProvider();
+  t.teardown(() => provider.close());
+  const output = (isTTY: boolean) => ({
+    isTTY,
+    columns: 100,
+    text: '',
+    write(chunk: string) {
+      this.text += chunk;
+      return true;
+    },
+  });
+  const tty = output(true);
+  const pool = await EnvPool.create(EchoEnv, { provider, appliances: 2, progress: tty });
+  await pool.close();
+  const frames = tty.text.split('\r\x1b[K').filter((frame) => frame !== '');
+  t.equal(frames.length, 3, `three frames: ${JSON.stringify(frames)}`);
+  t.match(frames[0], /^\[\.{24}\]   0% EnvPool: 0\/2 appliances started, \d+\.\d s$/);
+  t.match(frames[1], /^\[#{12}\.{12}\]  50% EnvPool: 1\/2 appliances started, \d+\.\d s$/);
+  t.match(frames[2], /^\[#{24}\] 100% EnvPool: 2\/2 appliances started, \d+\.\d s\n$/, 'the last frame ends the line');
+
+  const log = output(false);
+  provider.failNext = 1;
+  await t.rejects(EnvPool.create(EchoEnv, { provider, appliances: 2, progress: log }));
+  t.same(
+    log.text
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => line.replace(/\d+\.\d s/, 'T'))
+      .sort(),
+    ['EnvPool: an appliance failed to start (1 of 2, T)', 'EnvPool: appliance 1/2 started (T)'],
+    'no bar in a log: a line per appliance',
+  );
+});
+
 t.test('a replacement that fails is tried again by the next reset; when that fails too, reset says why', async (t) => {
   const provider = new ProcessProvider();
   t.teardown(() => provider.close());
