@@ -52,17 +52,18 @@ export function sampleGuest(pid: number, atMs: number = performance.now()): Gues
 }
 
 /**
- * The guest's own time between two samples: the most CPU any one of its threads used (a thread
- * started meanwhile counts from 0), or the whole interval when it was blocked (no thread runnable)
- * at both ends. Time spent runnable but waiting for a CPU is no own time: a guest that heeds its
- * interrupt but is not scheduled on a loaded machine does not spend its grace, while one that spins
- * (its thread uses CPU) or sleeps (it is blocked) past the interrupt does. One thread, not their
- * sum: the interpreter's is the one that has to stop, and the runtime's own threads (compilers,
- * garbage collector) may use CPU meanwhile.
+ * The guest's own time between two samples: the CPU all of its threads used (a thread started
+ * meanwhile counts from 0), or the whole interval when it was blocked (no thread runnable) at both
+ * ends. Time spent runnable but waiting for a CPU is no own time: a guest that heeds its interrupt
+ * but is not scheduled on a loaded machine does not spend its grace, while one that spins (its
+ * threads use CPU) or sleeps (it is blocked) past the interrupt does. The sum over its threads, so
+ * that hostile code cannot stretch its grace by spreading its spinning over many threads (each
+ * getting a sliver of the CPUs); a runtime's own threads (compilers, garbage collector) count too,
+ * which errs towards the kill.
  */
 export function ownTimeMs(previous: GuestSample, next: GuestSample): number {
   let cpuMs = 0;
-  for (const [task, ms] of next.threadCpuMs) cpuMs = Math.max(cpuMs, ms - (previous.threadCpuMs.get(task) ?? 0));
+  for (const [task, ms] of next.threadCpuMs) cpuMs += Math.max(0, ms - (previous.threadCpuMs.get(task) ?? 0));
   return !previous.runnable && !next.runnable ? Math.max(next.atMs - previous.atMs, cpuMs) : cpuMs;
 }
 

@@ -8,7 +8,7 @@ t.test('own time: waiting for a CPU spends none of the grace; spinning and sleep
   t.equal(ownTimeMs(at(0, true, { 1: 100 }), at(5_000, true, { 1: 400 })), 300, 'spinning: the CPU it used');
   t.equal(ownTimeMs(at(0, false, { 1: 100 }), at(5_000, false, { 1: 100 })), 5_000, 'blocked at both ends (a sleep that swallowed the interrupt): the whole interval');
   t.equal(ownTimeMs(at(0, true, { 1: 100 }), at(5_000, false, { 1: 110 })), 10, 'blocked at one end only: the CPU it used');
-  t.equal(ownTimeMs(at(0, true, { 1: 100, 2: 0 }), at(1_000, true, { 1: 300, 2: 300, 3: 250 })), 300, 'the busiest thread, not the sum; a new thread counts from 0');
+  t.equal(ownTimeMs(at(0, true, { 1: 100, 2: 0 }), at(1_000, true, { 1: 300, 2: 300, 3: 250 })), 750, 'the sum over its threads (spinning spread over many threads spends the grace as fast); a new thread counts from 0');
 });
 
 t.test('a sample of this process: its threads, one of them running', async (t) => {
