@@ -10,6 +10,7 @@ export {
 } from './process/process-backend.js';
 export type { PythonBackend, PythonBackendOptions } from './process/process-backend.js';
 export { DEFAULT_INTERRUPT_GRACE_MS, ProcessSandbox } from './process/process-sandbox.js';
+export { INTERRUPT_GRACE_CEILING_MS } from './process/interrupt-grace.js';
 export { probeIsolation } from './process/isolation-probe.js';
 export { MIN_PYTHON_VERSION, probePython, PYTHON_PROBE_TIMEOUT_MS } from './process/python-probe.js';
 export type { PythonProbe } from './process/python-probe.js';

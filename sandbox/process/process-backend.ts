@@ -24,7 +24,11 @@ export interface PythonBackendOptions {
   limits?: Partial<SandboxLimits>;
   /** Per step and stream. @default 1 MiB */
   maxOutputBytes?: number;
-  /** How long an interrupted step may take to stop before the sandbox is killed. @default 500 ms */
+  /**
+   * How long an interrupted step may take to stop before the sandbox is killed, in the guest's own
+   * time (its waits for a CPU on a loaded machine do not count; at most `INTERRUPT_GRACE_CEILING_MS`
+   * of wall time). @default 500 ms (Pyodide: 1000 ms)
+   */
   interruptGraceMs?: number;
   /** Let guest code start processes; honoured only where namespaces contain them. @default false */
   allowSubprocess?: boolean;

@@ -9,11 +9,16 @@ import { EXIT_KILLED, EXIT_TIMEOUT, type ExecResult, type Isolation, type RunOpt
 import { copiedMounts, INFO_FD, SANDBOX_START_TIMEOUT_MS, sandboxCommand, WORKDIR_IN_SANDBOX, type GuestProgram } from './command.js';
 import { startCpuBudget, type CpuBudget } from './cpu-budget.js';
 import { FrameChannel } from './frame-channel.js';
+import { startInterruptGrace } from './interrupt-grace.js';
 import type { SandboxTemplate } from './template.js';
 import type { UidPool } from './uid-pool.js';
 
 export { SANDBOX_START_TIMEOUT_MS };
-/** How long an interrupted step may take to stop before the sandbox is killed. @default 500 ms */
+/**
+ * How long an interrupted step may take to stop before the sandbox is killed, in the guest's own
+ * time (CPU it used, or time it spent blocked; not its waits for a CPU: see `startInterruptGrace`),
+ * up to `INTERRUPT_GRACE_CEILING_MS` of wall time. @default 500 ms
+ */
 export const DEFAULT_INTERRUPT_GRACE_MS = 500;
 /** How much of the sandbox process's own stderr is kept for diagnostics. */
 const DIAGNOSTIC_TAIL_BYTES = 4096;
@@ -264,15 +269,27 @@ export class ProcessSandbox implements Sandbox {
     if (this.#running) throw new Error('ProcessSandbox.run called while a step is running; calls must be serialised');
     this.#running = true;
     const timeoutS = options.timeoutMs / 1000;
-    let grace: NodeJS.Timeout | undefined;
+    const graceMs = this.#options.interruptGraceMs;
+    // Ends the kill grace once the step has answered.
+    const answered = new AbortController();
     const deadline = setTimeout(() => {
       // SIGINT: a KeyboardInterrupt at the next bytecode (exit 124, state kept)...
       this.#signal('SIGINT');
-      // ...and if the code does not yield (C loops, swallowed interrupts), the sandbox goes.
-      grace = setTimeout(
-        () => this.#destroy(`the step ran past its limit of ${timeoutS} s and ignored the interrupt for ${this.#options.interruptGraceMs} ms`),
-        this.#options.interruptGraceMs,
-      );
+      // ...and if the code does not yield (C loops, swallowed interrupts), the sandbox goes. The
+      // grace counts the guest's own time, not its waits for a CPU: on a loaded machine a guest
+      // heeding the interrupt may not be scheduled within it, and must not be taken for one that
+      // ignores it.
+      startInterruptGrace({
+        pid: this.#pythonPid,
+        graceMs,
+        signal: answered.signal,
+        onExpired: ({ elapsedMs, ownMs }) =>
+          this.#destroy(
+            ownMs >= graceMs
+              ? `the step ran past its limit of ${timeoutS} s and ignored the interrupt for ${graceMs} ms`
+              : `the step ran past its limit of ${timeoutS} s and had not stopped ${Math.round(elapsedMs)} ms after the interrupt (its process starved of CPU)`,
+          ),
+      });
     }, options.timeoutMs);
     const onAbort = (): void => this.#destroy('the step was cancelled (its session closed)');
     options.signal?.addEventListener('abort', onAbort, { once: true });
@@ -298,7 +315,7 @@ export class ProcessSandbox implements Sandbox {
       };
     } finally {
       clearTimeout(deadline);
-      clearTimeout(grace);
+      answered.abort();
       options.signal?.removeEventListener('abort', onAbort);
       this.#running = false;
       // Off the reply's path (the walk costs ~30-70 µs); skipped if the next step has begun.

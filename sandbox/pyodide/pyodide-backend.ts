@@ -9,9 +9,10 @@ import { DEFAULT_INTERRUPT_GRACE_MS, type ProcessSandboxOptions } from '../proce
 
 /**
  * How long an interrupted Pyodide step may take to stop before its process is killed: twice the
- * CPython grace. The interrupt goes signal → the guest's main thread → a shared buffer the wasm
- * interpreter polls, two threads that a loaded host can each starve for a few hundred ms (a CI run
- * beside two image builds missed 500 ms). @default 1000 ms
+ * CPython grace, since the interrupt goes signal → the guest's main thread → a shared buffer the
+ * wasm interpreter polls. Like every grace it counts the guest's own time, not its waits for a CPU
+ * (either thread can be starved for seconds on a loaded host: a CI run beside two image builds
+ * missed 500 ms of wall time, a loaded `make test` 1000 ms). @default 1000 ms
  */
 export const PYODIDE_INTERRUPT_GRACE_MS = 2 * DEFAULT_INTERRUPT_GRACE_MS;
 import { SANDBOX_UID_BASE, UidPool } from '../process/uid-pool.js';
