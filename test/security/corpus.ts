@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Test } from 'tap';
 import { createCodingEnvDefinition, type CodingEnvOptions, type Language } from '../../envs/coding_env/index.js';
@@ -32,14 +33,54 @@ export interface Outcome {
 /**
  * What a hostile program may name, substituted into its code before it runs: `{{SERVER_PORT}}` (the
  * live server's port), `{{SERVER_PID}}` (the pid of the process hosting the server), `{{SERVER_DIR}}`
- * (the server's source directory).
+ * (the server's source directory); all as seen where the server runs (this machine, or inside a
+ * remote appliance's container).
  */
 export interface CorpusTarget {
   port: number;
   pid: number;
   dir: string;
-  /** How many requests for {@link PROBE_PATH} the server has received so far (a guest that reached it). */
-  probeRequests: () => number;
+  /**
+   * How many requests for {@link PROBE_PATH} the server has received so far (a guest that reached it);
+   * for a remote appliance it may be an upper bound counted from what the server exposes (its /metrics).
+   */
+  probeRequests: () => number | Promise<number>;
+  /**
+   * Whether `path` exists on the machine that hosts the server: this one, or the remote appliance's
+   * container (a case's `check` that a file it tried to write outside its sandbox is absent).
+   */
+  pathExists: (path: string) => boolean | Promise<boolean>;
+}
+
+/**
+ * A remote appliance to run the corpus against (e.g. one a `ContainerProvider` started): where it
+ * answers, its token, and the facts of {@link CorpusTarget} as seen inside its container. Whoever
+ * started it plants the canary ({@link CANARY_NAME}) in its environment and closes it.
+ */
+export interface RemoteCorpusTarget extends CorpusTarget {
+  /** Where its server answers, e.g. `http://192.168.213.2:30001`. */
+  baseUrl: string;
+  /** Its bearer token, sent on every request. */
+  token: string;
+}
+
+/** A server the corpus talks to: one in this process, or a remote appliance. */
+export type CorpusServer = EnvboxServer | Pick<RemoteCorpusTarget, 'baseUrl' | 'token'>;
+
+/** One request to `server`, with the bearer token of a remote one. */
+export async function corpusRequest(
+  server: CorpusServer,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: any }> {
+  if (!('baseUrl' in server)) return request(server, method, path, body, headers);
+  const init: RequestInit = { method, headers: { ...headers, authorization: `Bearer ${server.token}` } };
+  if (body !== undefined) init.body = JSON.stringify(body);
+  const response = await fetch(`${server.baseUrl}${path}`, init);
+  const text = await response.text();
+  return { status: response.status, body: text === '' ? undefined : JSON.parse(text) };
 }
 
 /** A path hostile programs ask the server for; the harness counts requests for it, which must stay 0. */
@@ -69,10 +110,16 @@ export interface HostileCase {
 
 export interface CorpusOptions {
   language: Language;
-  /** The Python backend (Python corpora only). */
+  /** The Python backend (Python corpora only; a remote appliance has its own, set where it was started). */
   backend?: PythonBackendName;
   cases: readonly HostileCase[];
+  /** Options of the in-process server (not with `remote`). */
   env?: CodingEnvOptions;
+  /**
+   * Run against this remote appliance instead of a server started in this process: it is left up
+   * (its owner closes it) and must still be healthy at the end.
+   */
+  remote?: RemoteCorpusTarget;
 }
 
 /**
@@ -86,13 +133,13 @@ export const CANARY_VALUE = 'canary-5e7c1d9a-never-in-a-sandbox';
 /** A live session on `server`, driven over HTTP with `X-Session-Id`. */
 export class CorpusSession {
   private constructor(
-    private readonly server: EnvboxServer,
+    private readonly server: CorpusServer,
     readonly id: string,
     private readonly language: Language,
   ) {}
 
-  static async open(server: EnvboxServer, language: Language): Promise<CorpusSession> {
-    const created = await request(server, 'POST', '/sessions');
+  static async open(server: CorpusServer, language: Language): Promise<CorpusSession> {
+    const created = await corpusRequest(server, 'POST', '/sessions');
     if (created.status !== 200 && created.status !== 201) throw new Error(`POST /sessions answered ${created.status}: ${JSON.stringify(created.body)}`);
     const session = new CorpusSession(server, created.body.session_id, language);
     await session.reset();
@@ -100,16 +147,16 @@ export class CorpusSession {
   }
 
   async reset(): Promise<void> {
-    const reset = await request(this.server, 'POST', '/reset', { language: this.language }, { 'X-Session-Id': this.id });
+    const reset = await corpusRequest(this.server, 'POST', '/reset', { language: this.language }, { 'X-Session-Id': this.id });
     if (reset.status !== 200) throw new Error(`reset answered ${reset.status}: ${JSON.stringify(reset.body)}`);
   }
 
   async step(code: string, timeout_s?: number): Promise<{ status: number; body: any }> {
-    return request(this.server, 'POST', '/step', { action: { code }, ...(timeout_s === undefined ? {} : { timeout_s }) }, { 'X-Session-Id': this.id });
+    return corpusRequest(this.server, 'POST', '/step', { action: { code }, ...(timeout_s === undefined ? {} : { timeout_s }) }, { 'X-Session-Id': this.id });
   }
 
   async close(): Promise<void> {
-    await request(this.server, 'DELETE', `/sessions/${this.id}`);
+    await corpusRequest(this.server, 'DELETE', `/sessions/${this.id}`);
   }
 }
 
@@ -155,32 +202,47 @@ export function checkNoCanary(t: Test, response: { body: any }, label: string): 
 }
 
 /**
- * Run a corpus of hostile programs against a live coding_env server. Each case gets a session of its
- * own; after each, a bystander session (made before the first case, with a variable set) must still
- * have its variable, `/health` must answer, and the case's session must be gone after its DELETE.
- * The canary is planted in this process's environment first and checked for in every response.
+ * Run a corpus of hostile programs against a live coding_env server: one started in this process
+ * (the canary planted in this process's environment first), or `options.remote`. Each case gets a
+ * session of its own; after each, a bystander session (made before the first case, with a variable
+ * set) must still have its variable, `/health` must answer, and the case's session must be gone
+ * after its DELETE. The canary is checked for in every response.
  */
 export async function runCorpus(t: Test, options: CorpusOptions): Promise<void> {
-  process.env[CANARY_NAME] = CANARY_VALUE;
-  const spawned = trackSpawnedProcesses();
-  const definition = await createCodingEnvDefinition({
-    poolSize: 2,
-    defaultLanguage: options.language,
-    ...(options.backend ? { pythonBackend: options.backend } : {}),
-    ...options.env,
-  });
-  const server = await startTestServer(t, {}, definition);
+  const { remote } = options;
+  if (remote !== undefined && (options.env !== undefined || options.backend !== undefined)) {
+    throw new Error('Invalid runCorpus options: env and backend configure the in-process server, received them with remote; configure a remote appliance where it is started.');
+  }
+  let server: CorpusServer;
+  let target: CorpusTarget;
+  let local: { server: EnvboxServer; spawned: ReturnType<typeof trackSpawnedProcesses> } | undefined;
+  if (remote !== undefined) {
+    server = remote;
+    target = remote;
+  } else {
+    process.env[CANARY_NAME] = CANARY_VALUE;
+    const spawned = trackSpawnedProcesses();
+    const definition = await createCodingEnvDefinition({
+      poolSize: 2,
+      defaultLanguage: options.language,
+      ...(options.backend ? { pythonBackend: options.backend } : {}),
+      ...options.env,
+    });
+    const started = await startTestServer(t, {}, definition);
+    local = { server: started, spawned };
+    server = started;
+    let probes = 0;
+    started.http.on('request', (incoming: { url?: string }) => {
+      if (incoming.url?.startsWith(PROBE_PATH) === true) probes += 1;
+    });
+    target = { port: started.port, pid: process.pid, dir: SERVER_DIR, probeRequests: () => probes, pathExists: existsSync };
+  }
   const python = options.language === 'python';
   const bystander = await CorpusSession.open(server, options.language);
   const set = await bystander.step(python ? 'bystander = 41' : 'var bystander = 41');
   if (set.body?.observation?.exit_code !== 0) throw new Error(`the bystander could not set its variable: ${JSON.stringify(set.body)}`);
   const bystanderCheck = python ? 'print(bystander + 1)' : 'console.log(bystander + 1)';
-  const baseline = (await request(server, 'GET', '/health')).body.active_sessions as number;
-  let probes = 0;
-  server.http.on('request', (incoming: { url?: string }) => {
-    if (incoming.url?.startsWith(PROBE_PATH) === true) probes += 1;
-  });
-  const target: CorpusTarget = { port: server.port, pid: process.pid, dir: SERVER_DIR, probeRequests: () => probes };
+  const baseline = (await corpusRequest(server, 'GET', '/health')).body.active_sessions as number;
   const substitute = (code: string): string =>
     code.replaceAll('{{SERVER_PORT}}', String(target.port)).replaceAll('{{SERVER_PID}}', String(target.pid)).replaceAll('{{SERVER_DIR}}', target.dir);
   const withTarget = (expect: Outcome): Outcome => (expect.absent ? { ...expect, absent: expect.absent.map(substitute) } : expect);
@@ -205,15 +267,25 @@ export async function runCorpus(t: Test, options: CorpusOptions): Promise<void> 
       } finally {
         await session.close();
       }
-      const health = await request(server, 'GET', '/health');
+      const health = await corpusRequest(server, 'GET', '/health');
       t.equal(health.status, 200, 'the server is up');
       t.equal(health.body.active_sessions, baseline, 'the case session is gone; only the bystander remains');
       const after = await bystander.step(bystanderCheck);
       t.equal(after.body?.observation?.stdout, '42\n', 'the bystander session kept its state');
     });
   }
+  if (local === undefined) {
+    await t.test('the appliance is still up, and the bystander closes', async (t) => {
+      await bystander.close();
+      const health = await corpusRequest(server, 'GET', '/health');
+      t.equal(health.status, 200, 'the appliance answers /health');
+      t.equal(health.body.active_sessions, baseline - 1, 'no session of the corpus is left');
+    });
+    return;
+  }
+  const { server: started, spawned } = local;
   await t.test('the server closes with the bystander still open', async (t) => {
-    await server.close(100);
+    await started.close(100);
     t.pass('closed');
   });
   if (python && options.backend === 'process') testNoSandboxOutlivesClose(t, spawned);
