@@ -7,6 +7,14 @@ import { readdirSync, readFileSync } from 'node:fs';
  */
 export const INTERRUPT_GRACE_CEILING_MS = 30_000;
 
+/**
+ * How often the interrupt is sent again while its grace runs, in wall time: a SIGINT that reaches
+ * the guest before it has begun the step (a loaded machine delays its reading of the step past the
+ * deadline) is dropped there as a late one of the step before, and the next one interrupts the
+ * step that now runs. @default 100 ms
+ */
+export const INTERRUPT_REPEAT_MS = 100;
+
 /** Clock ticks per second in `/proc/<pid>/stat` (USER_HZ: 100 on every Linux architecture Node runs on). */
 const USER_HZ = 100;
 
@@ -77,6 +85,10 @@ export interface InterruptGraceOptions {
   ceilingMs?: number;
   /** Called at most once, when the grace is spent: the guest ignored its interrupt. */
   onExpired: (expiry: { elapsedMs: number; ownMs: number }) => void;
+  /** Called every `repeatMs` while the grace runs: send the interrupt again. */
+  onRepeat?: () => void;
+  /** How often `onRepeat` is called, in ms. @default INTERRUPT_REPEAT_MS */
+  repeatMs?: number;
   /** Aborted once the step has answered: the grace ends with its timers. */
   signal: AbortSignal;
   /** How the guest is sampled (tests). @default sampleGuest */
@@ -87,10 +99,12 @@ export interface InterruptGraceOptions {
  * Start the kill grace of a guest that was just interrupted: `onExpired` is called once the guest
  * has had `graceMs` of its own time (see {@link ownTimeMs}) since the interrupt without the step
  * answering, or `ceilingMs` of wall time; a guest /proc does not show gets wall time. One timer at
- * a time, re-armed for the grace left: on an idle machine a single check at `graceMs`.
+ * a time, re-armed every `repeatMs` (calling `onRepeat`: the interrupt is sent again) or for the
+ * grace left, whichever is sooner.
  */
 export function startInterruptGrace(options: InterruptGraceOptions): void {
-  const { pid, graceMs, onExpired, signal } = options;
+  const { pid, graceMs, onExpired, onRepeat, signal } = options;
+  const repeatMs = Math.max(1, options.repeatMs ?? INTERRUPT_REPEAT_MS);
   const sample = options.sample ?? sampleGuest;
   const ceilingMs = Math.max(graceMs, options.ceilingMs ?? INTERRUPT_GRACE_CEILING_MS);
   if (signal.aborted) return;
@@ -109,7 +123,8 @@ export function startInterruptGrace(options: InterruptGraceOptions): void {
     previous = next;
     const elapsedMs = now - startedMs;
     if (ownMs < graceMs && elapsedMs < ceilingMs) {
-      timer = setTimeout(check, Math.min(graceMs - ownMs, ceilingMs - elapsedMs));
+      onRepeat?.();
+      timer = setTimeout(check, Math.min(repeatMs, graceMs - ownMs, ceilingMs - elapsedMs));
       return;
     }
     // Once more round the event loop first: a reply already in the pipe (the server, not the
@@ -120,5 +135,5 @@ export function startInterruptGrace(options: InterruptGraceOptions): void {
     });
   };
   signal.addEventListener('abort', stop, { once: true });
-  timer = setTimeout(check, graceMs);
+  timer = setTimeout(check, Math.min(repeatMs, graceMs));
 }

@@ -283,6 +283,8 @@ export class ProcessSandbox implements Sandbox {
         pid: this.#pythonPid,
         graceMs,
         signal: answered.signal,
+        // Again while the grace runs: one that came before the guest began the step was dropped.
+        onRepeat: () => this.#signal('SIGINT'),
         onExpired: ({ elapsedMs, ownMs }) =>
           this.#destroy(
             ownMs >= graceMs

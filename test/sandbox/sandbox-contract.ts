@@ -162,6 +162,20 @@ export function sandboxContract(t: Test, subject: ContractSubject): void {
     t.equal((await run(sandbox, snippets.use)).result, '42', 'and the state is still there');
   });
 
+  t.test('contract: a deadline that passes before the guest has even begun the step still ends it in a timeout (124)', async (t) => {
+    // A 0 ms deadline: the interrupt usually reaches the guest while it is still reading the step,
+    // where it is dropped as a late one of the step before; the interrupt sent again during the
+    // kill grace stops the loop, and the outcome is a timeout with the state kept, not a kill.
+    const sandbox = await sandboxOf(t, await backendOf(t, { interruptGraceMs: INTERRUPT_ONLY_GRACE_MS }));
+    await run(sandbox, snippets.define);
+    for (let i = 0; i < 3; i += 1) {
+      const early = await run(sandbox, snippets.busyLoop, 0);
+      t.equal(early.exitCode, EXIT_TIMEOUT, `try ${i + 1}: a timeout (124), not a kill`);
+      t.equal(early.stateLost, false);
+    }
+    t.equal((await run(sandbox, snippets.use)).result, '42', 'the state is kept');
+  });
+
   t.test('contract: a step that ignores the interrupt is killed (137); the state is lost, the next sandbox is fresh', async (t) => {
     const backend = await backendOf(t);
     const sandbox = await sandboxOf(t, backend);

@@ -32,6 +32,15 @@ t.test('the grace expires on own time, or at the ceiling for a guest that gets n
   t.ok(blind.ownMs >= 20, `a guest /proc does not show gets wall time (${blind.ownMs} ms)`);
 });
 
+t.test('the interrupt is sent again while the grace runs', async (t) => {
+  let repeats = 0;
+  const expired = await new Promise<{ elapsedMs: number; ownMs: number }>((resolve) =>
+    startInterruptGrace({ pid: 0, graceMs: 50, repeatMs: 10, sample: (_, atMs) => at(atMs, true, { 1: atMs }), onRepeat: () => (repeats += 1), onExpired: resolve, signal: new AbortController().signal }),
+  );
+  t.ok(expired.ownMs >= 50, 'a spinning guest still spends its grace');
+  t.ok(repeats >= 1, `the interrupt was sent again before the kill (${repeats} times)`);
+});
+
 t.test('an answer before the grace is spent ends it', async (t) => {
   const answered = new AbortController();
   let expired = false;
