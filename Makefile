@@ -45,11 +45,12 @@ build:
 	npm run build
 
 ## test: type-check everything (tests included), then run the tap suite against real servers, then
-## alone the tests that disturb what others share (test/serial/: a swarm node whose engine stops)
+## one at a time the tests that disturb what others share or that load the machine (*.serial.ts:
+## a swarm node whose engine stops, the escape corpus against swarm appliances)
 test: build imports
 	npx tsc -p tsconfig.json --noEmit
 	npx tap
-	npx tap test/serial/*.serial.ts
+	npx tap --jobs=1 test/serial/*.serial.ts test/security/*.serial.ts
 
 ## imports: the layers' import rules (.dependency-cruiser.cjs; docs/ARCHITECTURE.md): each violation named
 imports:

@@ -7,6 +7,9 @@ import { CANARY_NAME, CANARY_VALUE, corpusRequest, PROBE_PATH, runCorpus, type R
 import { javascriptCases, javascriptWorkerStallCases } from './javascript-cases.js';
 import { pythonCases } from './python-cases.js';
 
+// Run by `make test` after the parallel suite, one file at a time: its memory and fork bombs load
+// the whole machine (the swarm's workers run on it), which would disturb the deadlines of tests
+// running beside it. Not matched by .taprc's include on purpose.
 // The escape corpus on the remote path: episodes on an appliance that DockerSwarmProvider started
 // on the swarm of `make swarm-up` (a hardened service on a worker whose dockerd has
 // images/seccomp.json and no-new-privileges as daemon defaults), driven over its published port
