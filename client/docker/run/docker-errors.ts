@@ -99,8 +99,10 @@ export function dockerError(error: unknown, context: DockerCallContext): EnvboxE
   if (status === undefined && code !== undefined && UNREACHABLE_CODES.has(code)) {
     const where = context.endpoint === undefined ? 'the Docker engine' : `the Docker engine at ${context.endpoint}`;
     const permission = code === 'EACCES' || code === 'EPERM' ? ' (permission denied: run as root or join the docker group)' : '';
+    // A TLS-only engine may reset a plain-HTTP connection before its 400 reaches the client.
+    const tls = code === 'ECONNRESET' && context.endpoint?.startsWith('tcp://') === true && !context.endpoint.endsWith('(TLS)') ? ` (an engine that speaks TLS resets plain HTTP: ${TLS_HINT})` : '';
     return new DockerUnavailableError(
-      `Cannot ${context.action}: ${where} does not answer (${message})${permission}; ${DOCKER_UP_HINT}.`,
+      `Cannot ${context.action}: ${where} does not answer (${message})${permission}${tls}; ${DOCKER_UP_HINT}.`,
       { cause: error },
     );
   }
