@@ -96,8 +96,8 @@ export function dockerError(error: unknown, context: DockerCallContext): EnvboxE
   const code = typeof failure.code === 'string' ? failure.code : undefined;
   const status = engineStatus(error);
   const message = engineMessage(error);
+  const where = context.endpoint === undefined ? 'the Docker engine' : `the Docker engine at ${context.endpoint}`;
   if (status === undefined && code !== undefined && UNREACHABLE_CODES.has(code)) {
-    const where = context.endpoint === undefined ? 'the Docker engine' : `the Docker engine at ${context.endpoint}`;
     const permission = code === 'EACCES' || code === 'EPERM' ? ' (permission denied: run as root or join the docker group)' : '';
     // A TLS-only engine may reset a plain-HTTP connection before its 400 reaches the client.
     const tls = code === 'ECONNRESET' && context.endpoint?.startsWith('tcp://') === true && !context.endpoint.endsWith('(TLS)') ? ` (an engine that speaks TLS resets plain HTTP: ${TLS_HINT})` : '';
@@ -107,13 +107,11 @@ export function dockerError(error: unknown, context: DockerCallContext): EnvboxE
     );
   }
   if (status === undefined && code !== undefined && TLS_CODES.test(code)) {
-    const where = context.endpoint === undefined ? 'The Docker engine' : `The Docker engine at ${context.endpoint}`;
-    return new DockerUnavailableError(`Cannot ${context.action}: ${where} and this client do not trust each other over TLS (${code}: ${message.split('\n')[0]}); ${TLS_HINT}.`, {
+    return new DockerUnavailableError(`Cannot ${context.action}: ${where.charAt(0).toUpperCase()}${where.slice(1)} and this client do not trust each other over TLS (${code}: ${message.split('\n')[0]}); ${TLS_HINT}.`, {
       cause: error,
     });
   }
   if (status === undefined && typeof failure.level === 'string' && failure.level.startsWith('client-')) {
-    const where = context.endpoint === undefined ? 'the Docker engine' : `the Docker engine at ${context.endpoint}`;
     const fix =
       failure.level === 'client-authentication'
         ? 'check the user and the key (sshOptions.privateKey, or an agent at SSH_AUTH_SOCK) that its sshd accepts'
@@ -121,7 +119,6 @@ export function dockerError(error: unknown, context: DockerCallContext): EnvboxE
     return new DockerUnavailableError(`Cannot ${context.action}: cannot reach ${where} over SSH (${message}); ${fix}.`, { cause: error });
   }
   if (status === 400 && /HTTP request to an HTTPS server/i.test(message)) {
-    const where = context.endpoint === undefined ? 'the Docker engine' : `the Docker engine at ${context.endpoint}`;
     return new DockerUnavailableError(`Cannot ${context.action}: ${where} speaks TLS only (it answered: Client sent an HTTP request to an HTTPS server); ${TLS_HINT}.`, { cause: error });
   }
   if (status === 404 && context.image !== undefined && /no such image|not found|pull access denied/i.test(message)) {
